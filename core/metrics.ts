@@ -1,0 +1,81 @@
+// Self-metrics. One registry per process (or per test), passed explicitly so tests stay isolated.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export const METRIC_PREFIX = "ecs_bridge_";
+
+export interface SelfMetrics {
+  registry: Registry;
+  awsRequests: Counter<"service" | "operation">;
+  awsErrors: Counter<"service" | "operation" | "code">;
+  awsThrottles: Counter<"service" | "operation">;
+  refreshDuration: Histogram<"source">;
+  refreshFailures: Counter<"source" | "unit">;
+  lastSuccess: Gauge<"source">;
+  targets: Gauge<"source">;
+  unitUp: Gauge<"source" | "unit">;
+  skipped: Gauge<"source" | "reason">;
+}
+
+export function createSelfMetrics(opts: { defaults?: boolean; registry?: Registry } = {}): SelfMetrics {
+  const registry = opts.registry ?? new Registry();
+  if (opts.defaults ?? true) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  const p = METRIC_PREFIX;
+  return {
+    registry,
+    awsRequests: new Counter({
+      name: `${p}aws_requests_total`,
+      help: "AWS API requests sent (each retry attempt counts), by service and operation.",
+      labelNames: ["service", "operation"],
+      registers: [registry],
+    }),
+    awsErrors: new Counter({
+      name: `${p}aws_errors_total`,
+      help: "AWS API requests that failed, by service, operation and error code.",
+      labelNames: ["service", "operation", "code"],
+      registers: [registry],
+    }),
+    awsThrottles: new Counter({
+      name: `${p}aws_throttles_total`,
+      help: "AWS API requests answered with a throttling error.",
+      labelNames: ["service", "operation"],
+      registers: [registry],
+    }),
+    refreshDuration: new Histogram({
+      name: `${p}refresh_duration_seconds`,
+      help: "Duration of one discovery refresh, by source.",
+      labelNames: ["source"],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers: [registry],
+    }),
+    refreshFailures: new Counter({
+      name: `${p}refresh_failures_total`,
+      help: "Refreshes of a source unit (cluster, namespace) that failed; its last-good targets were kept.",
+      labelNames: ["source", "unit"],
+      registers: [registry],
+    }),
+    lastSuccess: new Gauge({
+      name: `${p}last_success_timestamp_seconds`,
+      help: "Unix time of the last refresh in which every unit of the source succeeded.",
+      labelNames: ["source"],
+      registers: [registry],
+    }),
+    targets: new Gauge({
+      name: `${p}targets`,
+      help: "Targets currently served on /sd, by source.",
+      labelNames: ["source"],
+      registers: [registry],
+    }),
+    unitUp: new Gauge({
+      name: `${p}unit_up`,
+      help: "1 if the last refresh of this cluster or namespace succeeded, 0 if it serves last-good targets.",
+      labelNames: ["source", "unit"],
+      registers: [registry],
+    }),
+    skipped: new Gauge({
+      name: `${p}skipped`,
+      help: "Tasks, containers or instances skipped in the last refresh, by reason (not errors: e.g. not RUNNING yet).",
+      labelNames: ["source", "reason"],
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,77 @@
+// The one target-group type every source produces, and the label helpers they share.
+
+export type Labels = Record<string, string>;
+
+/** One http_sd group; exactly the two fields Prometheus accepts. */
+export interface TargetGroup {
+  targets: string[];
+  labels: Labels;
+}
+
+export type SourceName = "ecs" | "cloudmap";
+
+/** A group plus what the router filters on; the extra fields never reach the JSON. */
+export interface DiscoveredTarget {
+  source: SourceName;
+  /** Cluster name (ECS) or namespace name (Cloud Map), for filters. */
+  cluster?: string;
+  service?: string;
+  namespace?: string;
+  group: TargetGroup;
+}
+
+/** Label names must match [a-zA-Z_][a-zA-Z0-9_]*; anything else becomes "_". */
+export function sanitizeLabelName(key: string): string {
+  const s = key.replace(/[^a-zA-Z0-9_]/g, "_");
+  return /^[0-9]/.test(s) ? `_${s}` : s;
+}
+
+/** Adds a label if the value is a non-empty string (Prometheus treats empty values as absent). */
+export function setLabel(labels: Labels, name: string, value: string | number | undefined | null): void {
+  if (value === undefined || value === null) return;
+  const s = String(value);
+  if (s !== "") labels[name] = s;
+}
+
+/** `ip:port`, with IPv6 bracketed. */
+export function formatAddress(ip: string, port: number): string {
+  return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+export interface ParsedArn {
+  partition: string;
+  service: string;
+  region: string;
+  accountId: string;
+  resource: string;
+}
+
+export function parseArn(arn: string): ParsedArn | undefined {
+  const parts = arn.split(":");
+  if (parts.length < 6 || parts[0] !== "arn") return undefined;
+  return {
+    partition: parts[1]!,
+    service: parts[2]!,
+    region: parts[3]!,
+    accountId: parts[4]!,
+    resource: parts.slice(5).join(":"),
+  };
+}
+
+/** Stable order: Prometheus names groups by index, so the same state must give the same bytes. */
+export function compareTargets(a: DiscoveredTarget, b: DiscoveredTarget): number {
+  if (a.source !== b.source) return a.source < b.source ? -1 : 1;
+  const ak = a.group.targets[0] ?? "";
+  const bk = b.group.targets[0] ?? "";
+  if (ak !== bk) return ak < bk ? -1 : 1;
+  const al = JSON.stringify(a.group.labels);
+  const bl = JSON.stringify(b.group.labels);
+  return al < bl ? -1 : al > bl ? 1 : 0;
+}
+
+/** Labels with keys sorted, so JSON output is byte-stable. */
+export function sortedLabels(labels: Labels): Labels {
+  const out: Labels = {};
+  for (const k of Object.keys(labels).sort()) out[k] = labels[k]!;
+  return out;
+}

@@ -1,0 +1,220 @@
+// The refresh helper: owns scheduling, single-flight, jitter, errors and last-good state for every
+// source. Sources only turn AWS state into targets; they never see HTTP or keep last-good state.
+import cron, { type ScheduledTask } from "node-cron";
+import type { Logger } from "../core/log.js";
+import type { SelfMetrics } from "../core/metrics.js";
+import { compareTargets, type DiscoveredTarget, type SourceName } from "./model.js";
+
+/** The outcome of one unit (a cluster in one account/region, a Cloud Map namespace). */
+export type UnitOutcome =
+  | { unit: string; ok: true; targets: DiscoveredTarget[] }
+  | { unit: string; ok: false; error: Error };
+
+export interface SourceRefresh {
+  units: UnitOutcome[];
+  /**
+   * Units whose listing failed (ListClusters, ListNamespaces for one account/region): every unit whose key
+   * starts with one of these prefixes keeps its last-good state even if absent from `units`.
+   */
+  failedScopes: string[];
+}
+
+export interface Source {
+  readonly name: SourceName;
+  refresh(): Promise<SourceRefresh>;
+}
+
+interface UnitState {
+  targets: DiscoveredTarget[];
+  ok: boolean;
+  lastSuccess?: number;
+  lastError?: string;
+}
+
+export interface Snapshot {
+  /** Every target, in deterministic order. */
+  targets: DiscoveredTarget[];
+  /** Changes whenever targets change; lets readers cache serialised forms. */
+  version: number;
+  /** False until every source has completed one refresh with its unit listing intact. */
+  ready: boolean;
+}
+
+export interface UnitStatus {
+  source: SourceName;
+  unit: string;
+  ok: boolean;
+  targets: number;
+  lastSuccess?: string;
+  lastError?: string;
+}
+
+export interface DiscoveryOptions {
+  sources: Source[];
+  metrics: SelfMetrics;
+  logger: Logger;
+  intervalSeconds: number;
+  /** Fraction of the interval added at random to each wait, so many bridges do not hit AWS in step. */
+  jitter?: number;
+  now?: () => number;
+}
+
+export class Discovery {
+  private readonly units = new Map<string, { source: SourceName; state: UnitState }>();
+  private readonly readySources = new Set<SourceName>();
+  private inFlight: Promise<void> | undefined;
+  private task: ScheduledTask | undefined;
+  private nextDue = 0;
+  private snap: Snapshot = { targets: [], version: 0, ready: false };
+  private readonly listeners: ((s: Snapshot) => void)[] = [];
+
+  constructor(private readonly opts: DiscoveryOptions) {
+    if (opts.sources.length === 0) this.snap.ready = true;
+  }
+
+  snapshot(): Snapshot {
+    return this.snap;
+  }
+
+  onChange(listener: (s: Snapshot) => void): void {
+    this.listeners.push(listener);
+  }
+
+  status(): UnitStatus[] {
+    return [...this.units.entries()]
+      .map(([unit, { source, state }]) => ({
+        source,
+        unit,
+        ok: state.ok,
+        targets: state.targets.length,
+        ...(state.lastSuccess ? { lastSuccess: new Date(state.lastSuccess).toISOString() } : {}),
+        ...(state.lastError ? { lastError: state.lastError } : {}),
+      }))
+      .sort((a, b) => (a.unit < b.unit ? -1 : 1));
+  }
+
+  /** Runs one refresh of every source; concurrent callers share the refresh already in flight. */
+  refreshOnce(): Promise<void> {
+    this.inFlight ??= this.runAll().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  /** Refreshes now, then on a one-second node-cron tick whenever the jittered interval has elapsed. */
+  start(): void {
+    if (this.task) return;
+    void this.refreshOnce();
+    this.scheduleNext();
+    this.task = cron.schedule(
+      "* * * * * *",
+      () => {
+        if (this.inFlight || this.now() < this.nextDue) return;
+        this.scheduleNext();
+        void this.refreshOnce();
+      },
+      { name: "discovery-refresh", noOverlap: true },
+    );
+  }
+
+  async stop(): Promise<void> {
+    await this.task?.destroy();
+    this.task = undefined;
+    await this.inFlight;
+  }
+
+  private now(): number {
+    return this.opts.now?.() ?? Date.now();
+  }
+
+  private scheduleNext(): void {
+    const interval = this.opts.intervalSeconds * 1000;
+    this.nextDue = this.now() + interval + Math.random() * (this.opts.jitter ?? 0.1) * interval;
+  }
+
+  private async runAll(): Promise<void> {
+    await Promise.all(this.opts.sources.map((s) => this.runSource(s)));
+    this.publish();
+  }
+
+  private async runSource(source: Source): Promise<void> {
+    const { metrics, logger } = this.opts;
+    const end = metrics.refreshDuration.startTimer({ source: source.name });
+    let result: SourceRefresh;
+    try {
+      result = await source.refresh();
+    } catch (err) {
+      // A source that throws as a whole keeps all of its last-good units.
+      end();
+      metrics.refreshFailures.inc({ source: source.name, unit: "*" });
+      for (const { source: s, state } of this.units.values()) if (s === source.name) state.ok = false;
+      logger.warn("refresh failed; keeping last-good targets", { source: source.name, err });
+      return;
+    }
+    end();
+    const seen = new Set<string>();
+    const now = this.now();
+    let allOk = result.failedScopes.length === 0;
+    for (const outcome of result.units) {
+      const key = `${source.name}:${outcome.unit}`;
+      seen.add(key);
+      const entry = this.units.get(key);
+      if (outcome.ok) {
+        this.units.set(key, { source: source.name, state: { targets: outcome.targets, ok: true, lastSuccess: now } });
+        metrics.unitUp.set({ source: source.name, unit: outcome.unit }, 1);
+      } else {
+        allOk = false;
+        metrics.refreshFailures.inc({ source: source.name, unit: outcome.unit });
+        metrics.unitUp.set({ source: source.name, unit: outcome.unit }, 0);
+        const message = outcome.error.message;
+        logger.warn("unit refresh failed; keeping last-good targets", {
+          source: source.name,
+          unit: outcome.unit,
+          error: outcome.error.name,
+          message,
+        });
+        if (entry) {
+          entry.state.ok = false;
+          entry.state.lastError = `${outcome.error.name}: ${message}`;
+        } else {
+          this.units.set(key, { source: source.name, state: { targets: [], ok: false, lastError: message } });
+        }
+      }
+    }
+    // Units that vanished from a successful listing are gone (cluster deleted, namespace removed).
+    for (const [key, { source: s }] of this.units) {
+      if (s !== source.name || seen.has(key)) continue;
+      const unit = key.slice(source.name.length + 1);
+      if (result.failedScopes.some((scope) => unit.startsWith(scope))) continue;
+      this.units.delete(key);
+      metrics.unitUp.remove({ source: source.name, unit });
+    }
+    for (const scope of result.failedScopes) metrics.refreshFailures.inc({ source: source.name, unit: scope });
+    if (allOk) metrics.lastSuccess.set({ source: source.name }, now / 1000);
+    // Ready once something real can be served: a unit succeeded, or the listing succeeded and was empty.
+    // Serving [] while every unit fails would make a restarted bridge wipe Prometheus' targets.
+    const listedEmpty = result.failedScopes.length === 0 && result.units.length === 0;
+    if (listedEmpty || result.units.some((u) => u.ok)) this.readySources.add(source.name);
+  }
+
+  private publish(): void {
+    const targets: DiscoveredTarget[] = [];
+    for (const { state } of this.units.values()) targets.push(...state.targets);
+    targets.sort(compareTargets);
+    const counts = new Map<SourceName, number>(this.opts.sources.map((s) => [s.name, 0]));
+    for (const t of targets) counts.set(t.source, (counts.get(t.source) ?? 0) + 1);
+    for (const [source, n] of counts) this.opts.metrics.targets.set({ source }, n);
+    const ready = this.opts.sources.every((s) => this.readySources.has(s.name));
+    const changed =
+      ready !== this.snap.ready ||
+      targets.length !== this.snap.targets.length ||
+      targets.some((t, i) => t.group !== this.snap.targets[i]?.group && !sameGroup(t, this.snap.targets[i]));
+    if (!changed) return;
+    this.snap = { targets, version: this.snap.version + 1, ready };
+    for (const l of this.listeners) l(this.snap);
+  }
+}
+
+function sameGroup(a: DiscoveredTarget, b: DiscoveredTarget | undefined): boolean {
+  return b !== undefined && compareTargets(a, b) === 0;
+}

@@ -1,0 +1,39 @@
+// GET /sd: serves the last snapshot from memory. Never calls AWS.
+import { Router, type Request, type Response } from "express";
+import type { Snapshot } from "./refresh.js";
+import { BadRequest, HTTP_SD_CONTENT_TYPE, SdCache, parseFilter, type SdBody } from "./httpsd.js";
+
+export function sdRouter(snapshot: () => Snapshot): Router {
+  const router = Router();
+  const cache = new SdCache();
+  router.get("/sd", (req: Request, res: Response) => {
+    let filter;
+    try {
+      filter = parseFilter(req.query as Record<string, unknown>);
+    } catch (err) {
+      if (err instanceof BadRequest) return void res.status(400).json({ error: err.message, param: err.param });
+      throw err;
+    }
+    const snap = snapshot();
+    if (!snap.ready)
+      return void res
+        .status(503)
+        .set("Retry-After", "5")
+        .json({ error: "discovery has not completed its first successful refresh yet" });
+    sendBody(req, res, cache.get(snap.version, snap.targets, filter));
+  });
+  return router;
+}
+
+export function sendBody(req: Request, res: Response, body: SdBody): void {
+  res.set("Content-Type", HTTP_SD_CONTENT_TYPE);
+  res.set("ETag", body.etag);
+  res.set("Cache-Control", "no-cache");
+  res.set("Vary", "Accept-Encoding");
+  if (req.headers["if-none-match"] === body.etag) return void res.status(304).end();
+  if (/\bgzip\b/.test(req.headers["accept-encoding"] ?? "")) {
+    res.set("Content-Encoding", "gzip");
+    return void res.status(200).send(body.gzip);
+  }
+  res.status(200).send(body.json);
+}
