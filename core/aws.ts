@@ -57,7 +57,10 @@ const ENV_SUFFIX: Record<ServiceKey, string> = {
 };
 
 /** The endpoint override for a service: AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL. */
-export function endpointOverride(service: ServiceKey, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function endpointOverride(
+  service: ServiceKey,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
   if (/^true$/i.test(env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? "")) return undefined;
   return env[`AWS_ENDPOINT_URL_${ENV_SUFFIX[service]}`] || env.AWS_ENDPOINT_URL || undefined;
 }
@@ -146,7 +149,11 @@ export function destroyClients(clients: AwsClients): void {
 }
 
 /** Runs fn over items with at most `limit` in flight; results keep input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {

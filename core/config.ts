@@ -183,7 +183,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 4,
     min: 1,
     max: 64,
-    description: "AWS calls in flight at once per account and region (keeps ECS token buckets from draining).",
+    description:
+      "AWS calls in flight at once per account and region (keeps ECS token buckets from draining).",
   },
   {
     key: "ecs.enabled",
@@ -435,7 +436,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: "string",
     default: undefined,
     secret: true,
-    description: "Lambda: if set, requests must carry it in the secret header or the `secret` query parameter.",
+    description:
+      "Lambda: if set, requests must carry it in the secret header or the `secret` query parameter.",
   },
   {
     key: "lambda.secretHeader",
@@ -471,7 +473,7 @@ function describeOrigin(spec: OptionSpec, origin: Origin | undefined): string {
 
 function show(spec: OptionSpec, value: unknown): string {
   if (spec.secret) return "<redacted>";
-  return typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  return typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
 }
 
 function fail(spec: OptionSpec, origin: Origin | undefined, value: unknown, allowed: string): never {
@@ -505,7 +507,12 @@ function coerce(spec: OptionSpec, raw: unknown, origin: Origin | undefined): unk
       return String(raw).trim();
     }
     case "int": {
-      const n = typeof raw === "number" ? raw : typeof raw === "string" && /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+      const n =
+        typeof raw === "number"
+          ? raw
+          : typeof raw === "string" && /^-?\d+$/.test(raw.trim())
+            ? Number(raw)
+            : NaN;
       const range = `expected an integer from ${spec.min ?? "-inf"} to ${spec.max ?? "inf"}`;
       if (!Number.isInteger(n)) bad(range);
       if (spec.min !== undefined && n < spec.min) bad(range);
@@ -535,9 +542,11 @@ function coerce(spec: OptionSpec, raw: unknown, origin: Origin | undefined): unk
       });
       if (spec.kind === "enumList") {
         if (out.length === 0) bad(`expected at least one of: ${spec.allowed?.join(", ")}`);
-        for (const item of out) if (!spec.allowed?.includes(item)) bad(`allowed: ${spec.allowed?.join(", ")}`);
+        for (const item of out)
+          if (!spec.allowed?.includes(item)) bad(`allowed: ${spec.allowed?.join(", ")}`);
       }
-      if (spec.key === "regions") for (const r of out) if (!REGION.test(r)) bad("expected region names such as eu-west-1");
+      if (spec.key === "regions")
+        for (const r of out) if (!REGION.test(r)) bad("expected region names such as eu-west-1");
       return out;
     }
     case "accounts": {
@@ -549,7 +558,8 @@ function coerce(spec: OptionSpec, raw: unknown, origin: Origin | undefined): unk
         let roleArn: unknown;
         let externalId: unknown;
         if (typeof item === "string") [roleArn, externalId] = item.split("|");
-        else if (item && typeof item === "object") ({ roleArn, externalId } = item as Record<string, unknown>);
+        else if (item && typeof item === "object")
+          ({ roleArn, externalId } = item as Record<string, unknown>);
         if (typeof roleArn !== "string" || !ROLE_ARN.test(roleArn))
           bad("expected role ARNs like arn:aws:iam::123456789012:role/name, optionally `|externalId`");
         if (externalId !== undefined && (typeof externalId !== "string" || externalId === ""))
@@ -575,7 +585,8 @@ function coerce(spec: OptionSpec, raw: unknown, origin: Origin | undefined): unk
       const out: Record<string, string[]> = {};
       for (const [metric, stats] of entries) {
         const list = Array.isArray(stats) ? stats : typeof stats === "string" ? splitList(stats) : [];
-        if (list.length === 0) bad(`metric ${metric}: expected at least one statistic of ${STATS.join(", ")}`);
+        if (list.length === 0)
+          bad(`metric ${metric}: expected at least one statistic of ${STATS.join(", ")}`);
         for (const s of list)
           if (typeof s !== "string" || !(STATS as readonly string[]).includes(s))
             bad(`metric ${metric}: allowed statistics: ${STATS.join(", ")}`);
@@ -723,7 +734,9 @@ export function loadConfig(input: LoadInput = {}): Config {
       "invalid auth.basicUser/auth.basicPassword: set both (or neither) to enable basic auth",
     );
   if (config.auth.bearerToken && config.auth.basicUser)
-    throw new ConfigError("invalid auth: set either auth.bearerToken or auth.basicUser/basicPassword, not both");
+    throw new ConfigError(
+      "invalid auth: set either auth.bearerToken or auth.basicUser/basicPassword, not both",
+    );
   if (config.exporter.periodSeconds % 60 !== 0) {
     throw new ConfigError(
       `invalid exporter.periodSeconds: got ${config.exporter.periodSeconds}; expected a multiple of 60`,
@@ -739,8 +752,10 @@ export function loadConfig(input: LoadInput = {}): Config {
 /** The configuration with credentials masked, safe to log. */
 export function redactedConfig(config: Config): Record<string, unknown> {
   const copy = structuredClone(config) as unknown as Record<string, unknown>;
-  for (const spec of OPTIONS) if (spec.secret && getPath(copy, spec.key) !== undefined) setPath(copy, spec.key, "<redacted>");
-  for (const account of (copy.accounts as AccountConfig[]) ?? []) if (account.externalId) account.externalId = "<redacted>";
+  for (const spec of OPTIONS)
+    if (spec.secret && getPath(copy, spec.key) !== undefined) setPath(copy, spec.key, "<redacted>");
+  for (const account of (copy.accounts as AccountConfig[]) ?? [])
+    if (account.externalId) account.externalId = "<redacted>";
   return copy;
 }
 

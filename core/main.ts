@@ -6,7 +6,14 @@ import type { Server } from "node:http";
 import { pathToFileURL } from "node:url";
 import { createAuthCheck } from "./auth.js";
 import { createClients, destroyClients, type AwsClients, type ClientOptions } from "./aws.js";
-import { ConfigError, helpText, loadConfig, redactedConfig, type AccountConfig, type Config } from "./config.js";
+import {
+  ConfigError,
+  helpText,
+  loadConfig,
+  redactedConfig,
+  type AccountConfig,
+  type Config,
+} from "./config.js";
 import { createLogger, type Logger } from "./log.js";
 import { createSelfMetrics, type SelfMetrics } from "./metrics.js";
 import { createApp, listen } from "./server.js";
@@ -25,14 +32,19 @@ export interface AwsScope {
 
 export function buildScopes(config: Config, clientOptions: ClientOptions): AwsScope[] {
   if (config.regions.length === 0)
-    throw new ConfigError("invalid regions: no region configured; set BRIDGE_REGIONS, --regions or AWS_REGION");
+    throw new ConfigError(
+      "invalid regions: no region configured; set BRIDGE_REGIONS, --regions or AWS_REGION",
+    );
   const accounts: (AccountConfig | undefined)[] = config.accounts.length > 0 ? config.accounts : [undefined];
   return accounts.flatMap((account) =>
     config.regions.map((region) => ({
       key: `${account ? (parseArn(account.roleArn)?.accountId ?? account.roleArn) : "default"}/${region}`,
       region,
       ...(account ? { account } : {}),
-      clients: createClients({ region, ...(account ? { account } : {}) }, { ...clientOptions, maxAttempts: config.aws.maxAttempts }),
+      clients: createClients(
+        { region, ...(account ? { account } : {}) },
+        { ...clientOptions, maxAttempts: config.aws.maxAttempts },
+      ),
     })),
   );
 }
@@ -63,13 +75,19 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   const scopes = buildScopes(config, { ...opts.clientOptions, metrics });
   const sources: Source[] = [];
   if (config.ecs.enabled) sources.push(new EcsSource({ scopes, config, metrics, logger }));
-  const discovery = new Discovery({ sources, metrics, logger, intervalSeconds: config.refreshIntervalSeconds });
+  const discovery = new Discovery({
+    sources,
+    metrics,
+    logger,
+    intervalSeconds: config.refreshIntervalSeconds,
+  });
   const auth = createAuthCheck(config.auth);
   const app = createApp({ discovery, registry: metrics.registry, ...(auth ? { auth } : {}) });
   const server = await listen(app, config.listen.host, config.listen.port);
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.listen.port;
-  const host = config.listen.host === "0.0.0.0" || config.listen.host === "::" ? "127.0.0.1" : config.listen.host;
+  const host =
+    config.listen.host === "0.0.0.0" || config.listen.host === "::" ? "127.0.0.1" : config.listen.host;
   if (opts.schedule ?? true) discovery.start();
   logger.info("listening", { url: `http://${host}:${port}`, sources: sources.map((s) => s.name) });
   let closed = false;
@@ -96,13 +114,13 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
 export function credentialsConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
   return Boolean(
     env.AWS_ACCESS_KEY_ID ||
-      env.AWS_PROFILE ||
-      env.AWS_WEB_IDENTITY_TOKEN_FILE ||
-      env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI ||
-      env.AWS_CONTAINER_CREDENTIALS_FULL_URI ||
-      /^false$/i.test(env.AWS_EC2_METADATA_DISABLED ?? "") ||
-      existsSync(env.AWS_SHARED_CREDENTIALS_FILE ?? join(homedir(), ".aws", "credentials")) ||
-      existsSync(env.AWS_CONFIG_FILE ?? join(homedir(), ".aws", "config")),
+    env.AWS_PROFILE ||
+    env.AWS_WEB_IDENTITY_TOKEN_FILE ||
+    env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI ||
+    env.AWS_CONTAINER_CREDENTIALS_FULL_URI ||
+    /^false$/i.test(env.AWS_EC2_METADATA_DISABLED ?? "") ||
+    existsSync(env.AWS_SHARED_CREDENTIALS_FILE ?? join(homedir(), ".aws", "credentials")) ||
+    existsSync(env.AWS_CONFIG_FILE ?? join(homedir(), ".aws", "config")),
   );
 }
 

@@ -20,7 +20,9 @@ export function createApp(deps: AppDeps): Express {
   app.set("etag", false);
   const requireAuth = (req: Request, res: Response, next: NextFunction): void => {
     if (!deps.auth || deps.auth(req.headers.authorization)) return next();
-    res.status(401).set("WWW-Authenticate", 'Bearer realm="ecs-prometheus-bridge", Basic realm="ecs-prometheus-bridge"');
+    res
+      .status(401)
+      .set("WWW-Authenticate", 'Bearer realm="ecs-prometheus-bridge", Basic realm="ecs-prometheus-bridge"');
     res.json({ error: "missing or wrong credentials" });
   };
   app.use("/sd", requireAuth);
@@ -41,7 +43,11 @@ export function createApp(deps: AppDeps): Express {
     res.json({ ready: snap.ready, targets: snap.targets.length, units: deps.discovery.status() });
   });
   app.get("/", (_req, res) => {
-    res.json({ name: "ecs-prometheus-bridge", version: deps.version, endpoints: ["/sd", "/metrics", "/healthz", "/readyz", "/status"] });
+    res.json({
+      name: "ecs-prometheus-bridge",
+      version: deps.version,
+      endpoints: ["/sd", "/metrics", "/healthz", "/readyz", "/status"],
+    });
   });
   app.use((_req, res) => void res.status(404).json({ error: "not found" }));
   // Express 5 routes async errors here; never leak internals.

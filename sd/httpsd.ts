@@ -37,7 +37,9 @@ export function parseFilter(query: Record<string, unknown>, allowExtra: readonly
     if (allowExtra.includes(key)) continue;
     if (!(FILTER_KEYS as readonly string[]).includes(key))
       throw new BadRequest(`unknown query parameter "${key}"; allowed: ${FILTER_KEYS.join(", ")}`, key);
-    const list = (Array.isArray(raw) ? raw : [raw]).flatMap((v) => (typeof v === "string" ? v.split(",") : [v]));
+    const list = (Array.isArray(raw) ? raw : [raw]).flatMap((v) =>
+      typeof v === "string" ? v.split(",") : [v],
+    );
     const values = new Set<string>();
     for (const v of list) {
       if (typeof v !== "string" || !VALUE.test(v))
@@ -81,7 +83,8 @@ export interface SdBody {
 /** Serialises targets (already in deterministic order) to the http_sd JSON body. */
 export function renderSd(targets: readonly DiscoveredTarget[], filter: SdFilter = {}): SdBody {
   const groups: TargetGroup[] = [];
-  for (const t of targets) if (matches(t, filter)) groups.push({ targets: t.group.targets, labels: t.group.labels });
+  for (const t of targets)
+    if (matches(t, filter)) groups.push({ targets: t.group.targets, labels: t.group.labels });
   const json = Buffer.from(JSON.stringify(groups));
   const etag = `"${createHash("sha256").update(json).digest("base64url").slice(0, 27)}"`;
   return { json, gzip: gzipSync(json), etag, count: groups.length };

@@ -7,8 +7,7 @@ import { compareTargets, type DiscoveredTarget, type SourceName } from "./model.
 
 /** The outcome of one unit (a cluster in one account/region, a Cloud Map namespace). */
 export type UnitOutcome =
-  | { unit: string; ok: true; targets: DiscoveredTarget[] }
-  | { unit: string; ok: false; error: Error };
+  { unit: string; ok: true; targets: DiscoveredTarget[] } | { unit: string; ok: false; error: Error };
 
 export interface SourceRefresh {
   units: UnitOutcome[];
@@ -160,7 +159,10 @@ export class Discovery {
       seen.add(key);
       const entry = this.units.get(key);
       if (outcome.ok) {
-        this.units.set(key, { source: source.name, state: { targets: outcome.targets, ok: true, lastSuccess: now } });
+        this.units.set(key, {
+          source: source.name,
+          state: { targets: outcome.targets, ok: true, lastSuccess: now },
+        });
         metrics.unitUp.set({ source: source.name, unit: outcome.unit }, 1);
       } else {
         allOk = false;
@@ -189,7 +191,8 @@ export class Discovery {
       this.units.delete(key);
       metrics.unitUp.remove({ source: source.name, unit });
     }
-    for (const scope of result.failedScopes) metrics.refreshFailures.inc({ source: source.name, unit: scope });
+    for (const scope of result.failedScopes)
+      metrics.refreshFailures.inc({ source: source.name, unit: scope });
     if (allOk) metrics.lastSuccess.set({ source: source.name }, now / 1000);
     // Ready once something real can be served: a unit succeeded, or the listing succeeded and was empty.
     // Serving [] while every unit fails would make a restarted bridge wipe Prometheus' targets.

@@ -11,7 +11,8 @@ export function sdRouter(snapshot: () => Snapshot): Router {
     try {
       filter = parseFilter(req.query as Record<string, unknown>);
     } catch (err) {
-      if (err instanceof BadRequest) return void res.status(400).json({ error: err.message, param: err.param });
+      if (err instanceof BadRequest)
+        return void res.status(400).json({ error: err.message, param: err.param });
       throw err;
     }
     const snap = snapshot();

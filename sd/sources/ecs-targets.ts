@@ -1,0 +1,247 @@
+// Pure mapping from described ECS objects to targets: opt-in, address resolution and labels.
+// No AWS calls here, so every response shape can be tested directly.
+import type { ContainerDefinition, Task, TaskDefinition } from "@aws-sdk/client-ecs";
+import {
+  formatAddress,
+  parseArn,
+  sanitizeLabelName,
+  setLabel,
+  sortedLabels,
+  type DiscoveredTarget,
+  type Labels,
+} from "../model.js";
+import type { OptInMode } from "../../core/config.js";
+
+export interface OptInOptions {
+  optIn: OptInMode[];
+  labelPrefix: string;
+  portName: string;
+}
+
+/** One metrics endpoint declared by a container. */
+export interface Endpoint {
+  containerPort: number;
+  path?: string;
+  scheme?: string;
+  job?: string;
+}
+
+/** Host facts for bridge/host mode tasks, resolved through the container instance. */
+export interface HostInfo {
+  ec2InstanceId?: string;
+  privateIp?: string;
+}
+
+export const SKIP_REASONS = [
+  "not_running",
+  "no_ip",
+  "no_host_ip",
+  "unresolved_host_port",
+  "bad_port_label",
+  "task_definition_missing",
+] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
+
+export interface BuildResult {
+  targets: DiscoveredTarget[];
+  skipped: SkipReason[];
+}
+
+const PORT_RE = /^\d{1,5}$/;
+
+function parsePort(value: string | undefined): number | undefined {
+  if (value === undefined || !PORT_RE.test(value.trim())) return undefined;
+  const n = Number(value);
+  return n >= 1 && n <= 65535 ? n : undefined;
+}
+
+/** The endpoints a container opts in, deduplicated by port and path. */
+export function containerEndpoints(
+  container: ContainerDefinition,
+  opts: OptInOptions,
+  skipped: SkipReason[],
+): Endpoint[] {
+  const out: Endpoint[] = [];
+  const labels = container.dockerLabels ?? {};
+  const p = opts.labelPrefix;
+  if (opts.optIn.includes("labels")) {
+    const baseScheme = labels[`${p}SCHEME`];
+    const baseJob = labels[`${p}JOB_NAME`];
+    const suffixes: string[] = [];
+    if (labels[`${p}PORT`] !== undefined) suffixes.push("");
+    const numbered = new RegExp(`^${p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}PORT_(\\d+)$`);
+    const nums = Object.keys(labels)
+      .map((k) => numbered.exec(k)?.[1])
+      .filter((n): n is string => n !== undefined)
+      .sort((a, b) => Number(a) - Number(b));
+    suffixes.push(...nums.map((n) => `_${n}`));
+    for (const s of suffixes) {
+      const port = parsePort(labels[`${p}PORT${s}`]);
+      if (port === undefined) {
+        skipped.push("bad_port_label");
+        continue;
+      }
+      // Numbered endpoints inherit scheme and job from the unnumbered labels; the path is per endpoint.
+      const path = labels[`${p}PATH${s}`];
+      const scheme = labels[`${p}SCHEME${s}`] ?? baseScheme;
+      const job = labels[`${p}JOB_NAME${s}`] ?? baseJob;
+      out.push({
+        containerPort: port,
+        ...(path ? { path } : {}),
+        ...(scheme ? { scheme } : {}),
+        ...(job ? { job } : {}),
+      });
+    }
+  }
+  for (const pm of container.portMappings ?? []) {
+    if (pm.containerPort === undefined || !pm.name) continue;
+    const byName = opts.optIn.includes("port-name") && pm.name === opts.portName;
+    if (byName || opts.optIn.includes("all-named-ports")) out.push({ containerPort: pm.containerPort });
+  }
+  const seen = new Set<string>();
+  return out.filter((e) => {
+    const key = `${e.containerPort} ${e.path ?? ""}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** The task's ENI address (awsvpc): attachment details first, then the containers' interfaces. */
+export function taskEniAddress(task: Task): { ip?: string; subnetId?: string } {
+  for (const att of task.attachments ?? []) {
+    if (att.type !== "ElasticNetworkInterface" && att.type !== "eni") continue;
+    const d = new Map((att.details ?? []).map((kv) => [kv.name, kv.value]));
+    const ip = d.get("privateIPv4Address") ?? d.get("ipv6Address");
+    if (ip) return { ip, ...(d.get("subnetId") ? { subnetId: d.get("subnetId")! } : {}) };
+  }
+  for (const c of task.containers ?? [])
+    for (const ni of c.networkInterfaces ?? []) {
+      const ip = ni.privateIpv4Address ?? ni.ipv6Address;
+      if (ip) return { ip };
+    }
+  return {};
+}
+
+export function networkModeOf(task: Task, def: TaskDefinition): string {
+  if (def.networkMode) return def.networkMode;
+  return task.launchType === "FARGATE" ? "awsvpc" : "bridge";
+}
+
+export function clusterNameFromArn(arn: string | undefined): string | undefined {
+  const resource = arn ? parseArn(arn)?.resource : undefined;
+  return resource?.startsWith("cluster/") ? resource.slice("cluster/".length) : undefined;
+}
+
+function taskLabels(
+  task: Task,
+  def: TaskDefinition,
+  networkMode: string,
+  host: HostInfo | undefined,
+): Labels {
+  const l: Labels = {};
+  const arn = parseArn(task.taskArn ?? "");
+  const cluster = clusterNameFromArn(task.clusterArn);
+  setLabel(l, "__meta_ecs_cluster", cluster);
+  setLabel(l, "__meta_ecs_cluster_arn", task.clusterArn);
+  if (task.group?.startsWith("service:"))
+    setLabel(l, "__meta_ecs_service", task.group.slice("service:".length));
+  setLabel(l, "__meta_ecs_task_arn", task.taskArn);
+  setLabel(l, "__meta_ecs_task_group", task.group);
+  setLabel(l, "__meta_ecs_task_definition", task.taskDefinitionArn);
+  setLabel(l, "__meta_ecs_task_definition_family", def.family);
+  setLabel(l, "__meta_ecs_task_definition_revision", def.revision);
+  setLabel(l, "__meta_ecs_launch_type", task.launchType);
+  setLabel(l, "__meta_ecs_network_mode", networkMode);
+  setLabel(l, "__meta_ecs_last_status", task.lastStatus);
+  setLabel(l, "__meta_ecs_desired_status", task.desiredStatus);
+  setLabel(l, "__meta_ecs_health_status", task.healthStatus);
+  setLabel(l, "__meta_ecs_availability_zone", task.availabilityZone);
+  setLabel(l, "__meta_ecs_region", arn?.region);
+  setLabel(l, "__meta_ecs_account_id", arn?.accountId);
+  setLabel(l, "__meta_ecs_container_instance_arn", task.containerInstanceArn);
+  setLabel(l, "__meta_ecs_ec2_instance_id", host?.ec2InstanceId);
+  setLabel(l, "__meta_ecs_ec2_instance_private_ip", host?.privateIp);
+  for (const tag of task.tags ?? [])
+    if (tag.key) setLabel(l, `__meta_ecs_tag_task_${sanitizeLabelName(tag.key)}`, tag.value);
+  return l;
+}
+
+/**
+ * Targets for one task: one per (container, opted-in port). Tasks that are not RUNNING or have no
+ * resolvable address are skipped with a reason, never emitted as `ip:0` or `:port`.
+ */
+export function buildTaskTargets(
+  task: Task,
+  def: TaskDefinition | undefined,
+  host: HostInfo | undefined,
+  opts: OptInOptions,
+): BuildResult {
+  const skipped: SkipReason[] = [];
+  if (!def) return { targets: [], skipped: ["task_definition_missing"] };
+  if (task.lastStatus !== "RUNNING") return { targets: [], skipped: ["not_running"] };
+  const networkMode = networkModeOf(task, def);
+  const eni = networkMode === "awsvpc" ? taskEniAddress(task) : {};
+  const base = taskLabels(task, def, networkMode, host);
+  const cluster = base.__meta_ecs_cluster;
+  const service = base.__meta_ecs_service;
+  const targets: DiscoveredTarget[] = [];
+  for (const container of def.containerDefinitions ?? []) {
+    const endpoints = containerEndpoints(container, opts, skipped);
+    if (endpoints.length === 0) continue;
+    const running = task.containers?.find((c) => c.name === container.name);
+    for (const ep of endpoints) {
+      let ip: string | undefined;
+      let port: number | undefined;
+      if (networkMode === "awsvpc") {
+        ip = eni.ip;
+        port = ep.containerPort;
+        if (!ip) {
+          skipped.push("no_ip");
+          continue;
+        }
+      } else {
+        ip = host?.privateIp;
+        if (networkMode === "host") port = ep.containerPort;
+        else {
+          const binding = running?.networkBindings?.find(
+            (b) => b.containerPort === ep.containerPort && (b.protocol ?? "tcp") === "tcp" && b.hostPort,
+          );
+          port = binding?.hostPort;
+        }
+        if (!port) {
+          skipped.push("unresolved_host_port");
+          continue;
+        }
+        if (!ip) {
+          skipped.push("no_host_ip");
+          continue;
+        }
+      }
+      const labels: Labels = { ...base };
+      setLabel(labels, "__meta_ecs_ip_address", ip);
+      setLabel(labels, "__meta_ecs_subnet_id", eni.subnetId);
+      setLabel(labels, "__meta_ecs_container_name", container.name);
+      setLabel(labels, "__meta_ecs_container_port", ep.containerPort);
+      const mapping = container.portMappings?.find((pm) => pm.containerPort === ep.containerPort);
+      setLabel(labels, "__meta_ecs_port_name", mapping?.name);
+      for (const [k, v] of Object.entries(container.dockerLabels ?? {}))
+        setLabel(labels, `__meta_ecs_container_label_${sanitizeLabelName(k)}`, v);
+      setLabel(labels, "__metrics_path__", ep.path);
+      setLabel(labels, "__scheme__", ep.scheme);
+      setLabel(labels, "job", ep.job);
+      targets.push({
+        source: "ecs",
+        ...(cluster ? { cluster } : {}),
+        ...(service ? { service } : {}),
+        group: { targets: [formatAddress(ip, port)], labels: sortedLabels(labels) },
+      });
+    }
+  }
+  return { targets, skipped };
+}
+
+/** Whether the task needs the container instance's EC2 private IP to be addressed. */
+export function needsHostIp(task: Task, def: TaskDefinition | undefined): boolean {
+  return def !== undefined && networkModeOf(task, def) !== "awsvpc";
+}

@@ -1,0 +1,272 @@
+// ECS source: per cluster one ListTasks walk, DescribeTasks only for task ARNs not seen before,
+// task definitions cached forever by ARN, container instances and EC2 IPs cached with a TTL.
+import {
+  DescribeContainerInstancesCommand,
+  DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
+  ListClustersCommand,
+  ListTasksCommand,
+  type Task,
+  type TaskDefinition,
+} from "@aws-sdk/client-ecs";
+import { DescribeInstancesCommand } from "@aws-sdk/client-ec2";
+import { chunk } from "../../core/aws.js";
+import { LruCache, TtlCache, createLimiter } from "../../core/cache.js";
+import type { Config } from "../../core/config.js";
+import type { Logger } from "../../core/log.js";
+import type { AwsScope } from "../../core/main.js";
+import type { SelfMetrics } from "../../core/metrics.js";
+import type { DiscoveredTarget } from "../model.js";
+import type { Source, SourceRefresh, UnitOutcome } from "../refresh.js";
+import {
+  buildTaskTargets,
+  clusterNameFromArn,
+  needsHostIp,
+  type HostInfo,
+  type OptInOptions,
+  SKIP_REASONS,
+  type SkipReason,
+} from "./ecs-targets.js";
+
+export interface EcsSourceDeps {
+  scopes: AwsScope[];
+  config: Config;
+  metrics: SelfMetrics;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** What the source remembers per cluster between refreshes. */
+interface ClusterState {
+  /** Settled task descriptions (RUNNING with an address), by task ARN. */
+  tasks: Map<string, Task>;
+}
+
+type Call = <T>(fn: () => Promise<T>) => Promise<T>;
+
+export class EcsSource implements Source {
+  readonly name = "ecs" as const;
+  private readonly clusters = new Map<string, ClusterState>();
+  private readonly taskDefinitions: LruCache<string, TaskDefinition>;
+  private readonly containerInstances: TtlCache<string, string>;
+  private readonly ec2Ips: TtlCache<string, string>;
+  private readonly limiters = new Map<string, Call>();
+  private readonly opts: OptInOptions;
+  private skipped = new Map<SkipReason, number>();
+
+  constructor(private readonly deps: EcsSourceDeps) {
+    const { ecs } = deps.config;
+    const now = deps.now ?? Date.now;
+    this.taskDefinitions = new LruCache(ecs.taskDefinitionCacheSize);
+    this.containerInstances = new TtlCache(ecs.containerInstanceTtlSeconds * 1000, now);
+    this.ec2Ips = new TtlCache(ecs.containerInstanceTtlSeconds * 1000, now);
+    this.opts = { optIn: ecs.optIn, labelPrefix: ecs.labelPrefix, portName: ecs.portName };
+  }
+
+  async refresh(): Promise<SourceRefresh> {
+    this.skipped = new Map();
+    const units: UnitOutcome[] = [];
+    const failedScopes: string[] = [];
+    await Promise.all(
+      this.deps.scopes.map(async (scope) => {
+        const call = this.limiter(scope.key);
+        let clusters: string[];
+        try {
+          clusters =
+            this.deps.config.clusters.length > 0
+              ? this.deps.config.clusters
+              : await this.listClusters(scope, call);
+        } catch (err) {
+          failedScopes.push(`${scope.key}/`);
+          this.deps.logger.warn("ListClusters failed; keeping last-good targets", {
+            scope: scope.key,
+            error: (err as Error).name,
+            message: (err as Error).message,
+          });
+          return;
+        }
+        await Promise.all(
+          clusters.map(async (cluster) => {
+            const unit = `${scope.key}/${clusterNameFromArn(cluster) ?? cluster}`;
+            try {
+              units.push({ unit, ok: true, targets: await this.refreshCluster(scope, cluster, unit, call) });
+            } catch (err) {
+              units.push({ unit, ok: false, error: err as Error });
+            }
+          }),
+        );
+        // Forget clusters no longer listed in this scope.
+        const live = new Set(clusters.map((c) => `${scope.key}/${clusterNameFromArn(c) ?? c}`));
+        for (const key of this.clusters.keys())
+          if (key.startsWith(`${scope.key}/`) && !live.has(key)) this.clusters.delete(key);
+      }),
+    );
+    for (const reason of SKIP_REASONS)
+      this.deps.metrics.skipped.set({ source: "ecs", reason }, this.skipped.get(reason) ?? 0);
+    return { units, failedScopes };
+  }
+
+  private limiter(scopeKey: string): Call {
+    let l = this.limiters.get(scopeKey);
+    if (!l) {
+      l = createLimiter(this.deps.config.aws.maxConcurrency);
+      this.limiters.set(scopeKey, l);
+    }
+    return l;
+  }
+
+  private async listClusters(scope: AwsScope, call: Call): Promise<string[]> {
+    const arns: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await call(() =>
+        scope.clients.ecs.send(new ListClustersCommand({ nextToken, maxResults: 100 })),
+      );
+      arns.push(...(page.clusterArns ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return arns.sort();
+  }
+
+  private async listTasks(scope: AwsScope, cluster: string, call: Call): Promise<string[]> {
+    const arns: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await call(() =>
+        scope.clients.ecs.send(
+          new ListTasksCommand({ cluster, desiredStatus: "RUNNING", maxResults: 100, nextToken }),
+        ),
+      );
+      arns.push(...(page.taskArns ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return arns;
+  }
+
+  private async refreshCluster(
+    scope: AwsScope,
+    cluster: string,
+    unit: string,
+    call: Call,
+  ): Promise<DiscoveredTarget[]> {
+    const ecs = scope.clients.ecs;
+    const state = this.clusters.get(unit) ?? { tasks: new Map<string, Task>() };
+    const arns = await this.listTasks(scope, cluster, call);
+
+    // Describe only what we have not settled before; known RUNNING tasks come from the cache.
+    const current = new Map<string, Task>();
+    const unknown: string[] = [];
+    for (const arn of arns) {
+      const known = state.tasks.get(arn);
+      if (known) current.set(arn, known);
+      else unknown.push(arn);
+    }
+    const include = this.deps.config.ecs.taskTags ? (["TAGS"] as const) : undefined;
+    const described = await Promise.all(
+      chunk(unknown, 100).map((batch) =>
+        call(() =>
+          ecs.send(
+            new DescribeTasksCommand({
+              cluster,
+              tasks: batch,
+              ...(include ? { include: [...include] } : {}),
+            }),
+          ),
+        ),
+      ),
+    );
+    for (const page of described) for (const t of page.tasks ?? []) if (t.taskArn) current.set(t.taskArn, t);
+
+    await this.loadTaskDefinitions(scope, [...current.values()], call);
+    const hosts = await this.loadHosts(scope, cluster, [...current.values()], call);
+
+    const targets: DiscoveredTarget[] = [];
+    const settled = new Map<string, Task>();
+    for (const [arn, task] of current) {
+      const def = task.taskDefinitionArn ? this.taskDefinitions.get(task.taskDefinitionArn) : undefined;
+      const host = task.containerInstanceArn ? hosts.get(task.containerInstanceArn) : undefined;
+      const result = buildTaskTargets(task, def, host, this.opts);
+      targets.push(...result.targets);
+      for (const reason of result.skipped) this.skipped.set(reason, (this.skipped.get(reason) ?? 0) + 1);
+      // Cache only settled tasks; PROVISIONING/PENDING ones or ones without an address are described again.
+      const settledNow =
+        task.lastStatus === "RUNNING" &&
+        def !== undefined &&
+        !result.skipped.includes("no_ip") &&
+        !result.skipped.includes("unresolved_host_port");
+      if (settledNow) settled.set(arn, task);
+    }
+    state.tasks = settled; // ARNs that vanished from ListTasks are dropped here.
+    this.clusters.set(unit, state);
+    return targets;
+  }
+
+  private async loadTaskDefinitions(scope: AwsScope, tasks: Task[], call: Call): Promise<void> {
+    const missing = new Set<string>();
+    for (const t of tasks)
+      if (t.taskDefinitionArn && !this.taskDefinitions.has(t.taskDefinitionArn))
+        missing.add(t.taskDefinitionArn);
+    await Promise.all(
+      [...missing].map(async (arn) => {
+        const out = await call(() =>
+          scope.clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn })),
+        );
+        if (out.taskDefinition) this.taskDefinitions.set(arn, out.taskDefinition);
+      }),
+    );
+  }
+
+  /** Container instance -> EC2 instance id (ECS API) and, for bridge/host tasks only, its private IP (EC2 API). */
+  private async loadHosts(
+    scope: AwsScope,
+    cluster: string,
+    tasks: Task[],
+    call: Call,
+  ): Promise<Map<string, HostInfo>> {
+    const ciArns = new Set<string>();
+    const needIp = new Set<string>();
+    for (const t of tasks) {
+      if (!t.containerInstanceArn || t.lastStatus !== "RUNNING") continue;
+      ciArns.add(t.containerInstanceArn);
+      const def = t.taskDefinitionArn ? this.taskDefinitions.get(t.taskDefinitionArn) : undefined;
+      if (needsHostIp(t, def)) needIp.add(t.containerInstanceArn);
+    }
+    const unknownCi = [...ciArns].filter((a) => this.containerInstances.get(a) === undefined);
+    const pages = await Promise.all(
+      chunk(unknownCi, 100).map((batch) =>
+        call(() =>
+          scope.clients.ecs.send(
+            new DescribeContainerInstancesCommand({ cluster, containerInstances: batch }),
+          ),
+        ),
+      ),
+    );
+    for (const page of pages)
+      for (const ci of page.containerInstances ?? [])
+        if (ci.containerInstanceArn && ci.ec2InstanceId)
+          this.containerInstances.set(ci.containerInstanceArn, ci.ec2InstanceId);
+
+    const instanceIds = new Set<string>();
+    for (const a of needIp) {
+      const id = this.containerInstances.get(a);
+      if (id && this.ec2Ips.get(id) === undefined) instanceIds.add(id);
+    }
+    const reservations = await Promise.all(
+      chunk([...instanceIds], 100).map((batch) =>
+        call(() => scope.clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: batch }))),
+      ),
+    );
+    for (const page of reservations)
+      for (const r of page.Reservations ?? [])
+        for (const i of r.Instances ?? [])
+          if (i.InstanceId && i.PrivateIpAddress) this.ec2Ips.set(i.InstanceId, i.PrivateIpAddress);
+
+    const hosts = new Map<string, HostInfo>();
+    for (const a of ciArns) {
+      const id = this.containerInstances.get(a);
+      const ip = id && needIp.has(a) ? this.ec2Ips.get(id) : undefined;
+      hosts.set(a, { ...(id ? { ec2InstanceId: id } : {}), ...(ip ? { privateIp: ip } : {}) });
+    }
+    return hosts;
+  }
+}
