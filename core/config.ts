@@ -37,6 +37,8 @@ export interface Config {
     healthStatus: HealthFilter;
     servicesTtlSeconds: number;
     defaultPort?: number;
+    /** `namespace=port` or `namespace/service=port`, parsed by the Cloud Map source. */
+    defaultPorts: string[];
     portAttribute: string;
     pathAttribute: string;
   };
@@ -292,6 +294,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 1,
     max: 65535,
     description: "Port used for instances that register no AWS_INSTANCE_PORT and no port attribute or tag.",
+  },
+  {
+    key: "cloudmap.defaultPorts",
+    env: "BRIDGE_CLOUDMAP_DEFAULT_PORTS",
+    flag: "--cloudmap-default-ports",
+    kind: "list",
+    default: [],
+    description:
+      "Ports for instances with no port, per namespace or service: `namespace=port` or `namespace/service=port`, comma-separated. Wins over cloudmap.defaultPort.",
   },
   {
     key: "cloudmap.portAttribute",
@@ -613,7 +624,7 @@ function setPath(obj: Record<string, unknown>, path: string, value: unknown): vo
     cur[part] ??= {};
     cur = cur[part] as Record<string, unknown>;
   }
-  cur[parts[parts.length - 1]!] = value;
+  if (value !== undefined) cur[parts[parts.length - 1]!] = value;
 }
 
 /** Every dotted key a YAML file may contain, including parents of nested keys. */
@@ -720,7 +731,7 @@ export function loadConfig(input: LoadInput = {}): Config {
       origin = { source: "flag", name: spec.flag };
     }
     const value = origin ? coerce(spec, raw, origin) : structuredClone(spec.default);
-    if (value !== undefined) setPath(out, spec.key, value);
+    setPath(out, spec.key, value); // creates parent objects even for unset optional keys
   }
   const config = out as unknown as Config;
 

@@ -1,0 +1,426 @@
+import nock from "nock";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createSelfMetrics } from "../../core/metrics.js";
+import { silentLogger } from "../../core/log.js";
+import { EcsSource } from "../../sd/sources/ecs.js";
+import type { DiscoveredTarget } from "../../sd/model.js";
+import { AwsError, mockEc2, mockJson, testClients, type Mock } from "../helpers/aws-nock.js";
+import { testConfig } from "../helpers/config.js";
+import {
+  CLUSTER,
+  CLUSTER_ARN,
+  ciArn,
+  ec2Task,
+  fargateTask,
+  taskDefinition,
+  tdArn,
+} from "../helpers/ecs-fixtures.js";
+
+type Obj = Record<string, unknown>;
+
+interface World {
+  taskDefs: Obj[];
+  tasks: Obj[];
+  containerInstances?: { arn: string; ec2InstanceId: string }[];
+  ec2Ips?: Record<string, string>;
+}
+
+function mockWorld(world: World): { ecs: Mock; ec2: Mock } {
+  const tdByArn = new Map(world.taskDefs.map((td) => [td.taskDefinitionArn as string, td]));
+  const ecs = mockJson({
+    ListClusters: () => ({ clusterArns: [CLUSTER_ARN] }),
+    ListTasks: (body) => {
+      expect(body.desiredStatus).toBe("RUNNING");
+      const arns = world.tasks.map((t) => t.taskArn as string);
+      const start = body.nextToken ? Number(body.nextToken) : 0;
+      const max = (body.maxResults as number) ?? 100;
+      const page = arns.slice(start, start + max);
+      return { taskArns: page, ...(start + max < arns.length ? { nextToken: String(start + max) } : {}) };
+    },
+    DescribeTasks: (body) => {
+      const wanted = body.tasks as string[];
+      if (wanted.length > 100)
+        throw new AwsError("InvalidParameterException", "Tasks cannot be more than 100.");
+      const tasks = world.tasks.filter((t) => wanted.includes(t.taskArn as string));
+      const failures = wanted
+        .filter((a) => !tasks.some((t) => t.taskArn === a))
+        .map((arn) => ({ arn, reason: "MISSING" }));
+      return { tasks, failures };
+    },
+    DescribeTaskDefinition: (body) => {
+      const td = tdByArn.get(body.taskDefinition as string);
+      if (!td) throw new AwsError("ClientException", "Unable to describe task definition.");
+      return { taskDefinition: td, tags: [] };
+    },
+    DescribeContainerInstances: (body) => ({
+      containerInstances: (world.containerInstances ?? [])
+        .filter((ci) => (body.containerInstances as string[]).includes(ci.arn))
+        .map((ci) => ({ containerInstanceArn: ci.arn, ec2InstanceId: ci.ec2InstanceId, status: "ACTIVE" })),
+      failures: [],
+    }),
+  });
+  const ec2 = mockEc2(world.ec2Ips ?? {});
+  return { ecs, ec2 };
+}
+
+function source(env: Record<string, string> = {}) {
+  const metrics = createSelfMetrics({ defaults: false });
+  const config = testConfig({ BRIDGE_CLUSTERS: CLUSTER, ...env });
+  const src = new EcsSource({
+    scopes: [{ key: "default/us-east-1", region: "us-east-1", clients: testClients(metrics) }],
+    config,
+    metrics,
+    logger: silentLogger,
+  });
+  return { src, metrics };
+}
+
+async function targetsOf(src: EcsSource): Promise<DiscoveredTarget[]> {
+  const r = await src.refresh();
+  expect(r.failedScopes).toEqual([]);
+  const unit = r.units[0]!;
+  if (!unit.ok) throw unit.error;
+  return unit.targets;
+}
+
+const addresses = (ts: DiscoveredTarget[]) => ts.map((t) => t.group.targets[0]).sort();
+
+beforeAll(() => nock.disableNetConnect());
+afterEach(() => nock.cleanAll());
+
+const LABELLED = { PROMETHEUS_EXPORTER_PORT: "9100", PROMETHEUS_EXPORTER_PATH: "/stats" };
+
+describe("ECS source response shapes", () => {
+  it("Fargate awsvpc: ENI IP, container port, every documented label", async () => {
+    const td = taskDefinition("api", 3, "awsvpc", [
+      {
+        name: "app",
+        dockerLabels: { ...LABELLED, "team.name": "core" },
+        portMappings: [{ containerPort: 9100, name: "metrics" }],
+      },
+    ]);
+    mockWorld({
+      taskDefs: [td],
+      tasks: [fargateTask("t1", tdArn("api", 3), "10.0.1.5", { tags: { "cost-center": "42" } })],
+    });
+    const { src } = source();
+    const [t] = await targetsOf(src);
+    expect(t!.group.targets).toEqual(["10.0.1.5:9100"]);
+    expect(t!.cluster).toBe("prod");
+    expect(t!.service).toBe("api");
+    expect(t!.group.labels).toMatchObject({
+      __meta_ecs_cluster: "prod",
+      __meta_ecs_cluster_arn: CLUSTER_ARN,
+      __meta_ecs_service: "api",
+      __meta_ecs_task_group: "service:api",
+      __meta_ecs_task_definition: tdArn("api", 3),
+      __meta_ecs_task_definition_family: "api",
+      __meta_ecs_task_definition_revision: "3",
+      __meta_ecs_launch_type: "FARGATE",
+      __meta_ecs_network_mode: "awsvpc",
+      __meta_ecs_last_status: "RUNNING",
+      __meta_ecs_desired_status: "RUNNING",
+      __meta_ecs_health_status: "HEALTHY",
+      __meta_ecs_availability_zone: "us-east-1a",
+      __meta_ecs_region: "us-east-1",
+      __meta_ecs_account_id: "123456789012",
+      __meta_ecs_ip_address: "10.0.1.5",
+      __meta_ecs_subnet_id: "subnet-0abc",
+      __meta_ecs_container_name: "app",
+      __meta_ecs_container_port: "9100",
+      __meta_ecs_port_name: "metrics",
+      __meta_ecs_tag_task_cost_center: "42",
+      __meta_ecs_container_label_team_name: "core",
+      __metrics_path__: "/stats",
+    });
+    expect(t!.group.labels.__meta_ecs_task_arn).toMatch(/task\/prod\/t1$/);
+    // No container instance on Fargate: those labels are absent, not "undefined".
+    expect(t!.group.labels).not.toHaveProperty("__meta_ecs_container_instance_arn");
+    for (const v of Object.values(t!.group.labels)) expect(typeof v).toBe("string");
+  });
+
+  it("EC2 awsvpc: ENI IP, instance id from the container instance, no EC2 call", async () => {
+    const td = taskDefinition("api", 1, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const { ec2 } = mockWorld({
+      taskDefs: [td],
+      tasks: [ec2Task("t1", tdArn("api", 1), ciArn("ci1"), [{ name: "app" }], { eniIp: "10.0.2.7" })],
+      containerInstances: [{ arn: ciArn("ci1"), ec2InstanceId: "i-0aaa" }],
+    });
+    const [t] = await targetsOf(source().src);
+    expect(t!.group.targets).toEqual(["10.0.2.7:9100"]);
+    expect(t!.group.labels.__meta_ecs_ec2_instance_id).toBe("i-0aaa");
+    expect(t!.group.labels.__meta_ecs_container_instance_arn).toBe(ciArn("ci1"));
+    expect(ec2.calls.DescribeInstances).toBeUndefined();
+  });
+
+  it("bridge mode: dynamic host port from networkBindings on the EC2 private IP", async () => {
+    const td = taskDefinition("worker", 2, "bridge", [
+      {
+        name: "app",
+        dockerLabels: { PROMETHEUS_EXPORTER_PORT: "8080" },
+        portMappings: [{ containerPort: 8080, hostPort: 0 }],
+      },
+    ]);
+    mockWorld({
+      taskDefs: [td],
+      tasks: [
+        ec2Task("t1", tdArn("worker", 2), ciArn("ci1"), [
+          { name: "app", bindings: [{ containerPort: 8080, hostPort: 32768 }] },
+        ]),
+        ec2Task("t2", tdArn("worker", 2), ciArn("ci2"), [
+          { name: "app", bindings: [{ containerPort: 8080, hostPort: 32771 }] },
+        ]),
+      ],
+      containerInstances: [
+        { arn: ciArn("ci1"), ec2InstanceId: "i-01" },
+        { arn: ciArn("ci2"), ec2InstanceId: "i-02" },
+      ],
+      ec2Ips: { "i-01": "10.0.3.1", "i-02": "10.0.3.2" },
+    });
+    const ts = await targetsOf(source().src);
+    expect(addresses(ts)).toEqual(["10.0.3.1:32768", "10.0.3.2:32771"]);
+    const t1 = ts.find((t) => t.group.targets[0] === "10.0.3.1:32768")!;
+    expect(t1.group.labels).toMatchObject({
+      __meta_ecs_network_mode: "bridge",
+      __meta_ecs_container_port: "8080",
+      __meta_ecs_ec2_instance_id: "i-01",
+      __meta_ecs_ec2_instance_private_ip: "10.0.3.1",
+      __meta_ecs_ip_address: "10.0.3.1",
+    });
+  });
+
+  it("bridge mode without a network binding is skipped, never emitted as ip:0", async () => {
+    const td = taskDefinition("worker", 2, undefined, [
+      { name: "app", dockerLabels: { PROMETHEUS_EXPORTER_PORT: "8080" } },
+    ]);
+    mockWorld({
+      taskDefs: [td],
+      tasks: [ec2Task("t1", tdArn("worker", 2), ciArn("ci1"), [{ name: "app" }])],
+      containerInstances: [{ arn: ciArn("ci1"), ec2InstanceId: "i-01" }],
+      ec2Ips: { "i-01": "10.0.3.1" },
+    });
+    const { src, metrics } = source();
+    expect(await targetsOf(src)).toEqual([]);
+    const skipped = await metrics.skipped.get();
+    expect(skipped.values.find((v) => v.labels.reason === "unresolved_host_port")?.value).toBe(1);
+  });
+
+  it("host mode: container port on the EC2 private IP", async () => {
+    const td = taskDefinition("node", 1, "host", [
+      { name: "exporter", dockerLabels: { PROMETHEUS_EXPORTER_PORT: "9100" } },
+    ]);
+    mockWorld({
+      taskDefs: [td],
+      tasks: [
+        ec2Task("t1", tdArn("node", 1), ciArn("ci1"), [{ name: "exporter" }], { group: "family:node" }),
+      ],
+      containerInstances: [{ arn: ciArn("ci1"), ec2InstanceId: "i-09" }],
+      ec2Ips: { "i-09": "10.0.9.9" },
+    });
+    const [t] = await targetsOf(source().src);
+    expect(t!.group.targets).toEqual(["10.0.9.9:9100"]);
+    // Standalone task: a group but no service.
+    expect(t!.group.labels.__meta_ecs_task_group).toBe("family:node");
+    expect(t!.group.labels).not.toHaveProperty("__meta_ecs_service");
+    expect(t!.service).toBeUndefined();
+  });
+
+  it("several containers and several ports per container (numbered labels)", async () => {
+    const td = taskDefinition("multi", 1, "awsvpc", [
+      {
+        name: "app",
+        dockerLabels: {
+          PROMETHEUS_EXPORTER_PORT: "9100",
+          PROMETHEUS_EXPORTER_JOB_NAME: "app",
+          PROMETHEUS_EXPORTER_PORT_1: "9200",
+          PROMETHEUS_EXPORTER_PATH_1: "/jvm",
+          PROMETHEUS_EXPORTER_PORT_2: "9300",
+          PROMETHEUS_EXPORTER_SCHEME_2: "https",
+        },
+      },
+      {
+        name: "envoy",
+        dockerLabels: { PROMETHEUS_EXPORTER_PORT: "9901", PROMETHEUS_EXPORTER_PATH: "/stats/prometheus" },
+      },
+      { name: "log-router" },
+    ]);
+    mockWorld({
+      taskDefs: [td],
+      tasks: [
+        fargateTask("t1", tdArn("multi", 1), "10.0.1.9", { containers: ["app", "envoy", "log-router"] }),
+      ],
+    });
+    const ts = await targetsOf(source().src);
+    expect(addresses(ts)).toEqual(["10.0.1.9:9100", "10.0.1.9:9200", "10.0.1.9:9300", "10.0.1.9:9901"]);
+    const by = (a: string) => ts.find((t) => t.group.targets[0] === a)!.group.labels;
+    expect(by("10.0.1.9:9200")).toMatchObject({
+      __metrics_path__: "/jvm",
+      job: "app",
+      __meta_ecs_container_name: "app",
+    });
+    expect(by("10.0.1.9:9300")).toMatchObject({ __scheme__: "https", job: "app" });
+    expect(by("10.0.1.9:9300")).not.toHaveProperty("__metrics_path__");
+    expect(by("10.0.1.9:9901")).toMatchObject({
+      __metrics_path__: "/stats/prometheus",
+      __meta_ecs_container_name: "envoy",
+    });
+  });
+
+  it("opt-in by port mapping name and by all named ports", async () => {
+    const td = taskDefinition("named", 1, "awsvpc", [
+      {
+        name: "app",
+        portMappings: [
+          { containerPort: 8080, name: "http" },
+          { containerPort: 9464, name: "metrics" },
+          { containerPort: 7000 },
+        ],
+      },
+    ]);
+    mockWorld({ taskDefs: [td], tasks: [fargateTask("t1", tdArn("named", 1), "10.0.1.2")] });
+    expect(addresses(await targetsOf(source({ BRIDGE_ECS_OPT_IN: "port-name" }).src))).toEqual([
+      "10.0.1.2:9464",
+    ]);
+    expect(addresses(await targetsOf(source({ BRIDGE_ECS_OPT_IN: "all-named-ports" }).src))).toEqual([
+      "10.0.1.2:8080",
+      "10.0.1.2:9464",
+    ]);
+    // Default opt-in is labels only: nothing here opts in.
+    expect(await targetsOf(source().src)).toEqual([]);
+  });
+
+  it("a custom label prefix and a bad port label", async () => {
+    const td = taskDefinition("p", 1, "awsvpc", [
+      { name: "a", dockerLabels: { SCRAPE_PORT: "9100" } },
+      { name: "b", dockerLabels: { SCRAPE_PORT: "not-a-port" } },
+    ]);
+    mockWorld({
+      taskDefs: [td],
+      tasks: [fargateTask("t1", tdArn("p", 1), "10.0.1.3", { containers: ["a", "b"] })],
+    });
+    const { src, metrics } = source({ BRIDGE_ECS_LABEL_PREFIX: "SCRAPE_" });
+    expect(addresses(await targetsOf(src))).toEqual(["10.0.1.3:9100"]);
+    const skipped = await metrics.skipped.get();
+    expect(skipped.values.find((v) => v.labels.reason === "bad_port_label")?.value).toBe(1);
+  });
+
+  it("absent optional fields (no tags, health, AZ, group, labels, networkMode) do not crash", async () => {
+    const td = {
+      taskDefinitionArn: tdArn("bare", 1),
+      family: "bare",
+      revision: 1,
+      networkMode: "awsvpc",
+      containerDefinitions: [{ name: "app", dockerLabels: { PROMETHEUS_EXPORTER_PORT: "9100" } }],
+    };
+    const task = {
+      taskArn: "arn:aws:ecs:us-east-1:123456789012:task/prod/bare1",
+      clusterArn: CLUSTER_ARN,
+      taskDefinitionArn: tdArn("bare", 1),
+      lastStatus: "RUNNING",
+      containers: [{ name: "app", networkInterfaces: [{ privateIpv4Address: "10.0.0.1" }] }],
+    };
+    mockWorld({ taskDefs: [td], tasks: [task] });
+    const [t] = await targetsOf(source().src);
+    expect(t!.group.targets).toEqual(["10.0.0.1:9100"]);
+    expect(t!.group.labels).not.toHaveProperty("__meta_ecs_health_status");
+    expect(t!.group.labels).not.toHaveProperty("__meta_ecs_subnet_id");
+  });
+
+  it("a PROVISIONING task without IP is skipped, counted, and described again until it runs", async () => {
+    const td = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const world = {
+      taskDefs: [td],
+      tasks: [fargateTask("new", tdArn("api", 3), "10.0.1.8", { lastStatus: "PROVISIONING" })],
+    };
+    const { ecs } = mockWorld(world);
+    const { src, metrics } = source();
+    expect(await targetsOf(src)).toEqual([]);
+    expect((await metrics.skipped.get()).values.find((v) => v.labels.reason === "not_running")?.value).toBe(
+      1,
+    );
+    world.tasks = [fargateTask("new", tdArn("api", 3), "10.0.1.8")];
+    expect(addresses(await targetsOf(src))).toEqual(["10.0.1.8:9100"]);
+    expect(ecs.calls.DescribeTasks).toBe(2);
+    // Settled now: a third refresh describes nothing.
+    await targetsOf(src);
+    expect(ecs.calls.DescribeTasks).toBe(2);
+  });
+
+  it("more than 100 tasks: ListTasks paginated, DescribeTasks batched by 100, only new ARNs described", async () => {
+    const td = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const tasks = Array.from({ length: 250 }, (_, i) =>
+      fargateTask(`t${i}`, tdArn("api", 3), `10.1.${Math.floor(i / 250)}.${i % 250}`),
+    );
+    const world = { taskDefs: [td], tasks };
+    const { ecs } = mockWorld(world);
+    const { src } = source();
+    expect(await targetsOf(src)).toHaveLength(250);
+    expect(ecs.calls.ListTasks).toBe(3);
+    expect(ecs.calls.DescribeTasks).toBe(3);
+    expect(ecs.bodies.DescribeTasks!.map((b) => (b.tasks as string[]).length).sort()).toEqual([100, 100, 50]);
+    expect(ecs.bodies.DescribeTasks![0]!.include).toEqual(["TAGS"]);
+    expect(ecs.calls.DescribeTaskDefinition).toBe(1);
+
+    // Steady state: nothing new, nothing described. One task replaced: exactly that one described.
+    await targetsOf(src);
+    expect(ecs.calls.DescribeTasks).toBe(3);
+    world.tasks = [...tasks.slice(1), fargateTask("fresh", tdArn("api", 3), "10.2.0.1")];
+    const ts = await targetsOf(src);
+    expect(ts).toHaveLength(250);
+    expect(addresses(ts)).toContain("10.2.0.1:9100");
+    expect(addresses(ts)).not.toContain("10.1.0.0:9100");
+    expect(ecs.calls.DescribeTasks).toBe(4);
+    expect(ecs.bodies.DescribeTasks![3]!.tasks).toEqual([expect.stringMatching(/fresh$/)]);
+    expect(ecs.calls.DescribeTaskDefinition).toBe(1);
+  });
+
+  it("a task definition missing from the cache is fetched once, then served from the cache", async () => {
+    const td1 = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const td2 = taskDefinition("api", 4, "awsvpc", [
+      { name: "app", dockerLabels: { PROMETHEUS_EXPORTER_PORT: "9200" } },
+    ]);
+    const world = { taskDefs: [td1, td2], tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1")] };
+    const { ecs } = mockWorld(world);
+    const { src } = source();
+    await targetsOf(src);
+    expect(ecs.calls.DescribeTaskDefinition).toBe(1);
+    // A deployment rolls out revision 4: only that definition is fetched.
+    world.tasks = [
+      ...world.tasks,
+      fargateTask("b", tdArn("api", 4), "10.0.0.2"),
+      fargateTask("c", tdArn("api", 4), "10.0.0.3"),
+    ];
+    expect(addresses(await targetsOf(src))).toEqual(["10.0.0.1:9100", "10.0.0.2:9200", "10.0.0.3:9200"]);
+    expect(ecs.calls.DescribeTaskDefinition).toBe(2);
+    expect(ecs.bodies.DescribeTaskDefinition!.map((b) => b.taskDefinition)).toEqual([
+      tdArn("api", 3),
+      tdArn("api", 4),
+    ]);
+  });
+
+  it("a task definition that cannot be described fails the cluster unit (so last-good is kept)", async () => {
+    mockWorld({ taskDefs: [], tasks: [fargateTask("a", tdArn("gone", 1), "10.0.0.1")] });
+    const r = await source().src.refresh();
+    expect(r.units).toHaveLength(1);
+    expect(r.units[0]!.ok).toBe(false);
+  });
+
+  it("all clusters via ListClusters when none are configured", async () => {
+    const td = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const { ecs } = mockWorld({ taskDefs: [td], tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1")] });
+    const metrics = createSelfMetrics({ defaults: false });
+    const src = new EcsSource({
+      scopes: [{ key: "default/us-east-1", region: "us-east-1", clients: testClients(metrics) }],
+      config: testConfig(),
+      metrics,
+      logger: silentLogger,
+    });
+    const r = await src.refresh();
+    expect(ecs.calls.ListClusters).toBe(1);
+    expect(r.units.map((u) => u.unit)).toEqual(["default/us-east-1/prod"]);
+    // The call counter saw every operation.
+    const counted = await metrics.awsRequests.get();
+    const ops = Object.fromEntries(counted.values.map((v) => [v.labels.operation, v.value]));
+    expect(ops).toMatchObject({ ListClusters: 1, ListTasks: 1, DescribeTasks: 1, DescribeTaskDefinition: 1 });
+  });
+});
