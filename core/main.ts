@@ -19,6 +19,7 @@ import { createSelfMetrics, type SelfMetrics } from "./metrics.js";
 import { createApp, listen } from "./server.js";
 import { Discovery, type Source } from "../sd/refresh.js";
 import { EcsSource } from "../sd/sources/ecs.js";
+import { CloudMapSource } from "../sd/sources/cloudmap.js";
 import { parseArn } from "../sd/model.js";
 
 /** One account (default chain or assumed role) in one region, with its clients. */
@@ -75,6 +76,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   const scopes = buildScopes(config, { ...opts.clientOptions, metrics });
   const sources: Source[] = [];
   if (config.ecs.enabled) sources.push(new EcsSource({ scopes, config, metrics, logger }));
+  if (config.cloudmap.enabled) sources.push(new CloudMapSource({ scopes, config, metrics, logger }));
   const discovery = new Discovery({
     sources,
     metrics,

@@ -1,0 +1,247 @@
+// The Cloud Map source: one unit per namespace per account/region. Namespace and service listings and
+// service tags are cached with a TTL; instances come from DiscoverInstances (MaxResults 1000, health
+// filter) every refresh, from ListInstances where DiscoverInstances cannot serve. Errors fail the
+// namespace's unit so the refresh helper keeps its last-good targets.
+import { Counter } from "prom-client";
+import { createLimiter, TtlCache } from "../../core/cache.js";
+import type { Config, HealthFilter } from "../../core/config.js";
+import type { Logger } from "../../core/log.js";
+import type { AwsScope } from "../../core/main.js";
+import { METRIC_PREFIX, type SelfMetrics } from "../../core/metrics.js";
+import type { DiscoveredTarget } from "../model.js";
+import type { Source, SourceRefresh, UnitOutcome } from "../refresh.js";
+import {
+  CloudMapApi,
+  DISCOVER_MAX_RESULTS,
+  discoverCannotServe,
+  isAccessDenied,
+  isNotFound,
+  type Instance,
+  type Namespace,
+  type Service,
+} from "./cloudmap/api.js";
+import { buildTarget, parseDefaultPorts, type SkipReason, type TargetOptions } from "./cloudmap/targets.js";
+
+export interface CloudMapSourceOptions {
+  scopes: AwsScope[];
+  config: Config;
+  metrics: SelfMetrics;
+  logger: Logger;
+  now?: () => number;
+}
+
+interface ScopeState {
+  scope: AwsScope;
+  api: CloudMapApi;
+  namespaces: TtlCache<"all", Namespace[]>;
+  /** The last successful listing, used (with the scope marked failed) when ListNamespaces fails. */
+  lastNamespaces?: Namespace[];
+  services: TtlCache<string, Service[]>;
+  tags: TtlCache<string, Record<string, string>>;
+  tagsDeniedLogged: boolean;
+}
+
+const SKIP_REASONS: readonly SkipReason[] = ["no_ip", "no_port", "invalid_port"];
+
+type NamespaceOutcome = UnitOutcome & { skipped?: Map<SkipReason, number> };
+
+export class CloudMapSource implements Source {
+  readonly name = "cloudmap" as const;
+  private readonly states: ScopeState[];
+  private readonly targetOptions: TargetOptions;
+  private readonly health: HealthFilter;
+  private readonly fallbacks: Counter<"reason">;
+
+  constructor(private readonly opts: CloudMapSourceOptions) {
+    const { config, metrics } = opts;
+    const ttlMs = config.cloudmap.servicesTtlSeconds * 1000;
+    const now = opts.now ?? Date.now;
+    this.health = config.cloudmap.healthStatus;
+    this.targetOptions = {
+      portAttribute: config.cloudmap.portAttribute,
+      pathAttribute: config.cloudmap.pathAttribute,
+      ...(config.cloudmap.defaultPort !== undefined ? { defaultPort: config.cloudmap.defaultPort } : {}),
+      defaultPorts: parseDefaultPorts(config.cloudmap.defaultPorts ?? []),
+    };
+    this.states = opts.scopes.map((scope) => ({
+      scope,
+      api: new CloudMapApi(scope.clients.servicediscovery, createLimiter(config.aws.maxConcurrency)),
+      namespaces: new TtlCache(ttlMs, now),
+      services: new TtlCache(ttlMs, now),
+      tags: new TtlCache(ttlMs, now),
+      tagsDeniedLogged: false,
+    }));
+    this.fallbacks = fallbackCounter(metrics);
+    for (const reason of SKIP_REASONS) metrics.skipped.set({ source: this.name, reason }, 0);
+  }
+
+  async refresh(): Promise<SourceRefresh> {
+    const perScope = await Promise.all(this.states.map((st) => this.refreshScope(st)));
+    const skipped = new Map<SkipReason, number>(SKIP_REASONS.map((r) => [r, 0]));
+    const units: UnitOutcome[] = [];
+    for (const { outcomes } of perScope)
+      for (const { skipped: counts, ...outcome } of outcomes) {
+        units.push(outcome as UnitOutcome);
+        for (const [reason, n] of counts ?? []) skipped.set(reason, (skipped.get(reason) ?? 0) + n);
+      }
+    for (const [reason, n] of skipped) this.opts.metrics.skipped.set({ source: this.name, reason }, n);
+    return { units, failedScopes: perScope.flatMap((s) => s.failedScopes) };
+  }
+
+  private async refreshScope(
+    st: ScopeState,
+  ): Promise<{ outcomes: NamespaceOutcome[]; failedScopes: string[] }> {
+    let namespaces = st.namespaces.get("all");
+    const failedScopes: string[] = [];
+    if (!namespaces) {
+      try {
+        namespaces = await st.api.listNamespaces();
+        st.namespaces.set("all", namespaces);
+        st.lastNamespaces = namespaces;
+        this.warnMissing(st, namespaces);
+      } catch (err) {
+        // Units of this scope keep last-good state; namespaces known from the last listing still refresh.
+        failedScopes.push(`${st.scope.key}/`);
+        namespaces = st.lastNamespaces ?? [];
+        this.opts.logger.warn("ListNamespaces failed; keeping last-good namespaces", {
+          scope: st.scope.key,
+          err,
+        });
+      }
+    }
+    const selected = this.select(namespaces);
+    const nameCount = new Map<string, number>();
+    for (const ns of selected) nameCount.set(ns.name, (nameCount.get(ns.name) ?? 0) + 1);
+    const outcomes = await Promise.all(
+      selected.map((ns) => {
+        // Private DNS namespaces of the same name can exist once per VPC: keep their units apart.
+        const suffix = (nameCount.get(ns.name) ?? 0) > 1 ? `/${ns.id}` : "";
+        return this.refreshNamespace(st, ns, `${st.scope.key}/${ns.name}${suffix}`);
+      }),
+    );
+    return { outcomes, failedScopes };
+  }
+
+  private select(namespaces: Namespace[]): Namespace[] {
+    const wanted = this.opts.config.cloudmap.namespaces;
+    if (wanted.length === 0) return namespaces;
+    return namespaces.filter((ns) =>
+      wanted.some((w) => w === ns.name || w === ns.id || w === ns.httpName || w === ns.arn),
+    );
+  }
+
+  private warnMissing(st: ScopeState, namespaces: Namespace[]): void {
+    for (const w of this.opts.config.cloudmap.namespaces)
+      if (!namespaces.some((ns) => w === ns.name || w === ns.id || w === ns.httpName || w === ns.arn))
+        this.opts.logger.warn("configured Cloud Map namespace not found", {
+          scope: st.scope.key,
+          namespace: w,
+        });
+  }
+
+  private async refreshNamespace(st: ScopeState, ns: Namespace, unit: string): Promise<NamespaceOutcome> {
+    try {
+      let services = st.services.get(ns.id);
+      if (!services) {
+        services = await st.api.listServices(ns.id);
+        st.services.set(ns.id, services);
+      }
+      const found = await Promise.all(services.map((svc) => this.serviceInstances(st, ns, svc)));
+      const targets: DiscoveredTarget[] = [];
+      const skipped = new Map<SkipReason, number>();
+      services.forEach((svc, i) => {
+        const { instances, tags } = found[i]!;
+        for (const inst of instances) {
+          const t = buildTarget(ns, svc, inst, tags, this.targetOptions);
+          if ("skip" in t) skipped.set(t.skip, (skipped.get(t.skip) ?? 0) + 1);
+          else targets.push(t);
+        }
+      });
+      return { unit, ok: true, targets, skipped };
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      return { unit, ok: false, error };
+    }
+  }
+
+  private async serviceInstances(
+    st: ScopeState,
+    ns: Namespace,
+    svc: Service,
+  ): Promise<{ instances: Instance[]; tags: Record<string, string> }> {
+    let instances: Instance[] = [];
+    let fallback: string | undefined;
+    try {
+      instances = await st.api.discoverInstances(ns.httpName, svc.name, this.health);
+      // A full answer may be a truncated one: DiscoverInstances cannot page.
+      if (instances.length >= DISCOVER_MAX_RESULTS) fallback = "truncated";
+    } catch (err) {
+      if (!discoverCannotServe(err)) throw err;
+      fallback = (err as Error).name || "error";
+    }
+    if (fallback) {
+      this.fallbacks.inc({ reason: fallback });
+      this.opts.logger.debug("DiscoverInstances cannot serve; using ListInstances", {
+        namespace: ns.name,
+        service: svc.name,
+        reason: fallback,
+      });
+      try {
+        instances = await this.listWithHealth(st, svc);
+      } catch (err) {
+        // Deleted since the cached listing: it has no instances; list services again next time.
+        if (!isNotFound(err, "ServiceNotFound")) throw err;
+        st.services.delete(ns.id);
+        return { instances: [], tags: {} };
+      }
+    }
+    if (instances.length === 0) return { instances, tags: {} };
+    return { instances, tags: await this.serviceTags(st, svc) };
+  }
+
+  /** ListInstances carries no health: apply the health filter from GetInstancesHealthStatus ourselves. */
+  private async listWithHealth(st: ScopeState, svc: Service): Promise<Instance[]> {
+    const all = await st.api.listInstances(svc.id);
+    if (!svc.healthChecked || all.length === 0) return all;
+    const status = await st.api.healthStatus(svc.id);
+    const withHealth = all.map((i) => ({ ...i, health: status.get(i.id) ?? "UNKNOWN" }));
+    if (this.health === "ALL") return withHealth;
+    const healthy = withHealth.filter((i) => i.health === "HEALTHY");
+    if (this.health === "HEALTHY") return healthy;
+    return healthy.length > 0 ? healthy : withHealth;
+  }
+
+  private async serviceTags(st: ScopeState, svc: Service): Promise<Record<string, string>> {
+    if (!svc.arn) return {};
+    const cached = st.tags.get(svc.arn);
+    if (cached) return cached;
+    let tags: Record<string, string>;
+    try {
+      tags = await st.api.tags(svc.arn);
+    } catch (err) {
+      // Tags are optional: a policy without ListTagsForResource must not stop discovery.
+      if (!isAccessDenied(err)) throw err;
+      if (!st.tagsDeniedLogged)
+        this.opts.logger.warn("ListTagsForResource denied; Cloud Map service tags are ignored", {
+          scope: st.scope.key,
+          err,
+        });
+      st.tagsDeniedLogged = true;
+      tags = {};
+    }
+    st.tags.set(svc.arn, tags);
+    return tags;
+  }
+}
+
+function fallbackCounter(metrics: SelfMetrics): Counter<"reason"> {
+  const name = `${METRIC_PREFIX}cloudmap_list_instances_fallbacks_total`;
+  const existing = metrics.registry.getSingleMetric(name);
+  if (existing) return existing as Counter<"reason">;
+  return new Counter({
+    name,
+    help: "Services read with ListInstances because DiscoverInstances could not serve them, by reason.",
+    labelNames: ["reason"],
+    registers: [metrics.registry],
+  });
+}

@@ -1,0 +1,138 @@
+// Pure mapping from one Cloud Map instance to one target: address, metrics port and path, labels.
+import { ConfigError } from "../../../core/config.js";
+import {
+  formatAddress,
+  sanitizeLabelName,
+  setLabel,
+  type DiscoveredTarget,
+  type Labels,
+} from "../../model.js";
+import type { Instance, Namespace, Service } from "./api.js";
+
+export type SkipReason = "no_ip" | "no_port" | "invalid_port";
+
+export interface TargetOptions {
+  portAttribute: string;
+  pathAttribute: string;
+  defaultPort?: number;
+  /** Keys `namespace` or `namespace/service` (name or ID) -> port. */
+  defaultPorts: Map<string, number>;
+}
+
+/** Attributes ECS writes when it registers a task, and the ECS source's label for each. */
+const ECS_ATTRIBUTES: readonly [string, string][] = [
+  ["ECS_CLUSTER_NAME", "__meta_ecs_cluster"],
+  ["ECS_SERVICE_NAME", "__meta_ecs_service"],
+  ["ECS_TASK_DEFINITION_FAMILY", "__meta_ecs_task_definition_family"],
+  ["AVAILABILITY_ZONE", "__meta_ecs_availability_zone"],
+  ["REGION", "__meta_ecs_region"],
+];
+
+export function parsePort(value: string | undefined): number | "invalid" | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  const s = value.trim();
+  if (!/^\d{1,5}$/.test(s)) return "invalid";
+  const n = Number(s);
+  return n >= 1 && n <= 65535 ? n : "invalid";
+}
+
+/** Parses cloudmap.defaultPorts; a bad entry is a configuration error, not something to skip quietly. */
+export function parseDefaultPorts(entries: readonly string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const entry of entries) {
+    const eq = entry.lastIndexOf("=");
+    const key = eq > 0 ? entry.slice(0, eq).trim() : "";
+    const port = eq > 0 ? parsePort(entry.slice(eq + 1)) : undefined;
+    if (!key || typeof port !== "number" || key.split("/").length > 2 || key.split("/").some((p) => p === ""))
+      throw new ConfigError(
+        `invalid cloudmap.defaultPorts: got ${JSON.stringify(entry)}; expected namespace=port or namespace/service=port (port 1-65535)`,
+      );
+    out.set(key, port);
+  }
+  return out;
+}
+
+function defaultPortFor(ns: Namespace, svc: Service, opts: TargetOptions): number | undefined {
+  for (const key of [`${ns.name}/${svc.name}`, `${ns.id}/${svc.name}`, ns.name, ns.id]) {
+    const port = opts.defaultPorts.get(key);
+    if (port !== undefined) return port;
+  }
+  return opts.defaultPort;
+}
+
+/**
+ * The metrics port: an explicit metrics-port attribute or service tag wins (it names the metrics endpoint,
+ * AWS_INSTANCE_PORT usually names the application), then AWS_INSTANCE_PORT, then the configured defaults.
+ */
+function resolvePort(
+  ns: Namespace,
+  svc: Service,
+  inst: Instance,
+  tags: Record<string, string>,
+  opts: TargetOptions,
+): number | "invalid" | undefined {
+  for (const raw of [
+    inst.attributes[opts.portAttribute],
+    tags[opts.portAttribute],
+    inst.attributes.AWS_INSTANCE_PORT,
+  ]) {
+    const port = parsePort(raw);
+    if (port !== undefined) return port;
+  }
+  return defaultPortFor(ns, svc, opts);
+}
+
+function host(attributes: Record<string, string>): string | undefined {
+  const v4 = attributes.AWS_INSTANCE_IPV4?.trim();
+  if (v4) return v4;
+  // formatAddress adds the brackets; accept an attribute that already has them.
+  const v6 = attributes.AWS_INSTANCE_IPV6?.trim().replace(/^\[(.*)\]$/, "$1");
+  if (v6) return v6;
+  // CNAME records (DNS services of type CNAME) name a host Prometheus can resolve itself.
+  return attributes.AWS_INSTANCE_CNAME?.trim() || undefined;
+}
+
+function metricsPath(inst: Instance, tags: Record<string, string>, opts: TargetOptions): string | undefined {
+  const raw = (inst.attributes[opts.pathAttribute] ?? tags[opts.pathAttribute])?.trim();
+  if (!raw) return undefined;
+  return raw.startsWith("/") ? raw : `/${raw}`;
+}
+
+export function buildTarget(
+  ns: Namespace,
+  svc: Service,
+  inst: Instance,
+  tags: Record<string, string>,
+  opts: TargetOptions,
+): DiscoveredTarget | { skip: SkipReason } {
+  const ip = host(inst.attributes);
+  if (!ip) return { skip: "no_ip" };
+  const port = resolvePort(ns, svc, inst, tags, opts);
+  if (port === "invalid") return { skip: "invalid_port" };
+  if (port === undefined) return { skip: "no_port" };
+
+  const labels: Labels = {};
+  setLabel(labels, "__meta_cloudmap_namespace_name", ns.name);
+  setLabel(labels, "__meta_cloudmap_namespace_id", ns.id);
+  setLabel(labels, "__meta_cloudmap_service_name", svc.name);
+  setLabel(labels, "__meta_cloudmap_service_id", svc.id);
+  setLabel(labels, "__meta_cloudmap_instance_id", inst.id);
+  setLabel(labels, "__meta_cloudmap_health_status", inst.health);
+  // Sorted so that when two keys sanitise to the same name the same one wins every time.
+  for (const key of Object.keys(inst.attributes).sort()) {
+    const name = `__meta_cloudmap_attribute_${sanitizeLabelName(key)}`;
+    if (!(name in labels)) setLabel(labels, name, inst.attributes[key]);
+  }
+  const cluster = inst.attributes.ECS_CLUSTER_NAME?.trim() || undefined;
+  if (cluster || inst.attributes.ECS_SERVICE_NAME)
+    for (const [attr, label] of ECS_ATTRIBUTES) setLabel(labels, label, inst.attributes[attr]);
+  setLabel(labels, "__metrics_path__", metricsPath(inst, tags, opts));
+
+  return {
+    source: "cloudmap",
+    namespace: ns.name,
+    service: svc.name,
+    ...(cluster ? { cluster } : {}),
+    group: { targets: [formatAddress(ip, port)], labels },
+  };
+}
