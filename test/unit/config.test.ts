@@ -1,0 +1,113 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig, optionsMarkdown, redactedConfig } from "../../core/config.js";
+
+function yamlFile(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "bridge-config-"));
+  const file = join(dir, "bridge.yaml");
+  writeFileSync(file, text);
+  return file;
+}
+
+describe("configuration", () => {
+  it("has working defaults", () => {
+    const c = loadConfig({ env: { AWS_REGION: "eu-west-1" } });
+    expect(c.regions).toEqual(["eu-west-1"]);
+    expect(c.clusters).toEqual([]);
+    expect(c.refreshIntervalSeconds).toBe(30);
+    expect(c.listen).toEqual({ host: "0.0.0.0", port: 9100 });
+    expect(c.ecs.optIn).toEqual(["labels"]);
+    expect(c.auth).toEqual({});
+  });
+
+  it("layers flags > env > file > defaults", () => {
+    const file = yamlFile(
+      [
+        "refreshIntervalSeconds: 60",
+        "clusters: [a, b]",
+        "listen: { port: 9200 }",
+        "ecs:",
+        "  labelPrefix: FILE_",
+        "accounts:",
+        "  - roleArn: arn:aws:iam::111122223333:role/reader",
+        "    externalId: xyz",
+      ].join("\n"),
+    );
+    const c = loadConfig({
+      argv: ["--config", file, "--listen-port=9300"],
+      env: { BRIDGE_LISTEN_PORT: "9250", BRIDGE_CLUSTERS: "c", AWS_REGION: "us-east-1" },
+    });
+    expect(c.refreshIntervalSeconds).toBe(60); // file
+    expect(c.ecs.labelPrefix).toBe("FILE_"); // file
+    expect(c.clusters).toEqual(["c"]); // env beats file
+    expect(c.listen.port).toBe(9300); // flag beats env
+    expect(c.accounts).toEqual([{ roleArn: "arn:aws:iam::111122223333:role/reader", externalId: "xyz" }]);
+  });
+
+  it("accepts accounts as roleArn|externalId lists in env", () => {
+    const c = loadConfig({
+      env: { BRIDGE_ACCOUNTS: "arn:aws:iam::111122223333:role/a|ext1, arn:aws:iam::444455556666:role/b" },
+    });
+    expect(c.accounts).toEqual([
+      { roleArn: "arn:aws:iam::111122223333:role/a", externalId: "ext1" },
+      { roleArn: "arn:aws:iam::444455556666:role/b" },
+    ]);
+  });
+
+  it.each([
+    [
+      { BRIDGE_REFRESH_INTERVAL_SECONDS: "fast" },
+      /refreshIntervalSeconds \(env BRIDGE_REFRESH_INTERVAL_SECONDS\): got "fast"; expected an integer from 5 to 3600/,
+    ],
+    [{ BRIDGE_LISTEN_PORT: "70000" }, /listen\.port .*got "70000".*0 to 65535/],
+    [{ BRIDGE_ECS_OPT_IN: "labels,magic" }, /ecs\.optIn .*allowed: labels, port-name, all-named-ports/],
+    [{ BRIDGE_LOG_LEVEL: "loud" }, /logLevel .*allowed: debug, info, warn, error/],
+    [{ BRIDGE_ACCOUNTS: "not-an-arn" }, /accounts .*role ARNs/],
+    [{ BRIDGE_REGIONS: "mars-1" }, /regions .*region names/],
+    [{ BRIDGE_AUTH_BASIC_USER: "u" }, /auth\.basicUser\/auth\.basicPassword: set both/],
+    [{ BRIDGE_EXPORTER_PERIOD_SECONDS: "90" }, /exporter\.periodSeconds: got 90; expected a multiple of 60/],
+    [{ BRIDGE_EXPORTER_STATISTICS: "RequestCount=Median" }, /exporter\.statistics .*allowed statistics/],
+  ])("rejects %o naming key, value and what is allowed", (env, message) => {
+    expect(() => loadConfig({ env })).toThrow(ConfigError);
+    expect(() => loadConfig({ env })).toThrow(message);
+  });
+
+  it("rejects unknown flags and unknown file keys", () => {
+    expect(() => loadConfig({ argv: ["--refresh-intervall", "5"], env: {} })).toThrow(
+      /unknown flag --refresh-intervall/,
+    );
+    const file = yamlFile("refreshInterval: 10\n");
+    expect(() => loadConfig({ argv: ["--config", file], env: {} })).toThrow(
+      /unknown key refreshInterval in config file/,
+    );
+  });
+
+  it("never shows secrets in errors or the logged config", () => {
+    expect(() => loadConfig({ env: { BRIDGE_AUTH_BASIC_PASSWORD: "hunter2" } })).toThrow(ConfigError);
+    try {
+      loadConfig({ env: { BRIDGE_AUTH_BASIC_PASSWORD: "hunter2" } });
+    } catch (err) {
+      expect((err as Error).message).not.toContain("hunter2");
+    }
+    const c = loadConfig({
+      env: {
+        BRIDGE_AUTH_BEARER_TOKEN: "s3cr3t",
+        BRIDGE_LAMBDA_SHARED_SECRET: "lambda-secret",
+        BRIDGE_ACCOUNTS: "arn:aws:iam::111122223333:role/a|ext-secret",
+      },
+    });
+    const logged = JSON.stringify(redactedConfig(c));
+    expect(logged).not.toContain("s3cr3t");
+    expect(logged).not.toContain("lambda-secret");
+    expect(logged).not.toContain("ext-secret");
+    expect(c.auth.bearerToken).toBe("s3cr3t");
+  });
+
+  it("documents every option in the generated table", () => {
+    const table = optionsMarkdown();
+    expect(table).toContain("`BRIDGE_REFRESH_INTERVAL_SECONDS`");
+    expect(table).toContain("`--ecs-opt-in`");
+  });
+});

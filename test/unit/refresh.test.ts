@@ -1,0 +1,147 @@
+import { describe, expect, it } from "vitest";
+import { silentLogger } from "../../core/log.js";
+import { createSelfMetrics } from "../../core/metrics.js";
+import type { DiscoveredTarget } from "../../sd/model.js";
+import { Discovery, type Source, type SourceRefresh } from "../../sd/refresh.js";
+
+const t = (addr: string, cluster: string): DiscoveredTarget => ({
+  source: "ecs",
+  cluster,
+  group: { targets: [addr], labels: { __meta_ecs_cluster: cluster } },
+});
+
+class ScriptedSource implements Source {
+  readonly name = "ecs" as const;
+  calls = 0;
+  constructor(public next: () => Promise<SourceRefresh>) {}
+  refresh(): Promise<SourceRefresh> {
+    this.calls++;
+    return this.next();
+  }
+}
+
+function discovery(source: Source) {
+  const metrics = createSelfMetrics({ defaults: false });
+  return {
+    d: new Discovery({ sources: [source], metrics, logger: silentLogger, intervalSeconds: 30 }),
+    metrics,
+  };
+}
+
+const addrs = (d: Discovery) => d.snapshot().targets.map((x) => x.group.targets[0]);
+
+describe("Discovery refresh helper", () => {
+  it("keeps a failing cluster's last-good targets while others update", async () => {
+    const src = new ScriptedSource(async () => ({
+      units: [
+        { unit: "default/us-east-1/a", ok: true, targets: [t("10.0.0.1:1", "a")] },
+        { unit: "default/us-east-1/b", ok: true, targets: [t("10.0.0.2:1", "b")] },
+      ],
+      failedScopes: [],
+    }));
+    const { d, metrics } = discovery(src);
+    await d.refreshOnce();
+    expect(addrs(d)).toEqual(["10.0.0.1:1", "10.0.0.2:1"]);
+    src.next = async () => ({
+      units: [
+        { unit: "default/us-east-1/a", ok: true, targets: [t("10.0.0.3:1", "a")] },
+        {
+          unit: "default/us-east-1/b",
+          ok: false,
+          error: Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" }),
+        },
+      ],
+      failedScopes: [],
+    });
+    await d.refreshOnce();
+    expect(addrs(d)).toEqual(["10.0.0.2:1", "10.0.0.3:1"]);
+    const up = await metrics.unitUp.get();
+    expect(up.values.find((v) => v.labels.unit === "default/us-east-1/b")?.value).toBe(0);
+    expect(d.status().find((s) => s.unit === "ecs:default/us-east-1/b")?.lastError).toMatch(
+      /ThrottlingException/,
+    );
+  });
+
+  it("keeps every unit of a scope whose listing failed, and everything when the source throws", async () => {
+    const src = new ScriptedSource(async () => ({
+      units: [{ unit: "default/us-east-1/a", ok: true, targets: [t("10.0.0.1:1", "a")] }],
+      failedScopes: [],
+    }));
+    const { d } = discovery(src);
+    await d.refreshOnce();
+    src.next = async () => ({ units: [], failedScopes: ["default/us-east-1/"] });
+    await d.refreshOnce();
+    expect(addrs(d)).toEqual(["10.0.0.1:1"]);
+    src.next = () => Promise.reject(new Error("boom"));
+    await d.refreshOnce();
+    expect(addrs(d)).toEqual(["10.0.0.1:1"]);
+  });
+
+  it("drops a unit that vanished from a successful listing, and a scaled-to-zero cluster empties", async () => {
+    const src = new ScriptedSource(async () => ({
+      units: [
+        { unit: "default/us-east-1/a", ok: true, targets: [t("10.0.0.1:1", "a")] },
+        { unit: "default/us-east-1/b", ok: true, targets: [t("10.0.0.2:1", "b")] },
+      ],
+      failedScopes: [],
+    }));
+    const { d } = discovery(src);
+    await d.refreshOnce();
+    src.next = async () => ({
+      units: [{ unit: "default/us-east-1/a", ok: true, targets: [] }],
+      failedScopes: [],
+    });
+    await d.refreshOnce();
+    expect(addrs(d)).toEqual([]);
+    expect(d.snapshot().ready).toBe(true);
+  });
+
+  it("is single-flight: concurrent refreshes share one source call", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const src = new ScriptedSource(async () => {
+      await gate;
+      return { units: [], failedScopes: [] };
+    });
+    const { d } = discovery(src);
+    const a = d.refreshOnce();
+    const b = d.refreshOnce();
+    release();
+    await Promise.all([a, b]);
+    expect(src.calls).toBe(1);
+  });
+
+  it("is not ready until something real can be served", async () => {
+    const src = new ScriptedSource(async () => ({
+      units: [{ unit: "default/us-east-1/a", ok: false, error: new Error("AccessDenied") }],
+      failedScopes: [],
+    }));
+    const { d } = discovery(src);
+    await d.refreshOnce();
+    expect(d.snapshot().ready).toBe(false);
+    src.next = async () => ({
+      units: [{ unit: "default/us-east-1/a", ok: true, targets: [] }],
+      failedScopes: [],
+    });
+    await d.refreshOnce();
+    expect(d.snapshot().ready).toBe(true);
+  });
+
+  it("bumps the version only when targets change", async () => {
+    const src = new ScriptedSource(async () => ({
+      units: [{ unit: "u", ok: true, targets: [t("10.0.0.1:1", "a")] }],
+      failedScopes: [],
+    }));
+    const { d } = discovery(src);
+    await d.refreshOnce();
+    const v = d.snapshot().version;
+    await d.refreshOnce();
+    expect(d.snapshot().version).toBe(v);
+    src.next = async () => ({
+      units: [{ unit: "u", ok: true, targets: [t("10.0.0.9:1", "a")] }],
+      failedScopes: [],
+    });
+    await d.refreshOnce();
+    expect(d.snapshot().version).toBe(v + 1);
+  });
+});
