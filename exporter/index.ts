@@ -1,0 +1,219 @@
+// The Service Connect CloudWatch exporter: on its own node-cron schedule (never on the scrape path) it lists
+// series (cached), fetches their newest points with GetMetricData and keeps them in gauges on the bridge's
+// registry until they go stale. Failures keep the last values; nothing is ever frozen or turned into 0.
+import cron, { type ScheduledTask } from "node-cron";
+import type { Registry } from "prom-client";
+import { mapLimit } from "../core/aws.js";
+import { ConfigError, type Config } from "../core/config.js";
+import { silentLogger, type Logger } from "../core/log.js";
+import { parseArn } from "../sd/model.js";
+import { cloudWatchApi, type CloudWatchApi, type ExporterScope } from "./api.js";
+import { resolveStatistics } from "./catalog.js";
+import { alignWindow, buildQueries, fetchBatch, toBatches, type Window } from "./collect.js";
+import { GET_METRIC_DATA_USD_PER_METRIC, LIST_METRICS_USD_PER_REQUEST } from "./cost.js";
+import { SeriesCatalog, dimensionMap } from "./discovery.js";
+import { helpText, promName, seriesLabels } from "./names.js";
+import { createExporterMetrics } from "./selfmetrics.js";
+import { SeriesStore } from "./series.js";
+
+export type { CloudWatchApi, ExporterScope } from "./api.js";
+
+export interface ExporterOptions {
+  config: Pick<Config, "exporter"> & { aws?: Pick<Config["aws"], "maxConcurrency"> };
+  scopes: readonly ExporterScope[];
+  /** The bridge's self-metrics (or anything with its registry): exported series and self-metrics go there. */
+  metrics: { registry: Registry };
+  logger?: Logger;
+  /** Clock in Unix ms (tests inject it to pin the window). */
+  now?: () => number;
+  /** CloudWatch API per scope; default: the scope's SDK client. The cost benchmark counts calls through it. */
+  api?: (scope: ExporterScope) => CloudWatchApi;
+}
+
+export interface ScopeReport {
+  scope: string;
+  ok: boolean;
+  /** Series from ListMetrics (cached or fresh) after the dimension set and the filters. */
+  series: number;
+  /** GetMetricData queries (= metrics requested) sent, pages included. */
+  metricsRequested: number;
+  getMetricDataRequests: number;
+  listMetricsRequests: number;
+  /** Series whose exported value was set from this collection. */
+  updated: number;
+  errors: string[];
+}
+
+export interface CollectionReport {
+  ok: boolean;
+  window: Window;
+  scopes: ScopeReport[];
+  /** Series exported after this collection. */
+  exported: number;
+  /** Series removed as stale by this collection. */
+  removed: number;
+}
+
+export interface Exporter {
+  /** One collection now; concurrent callers share the one in flight. */
+  collectOnce(): Promise<CollectionReport>;
+  /** Collects now, then on exporter.schedule. */
+  start(): void;
+  stop(): Promise<void>;
+}
+
+function validate(cfg: Config["exporter"]): void {
+  if (!cron.validate(cfg.schedule))
+    throw new ConfigError(
+      `invalid exporter.schedule: got ${JSON.stringify(cfg.schedule)}; expected a cron expression`,
+    );
+  // The newest point of a window is delay+period to delay+2*period old when fetched; a shorter staleness
+  // would drop every series on arrival.
+  const minStaleness = cfg.delaySeconds + 2 * cfg.periodSeconds;
+  if (cfg.stalenessSeconds < minStaleness)
+    throw new ConfigError(
+      `invalid exporter.stalenessSeconds: got ${cfg.stalenessSeconds}; expected at least exporter.delaySeconds + 2 * exporter.periodSeconds (${minStaleness})`,
+    );
+  if (cfg.dimensions === "1" && (cfg.clusters.length > 0 || cfg.services.length > 0))
+    throw new ConfigError(
+      "invalid exporter.clusters/exporter.services: the 1-dimension set has no ClusterName or ServiceName; use exporter.dimensions=3 or exporter.discoveryNames",
+    );
+}
+
+export function createExporter(opts: ExporterOptions): Exporter {
+  const cfg = opts.config.exporter;
+  validate(cfg);
+  const stats = resolveStatistics(cfg.statistics);
+  const now = opts.now ?? Date.now;
+  const logger = opts.logger ?? silentLogger;
+  const apiFor = opts.api ?? ((scope: ExporterScope) => cloudWatchApi(scope.clients.cloudwatch));
+  const concurrency = opts.config.aws?.maxConcurrency ?? 4;
+  const m = createExporterMetrics(opts.metrics.registry);
+  const store = new SeriesStore(opts.metrics.registry, cfg.stalenessSeconds * 1000, now);
+  const catalog = new SeriesCatalog(
+    {
+      dimensions: cfg.dimensions,
+      clusters: cfg.clusters,
+      services: cfg.services,
+      discoveryNames: cfg.discoveryNames,
+    },
+    cfg.listMetricsTtlSeconds * 1000,
+    now,
+  );
+  let inFlight: Promise<CollectionReport> | undefined;
+  let task: ScheduledTask | undefined;
+
+  async function collectScope(scope: ExporterScope, window: Window): Promise<ScopeReport> {
+    const report: ScopeReport = {
+      scope: scope.key,
+      ok: true,
+      series: 0,
+      metricsRequested: 0,
+      getMetricDataRequests: 0,
+      listMetricsRequests: 0,
+      updated: 0,
+      errors: [],
+    };
+    const fail = (api: string, err: unknown): void => {
+      const code = (err as { name?: string }).name ?? "Error";
+      report.ok = false;
+      report.errors.push(`${api}: ${code}`);
+      m.collectionErrors.inc({ scope: scope.key, api, code });
+      logger.warn("cloudwatch call failed; keeping last values until stale", {
+        scope: scope.key,
+        api,
+        error: code,
+        message: (err as Error).message,
+      });
+    };
+    const api = apiFor(scope);
+    const onList = (): void => {
+      report.listMetricsRequests++;
+      m.estimatedCost.inc({ scope: scope.key, api: "ListMetrics" }, LIST_METRICS_USD_PER_REQUEST);
+    };
+    let listing;
+    try {
+      listing = await catalog.get(scope.key, api, onList);
+    } catch (err) {
+      fail("ListMetrics", err);
+      return report;
+    }
+    if (listing.error) fail("ListMetrics", listing.error);
+    report.series = listing.series.length;
+    const scopeAccount = scope.account ? parseArn(scope.account.roleArn)?.accountId : undefined;
+    const onData = (queries: number): void => {
+      report.getMetricDataRequests++;
+      report.metricsRequested += queries;
+      m.metricsRequested.inc({ scope: scope.key }, queries);
+      m.estimatedCost.inc(
+        { scope: scope.key, api: "GetMetricData" },
+        queries * GET_METRIC_DATA_USD_PER_METRIC,
+      );
+    };
+    for (const batch of toBatches(buildQueries(listing.series, stats))) {
+      let result;
+      try {
+        result = await fetchBatch(api, batch, window, cfg.periodSeconds, onData);
+      } catch (err) {
+        fail("GetMetricData", err);
+        continue;
+      }
+      for (const code of result.queryErrors)
+        fail("GetMetricData", { name: code, message: "query result status" });
+      for (const [index, point] of result.points) {
+        const q = batch[index]!;
+        const labels = seriesLabels(
+          dimensionMap(q.series.dimensions),
+          scope.region,
+          q.series.owningAccount ?? scopeAccount,
+        );
+        const name = promName(q.series.metric.name, q.stat);
+        if (store.update(name, helpText(q.series.metric, q.stat, cfg.periodSeconds), labels, point))
+          report.updated++;
+      }
+    }
+    return report;
+  }
+
+  async function run(): Promise<CollectionReport> {
+    const endTimer = m.collectionDuration.startTimer();
+    const window = alignWindow(now(), cfg.periodSeconds, cfg.lengthSeconds, cfg.delaySeconds);
+    const scopes = await mapLimit(opts.scopes, concurrency, (s) => collectScope(s, window));
+    const removed = store.expire();
+    endTimer();
+    const ok = scopes.every((s) => s.ok);
+    m.series.set(store.size);
+    if (ok) m.lastSuccess.set(now() / 1000);
+    logger.debug("cloudwatch collection done", { ok, exported: store.size, removed });
+    return { ok, window, scopes, exported: store.size, removed };
+  }
+
+  const collectOnce = (): Promise<CollectionReport> => {
+    inFlight ??= run().finally(() => {
+      inFlight = undefined;
+    });
+    return inFlight;
+  };
+
+  const scheduled = async (): Promise<void> => {
+    try {
+      await collectOnce();
+    } catch (err) {
+      logger.error("cloudwatch collection crashed", { err });
+    }
+  };
+
+  return {
+    collectOnce,
+    start() {
+      if (task) return;
+      void scheduled();
+      task = cron.schedule(cfg.schedule, scheduled, { name: "cloudwatch-exporter", noOverlap: true });
+    },
+    async stop() {
+      await task?.destroy();
+      task = undefined;
+      await inFlight?.catch(() => {});
+    },
+  };
+}
