@@ -56,7 +56,7 @@ export interface Config {
     discoveryNames: string[];
     statistics: Record<string, string[]>;
   };
-  lambda: { cacheSeconds: number; sharedSecret?: string; secretHeader: string };
+  lambda: { cacheSeconds: number; sharedSecret?: string; secretHeader: string; publicUrl?: string };
 }
 
 type Kind = "string" | "int" | "bool" | "list" | "enum" | "enumList" | "accounts" | "statMap" | "cron";
@@ -457,6 +457,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: "string",
     default: "x-bridge-secret",
     description: "Lambda: header carrying the shared secret.",
+  },
+  {
+    key: "lambda.publicUrl",
+    env: "BRIDGE_LAMBDA_PUBLIC_URL",
+    flag: "--lambda-public-url",
+    kind: "string",
+    default: undefined,
+    description:
+      "Lambda: the function's own URL (e.g. https://<id>.lambda-url.<region>.on.aws). Targets of /sd?mode=redirect point at it; never taken from the request.",
   },
 ];
 
