@@ -21,6 +21,7 @@ import { Discovery, type Source } from "../sd/refresh.js";
 import { EcsSource } from "../sd/sources/ecs.js";
 import { CloudMapSource } from "../sd/sources/cloudmap.js";
 import { parseArn } from "../sd/model.js";
+import { createExporter, type Exporter } from "../exporter/index.js";
 
 /** One account (default chain or assumed role) in one region, with its clients. */
 export interface AwsScope {
@@ -56,6 +57,8 @@ export interface Bridge {
   discovery: Discovery;
   metrics: SelfMetrics;
   scopes: AwsScope[];
+  /** The Service Connect CloudWatch exporter, when exporter.enabled. */
+  exporter?: Exporter;
   close(): Promise<void>;
 }
 
@@ -83,6 +86,8 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     logger,
     intervalSeconds: config.refreshIntervalSeconds,
   });
+  // Off: no exporter object, so no CloudWatch call at all. Created before listening so config errors stop startup.
+  const exporter = config.exporter.enabled ? createExporter({ config, scopes, metrics, logger }) : undefined;
   const auth = createAuthCheck(config.auth);
   const app = createApp({ discovery, registry: metrics.registry, ...(auth ? { auth } : {}) });
   const server = await listen(app, config.listen.host, config.listen.port);
@@ -90,7 +95,10 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   const port = typeof address === "object" && address ? address.port : config.listen.port;
   const host =
     config.listen.host === "0.0.0.0" || config.listen.host === "::" ? "127.0.0.1" : config.listen.host;
-  if (opts.schedule ?? true) discovery.start();
+  if (opts.schedule ?? true) {
+    discovery.start();
+    exporter?.start();
+  }
   logger.info("listening", { url: `http://${host}:${port}`, sources: sources.map((s) => s.name) });
   let closed = false;
   return {
@@ -99,6 +107,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     discovery,
     metrics,
     scopes,
+    ...(exporter ? { exporter } : {}),
     async close() {
       if (closed) return;
       closed = true;
@@ -107,6 +116,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
         server.closeIdleConnections();
       });
       await discovery.stop();
+      await exporter?.stop();
       for (const scope of scopes) destroyClients(scope.clients);
     },
   };
