@@ -78,12 +78,15 @@ function toEndpoint(t: DiscoveredTarget): TaskEndpoint | undefined {
 function compareEndpoints(a: TaskEndpoint, b: TaskEndpoint): number {
   if (a.container !== b.container) return a.container < b.container ? -1 : 1;
   if (a.containerPort !== b.containerPort) return a.containerPort - b.containerPort;
+  const ad = a.path === DEFAULT_METRICS_PATH;
+  const bd = b.path === DEFAULT_METRICS_PATH;
+  if (ad !== bd) return ad ? -1 : 1;
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
 
 /**
  * Groups ECS targets by task. Order (the meaning of an index): task ARN, ascending byte order; within a
- * task, endpoints by container name, container port, path. Targets without an IP-literal address or with
+ * task, endpoints by container name, container port, then path (/metrics first). Targets without an IP-literal address or with
  * a scheme other than http/https are left out: they could not be redirected to safely.
  */
 export function groupTasks(targets: readonly DiscoveredTarget[]): TaskSlot[] {
