@@ -72,7 +72,7 @@ interface MiddlewareClient {
         next: (args: unknown) => Promise<unknown>,
         context: { commandName?: string },
       ) => (args: unknown) => Promise<unknown>,
-      opts: { step: "deserialize"; name: string },
+      opts: { step: "deserialize"; name: string; priority: "high" },
     ) => void;
   };
 }
@@ -93,7 +93,8 @@ function instrument(client: MiddlewareClient, service: ServiceKey, metrics: Self
         throw err;
       }
     },
-    { step: "deserialize", name: "ecsBridgeCallCounter" },
+    // High priority wraps the SDK's deserializer, so service errors thrown there are seen and counted.
+    { step: "deserialize", name: "ecsBridgeCallCounter", priority: "high" },
   );
 }
 

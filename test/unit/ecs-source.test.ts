@@ -424,3 +424,20 @@ describe("ECS source response shapes", () => {
     expect(ops).toMatchObject({ ListClusters: 1, ListTasks: 1, DescribeTasks: 1, DescribeTaskDefinition: 1 });
   });
 });
+
+describe("AWS call accounting", () => {
+  it("counts errors and throttles per operation", async () => {
+    mockJson({
+      ListTasks: () => {
+        throw new AwsError("ThrottlingException", "Rate exceeded");
+      },
+    });
+    const { src, metrics } = source();
+    const r = await src.refresh();
+    expect(r.units[0]!.ok).toBe(false);
+    const throttles = await metrics.awsThrottles.get();
+    expect(throttles.values).toEqual([{ labels: { service: "ecs", operation: "ListTasks" }, value: 1 }]);
+    const errors = await metrics.awsErrors.get();
+    expect(errors.values[0]!.labels).toEqual({ service: "ecs", operation: "ListTasks", code: "ThrottlingException" });
+  });
+});

@@ -1,0 +1,89 @@
+// Benchmark: serving /sd from memory. Compares the precomputed body against rendering per request,
+// for a snapshot of many targets, over loopback with bounded request counts.
+import type { AddressInfo } from "node:net";
+import { createSelfMetrics } from "../core/metrics.js";
+import { createApp } from "../core/server.js";
+import type { DiscoveredTarget } from "../sd/model.js";
+import { renderSd } from "../sd/httpsd.js";
+
+function syntheticTargets(n: number): DiscoveredTarget[] {
+  return Array.from({ length: n }, (_, i) => {
+    const cluster = `cluster-${i % 5}`;
+    const service = `svc-${i % 50}`;
+    return {
+      source: "ecs" as const,
+      cluster,
+      service,
+      group: {
+        targets: [`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:9100`],
+        labels: {
+          __meta_ecs_cluster: cluster,
+          __meta_ecs_service: service,
+          __meta_ecs_task_arn: `arn:aws:ecs:us-east-1:123456789012:task/${cluster}/${i.toString(16).padStart(32, "0")}`,
+          __meta_ecs_task_definition_family: service,
+          __meta_ecs_container_name: "app",
+          __meta_ecs_container_port: "9100",
+          __meta_ecs_availability_zone: "us-east-1a",
+        },
+      },
+    };
+  });
+}
+
+async function hammer(url: string, requests: number, concurrency: number, headers: Record<string, string>): Promise<number> {
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next++ < requests) {
+        const res = await fetch(url, { headers });
+        await res.arrayBuffer();
+        if (res.status !== 200) throw new Error(`status ${res.status}`);
+      }
+    }),
+  );
+  return requests / ((performance.now() - start) / 1000);
+}
+
+export interface SdServeFigures {
+  targets: number;
+  jsonBytes: number;
+  gzipBytes: number;
+  renderMs: number;
+  precomputedReqPerSec: number;
+  filteredCachedReqPerSec: number;
+}
+
+export async function benchSdServe(n = 5000, requests = 400): Promise<SdServeFigures> {
+  const targets = syntheticTargets(n);
+  const t0 = performance.now();
+  const rounds = 10;
+  let body = renderSd(targets);
+  for (let i = 1; i < rounds; i++) body = renderSd(targets);
+  const renderMs = (performance.now() - t0) / rounds;
+  const metrics = createSelfMetrics({ defaults: false });
+  const app = createApp({
+    discovery: { snapshot: () => ({ targets, version: 1, ready: true }), status: () => [] },
+    registry: metrics.registry,
+  });
+  const server = app.listen(0, "127.0.0.1");
+  await new Promise((r) => server.once("listening", r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const gz = { "accept-encoding": "gzip" };
+    await hammer(`${base}/sd`, 20, 4, gz); // warm-up
+    const precomputedReqPerSec = await hammer(`${base}/sd`, requests, 8, gz);
+    const filteredCachedReqPerSec = await hammer(`${base}/sd?cluster=cluster-1`, requests, 8, gz);
+    return {
+      targets: n,
+      jsonBytes: body.json.length,
+      gzipBytes: body.gzip.length,
+      renderMs,
+      precomputedReqPerSec,
+      filteredCachedReqPerSec,
+    };
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+}
