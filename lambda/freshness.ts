@@ -73,7 +73,7 @@ export class OnDemandDiscovery {
     const units = this.discovery
       .status()
       .filter((u) => !u.ok)
-      .map((u) => ({ unit: `${u.source}:${u.unit}`, error: u.lastError ?? "refresh failed" }));
+      .map((u) => ({ unit: u.unit, error: u.lastError ?? "refresh failed" }));
     return units.length > 0 ? units : (this.opts.warnings?.list() ?? []);
   }
 

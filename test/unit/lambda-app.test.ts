@@ -217,7 +217,7 @@ describe("errors", () => {
     stub.units = [
       {
         source: "ecs",
-        unit: "default/us-east-1/prod",
+        unit: "ecs:default/us-east-1/prod",
         ok: false,
         targets: 0,
         lastError: "AccessDeniedException: no",
@@ -239,7 +239,7 @@ describe("errors", () => {
     stub.units = [
       {
         source: "ecs",
-        unit: "default/us-east-1/prod",
+        unit: "ecs:default/us-east-1/prod",
         ok: false,
         targets: 3,
         lastError: "ThrottlingException: slow",

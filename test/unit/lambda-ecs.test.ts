@@ -1,0 +1,161 @@
+// The Lambda wired like production (createLambdaRuntime / createHandler from env) with the real ECS
+// source, against nock on loopback: redirects, module-scope caching measured in AWS calls, last-good
+// on failure, 503 when the first discovery fails, configuration errors.
+import nock from "nock";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { silentLogger } from "../../core/log.js";
+import type { SelfMetrics } from "../../core/metrics.js";
+import { functionUrlEvent } from "../../lambda/events.js";
+import { createHandler, createLambdaRuntime } from "../../lambda/runtime.js";
+import { AwsError, ENDPOINT, mockJson } from "../helpers/aws-nock.js";
+import { CLUSTER_ARN, fargateTask, taskDefinition, tdArn } from "../helpers/ecs-fixtures.js";
+import { CONTEXT, json, type LambdaResult } from "./lambda-fixtures.js";
+
+const CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
+const ENV = {
+  AWS_REGION: "us-east-1",
+  AWS_ENDPOINT_URL: ENDPOINT,
+  BRIDGE_CLUSTERS: "prod",
+  BRIDGE_AWS_MAX_ATTEMPTS: "1",
+};
+
+const TD = taskDefinition("api", 7, "awsvpc", [
+  { name: "app", dockerLabels: { PROMETHEUS_EXPORTER_PORT: "9100", PROMETHEUS_EXPORTER_PATH: "/m" } },
+]);
+
+/** A mutable cluster: tests change `tasks` or set `fail` between invocations. */
+function mockCluster() {
+  const state = {
+    tasks: [fargateTask("bbb", tdArn("api", 7), "10.0.9.2"), fargateTask("aaa", tdArn("api", 7), "10.0.9.1")],
+    fail: undefined as AwsError | undefined,
+  };
+  const mock = mockJson({
+    ListClusters: () => ({ clusterArns: [CLUSTER_ARN] }),
+    ListTasks: () => {
+      if (state.fail) throw state.fail;
+      return { taskArns: state.tasks.map((t) => t.taskArn) };
+    },
+    DescribeTasks: (body) => ({
+      tasks: state.tasks.filter((t) => (body.tasks as string[]).includes(t.taskArn as string)),
+      failures: [],
+    }),
+    DescribeTaskDefinition: () => ({ taskDefinition: TD }),
+  });
+  return { state, mock };
+}
+
+async function awsCalls(metrics: SelfMetrics): Promise<number> {
+  return (await metrics.awsRequests.get()).values.reduce((sum, v) => sum + v.value, 0);
+}
+
+function runtime(env: Record<string, string> = {}) {
+  const rt = createLambdaRuntime({
+    env: { ...ENV, ...env },
+    clientOptions: { credentials: CREDENTIALS },
+    logger: silentLogger,
+  });
+  const run = async (url: string) =>
+    (await rt.api.run(functionUrlEvent({ url }) as never, CONTEXT as never)) as LambdaResult;
+  return { rt, run };
+}
+
+beforeAll(() => nock.disableNetConnect());
+afterEach(() => nock.cleanAll());
+
+describe("Lambda with the real ECS source (nock)", () => {
+  it("redirects to the discovered task IP; a second invocation within cacheSeconds calls no AWS API", async () => {
+    const { mock } = mockCluster();
+    const { rt, run } = runtime({ BRIDGE_LAMBDA_CACHE_SECONDS: "300" });
+    const first = await run("/targets/prod/api/0");
+    expect(first.statusCode).toBe(308);
+    expect(first.headers.location).toBe("http://10.0.9.1:9100/m");
+    const calls = await awsCalls(rt.metrics);
+    expect(calls).toBe(3); // ListTasks, DescribeTasks, DescribeTaskDefinition
+    expect(mock.calls).toEqual({ ListTasks: 1, DescribeTasks: 1, DescribeTaskDefinition: 1 });
+
+    const second = await run("/targets?cluster=prod&service=api&index=1");
+    expect(second.headers.location).toBe("http://10.0.9.2:9100/m");
+    expect((await run("/sd")).statusCode).toBe(200);
+    expect(await awsCalls(rt.metrics)).toBe(calls);
+  });
+
+  it("with cacheSeconds 0 every invocation refreshes, reusing the source's caches (ListTasks only)", async () => {
+    const { state, mock } = mockCluster();
+    const { run } = runtime({ BRIDGE_LAMBDA_CACHE_SECONDS: "0" });
+    await run("/targets/prod/api/0");
+    await run("/targets/prod/api/0");
+    expect(mock.calls).toEqual({ ListTasks: 2, DescribeTasks: 1, DescribeTaskDefinition: 1 });
+    // A task stops: its slot disappears on the next invocation.
+    state.tasks = state.tasks.filter((t) => t.taskArn !== state.tasks[1]!.taskArn);
+    expect((await run("/targets/prod/api/1")).statusCode).toBe(404);
+  });
+
+  it("first discovery fails -> 503 with the AWS error as the reason; recovers on a later invocation", async () => {
+    const { state } = mockCluster();
+    state.fail = new AwsError("AccessDeniedException", "not authorized to perform ecs:ListTasks");
+    const { run } = runtime({ BRIDGE_LAMBDA_CACHE_SECONDS: "0" });
+    const r = await run("/targets/prod/api/0");
+    expect(r.statusCode).toBe(503);
+    expect(json(r).failures).toEqual([
+      {
+        unit: "ecs:default/us-east-1/prod",
+        error: expect.stringContaining("not authorized to perform ecs:ListTasks"),
+      },
+    ]);
+    expect((await run("/sd")).statusCode).toBe(503);
+    state.fail = undefined;
+    expect((await run("/targets/prod/api/0")).statusCode).toBe(308);
+  });
+
+  it("a failed refresh keeps the last-good tasks; an index past them answers 503 meanwhile", async () => {
+    const { state } = mockCluster();
+    const { run } = runtime({ BRIDGE_LAMBDA_CACHE_SECONDS: "0" });
+    expect((await run("/targets/prod/api/1")).statusCode).toBe(308);
+    state.fail = new AwsError("ThrottlingException", "Rate exceeded");
+    const kept = await run("/targets/prod/api/1");
+    expect(kept.statusCode).toBe(308);
+    expect(kept.headers.location).toBe("http://10.0.9.2:9100/m");
+    expect((await run("/targets/prod/api/2")).statusCode).toBe(503);
+  });
+
+  it("ListClusters denied on the first discovery (no cluster configured) -> 503 naming it", async () => {
+    mockJson({
+      ListClusters: () => {
+        throw new AwsError("AccessDeniedException", "not authorized to perform ecs:ListClusters");
+      },
+    });
+    const rt = createLambdaRuntime({
+      env: { ...ENV, BRIDGE_CLUSTERS: "" },
+      clientOptions: { credentials: CREDENTIALS },
+      logger: silentLogger,
+    });
+    const r = (await rt.api.run(
+      functionUrlEvent({ url: "/targets/prod/api/0" }) as never,
+      CONTEXT as never,
+    )) as LambdaResult;
+    expect(r.statusCode).toBe(503);
+    expect(JSON.stringify(json(r).failures)).toMatch(/ListClusters failed.*AccessDeniedException/);
+  });
+});
+
+describe("handler configuration errors", () => {
+  it("answer 500 with the reason instead of failing the instance", async () => {
+    for (const env of [{ AWS_REGION: "" }, { BRIDGE_LAMBDA_CACHE_SECONDS: "soon" }]) {
+      const handler = createHandler({ env: { ...ENV, ...env }, logger: silentLogger });
+      const r = (await handler(functionUrlEvent({ url: "/targets/prod/api/0" }), CONTEXT)) as LambdaResult;
+      expect(r.statusCode).toBe(500);
+      expect(JSON.parse(r.body).error).toMatch(/^configuration error: invalid /);
+    }
+  });
+
+  it("never echoes the shared secret in a configuration error", async () => {
+    const handler = createHandler({
+      env: { ...ENV, BRIDGE_LAMBDA_SHARED_SECRET: "hunter2", BRIDGE_LAMBDA_PUBLIC_URL: "not a url" },
+      logger: silentLogger,
+    });
+    const r = (await handler(functionUrlEvent({ url: "/sd" }), CONTEXT)) as LambdaResult;
+    expect(r.statusCode).toBe(500);
+    expect(r.body).toContain("lambda.publicUrl");
+    expect(r.body).not.toContain("hunter2");
+  });
+});
