@@ -1,0 +1,178 @@
+// IAM policies in deploy/iam: structure, read-only exact actions that exist as SDK commands, and agreement
+// with the code: every AWS operation the container's code sends is granted by its feature's policy, and
+// every granted action is one the code sends (no spare permissions).
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  PREFIX_BY_SDK_PACKAGE,
+  actionsOf,
+  checkPolicyStructure,
+  isReadOnlyAction,
+  sdkCommandExists,
+  type PolicyDocument,
+} from "../../deploy/check/iam.js";
+
+const IAM_DIR = "deploy/iam";
+const read = (name: string): PolicyDocument =>
+  JSON.parse(readFileSync(join(IAM_DIR, `${name}.json`), "utf8")) as PolicyDocument;
+
+/** Feature policy file -> the IAM prefix of the SDK client its feature's code uses. */
+const FEATURES: Record<string, string> = {
+  "ecs-discovery": "ecs",
+  "ec2-bridge-mode": "ec2",
+  cloudmap: "servicediscovery",
+  "cloudwatch-exporter": "cloudwatch",
+  "cross-account-assume-role": "sts",
+};
+const TRUST = ["cross-account-trust-policy", "task-role-trust-policy"];
+const EXECUTION = "task-execution-role";
+/** What ECS itself needs to start the task (AmazonECSTaskExecutionRolePolicy, plus reading SSM secrets). */
+const EXECUTION_ACTIONS = new Set([
+  "ecr:GetAuthorizationToken",
+  "ecr:BatchCheckLayerAvailability",
+  "ecr:GetDownloadUrlForLayer",
+  "ecr:BatchGetImage",
+  "logs:CreateLogStream",
+  "logs:PutLogEvents",
+  "ssm:GetParameters",
+]);
+
+/** The code the container runs (not tests, not the simulated AWS, not the Lambda with its own role). */
+const CODE_DIRS = ["core", "sd", "exporter"];
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sourceFiles(path);
+    return path.endsWith(".ts") && !path.endsWith(".test.ts") ? [path] : [];
+  });
+}
+
+/** `prefix:Operation` for every SDK command or paginator the code imports as a value (`import type` is skipped). */
+function actionsUsedByCode(files: string[]): Map<string, string[]> {
+  const used = new Map<string, string[]>();
+  const importRe = /import\s*\{([^}]*)\}\s*from\s*["'](@aws-sdk\/client-[a-z0-9-]+)["']/g;
+  for (const file of files) {
+    const text = readFileSync(file, "utf8");
+    for (const m of text.matchAll(importRe)) {
+      const prefix = PREFIX_BY_SDK_PACKAGE[m[2]!];
+      for (const raw of m[1]!.split(",")) {
+        const name = raw.trim().split(/\s+as\s+/)[0]!;
+        if (!name || name.startsWith("type ")) continue;
+        const op = /^([A-Z]\w+)Command$/.exec(name)?.[1] ?? /^paginate([A-Z]\w+)$/.exec(name)?.[1];
+        if (!op) continue;
+        if (!prefix) throw new Error(`${file} uses ${m[2]}, which has no IAM prefix in deploy/check/iam.ts`);
+        const action = `${prefix}:${op}`;
+        used.set(action, [...(used.get(action) ?? []), file]);
+      }
+    }
+    // Assumed-role credentials: the provider calls STS AssumeRole.
+    if (/\bfromTemporaryCredentials\s*\(/.test(text))
+      used.set("sts:AssumeRole", [...(used.get("sts:AssumeRole") ?? []), file]);
+  }
+  return used;
+}
+
+describe("deploy/iam feature policies", () => {
+  it("the directory holds exactly the documented policies", () => {
+    const files = readdirSync(IAM_DIR).map((f) => f.replace(/\.json$/, ""));
+    expect(files.sort()).toEqual([...Object.keys(FEATURES), ...TRUST, EXECUTION].sort());
+  });
+
+  for (const [name, prefix] of Object.entries(FEATURES)) {
+    describe(name, () => {
+      const doc = read(name);
+      it("is a well-formed identity policy of exact actions", () => {
+        expect(checkPolicyStructure(doc)).toEqual([]);
+      });
+      it(`grants only ${prefix}: actions, each an operation of the SDK client`, async () => {
+        for (const s of doc.Statement)
+          for (const action of actionsOf(s)) {
+            expect(action.startsWith(`${prefix}:`), action).toBe(true);
+            expect(await sdkCommandExists(action), `${action} has no ${action.split(":")[1]}Command`).toBe(
+              true,
+            );
+          }
+      });
+      if (prefix !== "sts")
+        it("grants only read actions (List*, Describe*, Get*, Discover*)", () => {
+          for (const s of doc.Statement)
+            for (const a of actionsOf(s)) expect(isReadOnlyAction(a), a).toBe(true);
+        });
+    });
+  }
+
+  it("cross-account: only sts:AssumeRole, on listed role ARNs rather than *", () => {
+    const doc = read("cross-account-assume-role");
+    for (const s of doc.Statement) {
+      expect(actionsOf(s)).toEqual(["sts:AssumeRole"]);
+      const resources = [s.Resource].flat() as string[];
+      for (const r of resources) expect(r).toMatch(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/);
+    }
+  });
+
+  it("the checks fail on a write action, a wildcard and an operation the SDK does not have", async () => {
+    expect(isReadOnlyAction("ecs:UpdateService")).toBe(false);
+    expect(
+      checkPolicyStructure({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Action: "ecs:*", Resource: "*" }],
+      }),
+    ).toEqual([expect.stringContaining("not one exact action")]);
+    expect(await sdkCommandExists("ecs:DescribeTask")).toBe(false);
+    expect(await sdkCommandExists("servicediscovery:DiscoverInstances")).toBe(true);
+  });
+});
+
+describe("deploy/iam trust and execution policies", () => {
+  it("the target-account role trusts the bridge's task role only with the external ID", () => {
+    const doc = read("cross-account-trust-policy");
+    expect(checkPolicyStructure(doc, { trust: true })).toEqual([]);
+    const [s] = doc.Statement;
+    expect(s!.Principal).toEqual({ AWS: expect.stringMatching(/^arn:aws:iam::\d{12}:role\//) });
+    expect(s!.Condition?.StringEquals?.["sts:ExternalId"]).toEqual(expect.any(String));
+  });
+
+  it("the task role trusts ECS tasks of its own account only", () => {
+    const doc = read("task-role-trust-policy");
+    expect(checkPolicyStructure(doc, { trust: true })).toEqual([]);
+    expect(doc.Statement[0]!.Principal).toEqual({ Service: "ecs-tasks.amazonaws.com" });
+    expect(doc.Statement[0]!.Condition?.StringEquals?.["aws:SourceAccount"]).toMatch(/^\d{12}$/);
+  });
+
+  it("the execution role only pulls the image, writes logs and reads the token parameter", () => {
+    const doc = read(EXECUTION);
+    expect(checkPolicyStructure(doc)).toEqual([]);
+    for (const s of doc.Statement) for (const a of actionsOf(s)) expect(EXECUTION_ACTIONS, a).toContain(a);
+  });
+});
+
+describe("policies agree with the code", () => {
+  const used = actionsUsedByCode(CODE_DIRS.flatMap(sourceFiles));
+  const granted = new Map<string, string>();
+  for (const name of Object.keys(FEATURES))
+    for (const s of read(name).Statement) for (const a of actionsOf(s)) granted.set(a, name);
+
+  it("finds the operations the ECS source sends (the scan itself works)", () => {
+    expect([...used.keys()]).toEqual(
+      expect.arrayContaining(["ecs:ListTasks", "ecs:DescribeTasks", "sts:AssumeRole"]),
+    );
+  });
+
+  it("every AWS operation the code sends is granted by its feature's policy", () => {
+    const missing = [...used.entries()]
+      .filter(([a]) => !granted.has(a))
+      .map(([a, files]) => `${a} (called in ${files.join(", ")})`);
+    expect(missing).toEqual([]);
+    for (const action of used.keys()) {
+      const prefix = action.split(":")[0]!;
+      expect(FEATURES[granted.get(action)!], `${action} is in ${granted.get(action)}`).toBe(prefix);
+    }
+  });
+
+  it("every granted action is sent by the code (least privilege)", () => {
+    const spare = [...granted.keys()].filter((a) => !used.has(a));
+    expect(spare).toEqual([]);
+  });
+});
