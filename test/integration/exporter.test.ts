@@ -11,6 +11,13 @@ import { startSimAws, type SimAws } from "../../sim/server.js";
 import type { Scenario } from "../../sim/types.js";
 import { testConfig } from "../helpers/config.js";
 
+// Written for one-minute collections (the defaults are five-minute, for cost).
+const MINUTE_RESOLUTION = {
+  BRIDGE_EXPORTER_SCHEDULE: "*/1 * * * *",
+  BRIDGE_EXPORTER_PERIOD_SECONDS: "60",
+  BRIDGE_EXPORTER_LENGTH_SECONDS: "300",
+};
+
 const CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
 // 2024-06-01T10:00:30Z: window [09:53, 09:58) with the defaults (period 60, delay 120, length 300).
 const T0 = Date.UTC(2024, 5, 1, 10, 0, 30);
@@ -60,7 +67,7 @@ function exporterFor(
     { metrics, credentials: CREDENTIALS, maxAttempts: 1, env: { AWS_ENDPOINT_URL: s.url } },
   );
   const exporter = createExporter({
-    config: testConfig({ BRIDGE_EXPORTER_ENABLED: "true", ...env }),
+    config: testConfig({ BRIDGE_EXPORTER_ENABLED: "true", ...MINUTE_RESOLUTION, ...env }),
     scopes: [{ key: "default/us-east-1", region: "us-east-1", clients }],
     metrics,
     now: () => clock.now,
@@ -137,7 +144,7 @@ describe("exporter against the simulated AWS endpoint", () => {
     const clientOptions = { credentials: CREDENTIALS, env: { AWS_ENDPOINT_URL: s.url } };
 
     bridge = await startBridge({
-      config: testConfig({ ...env, BRIDGE_EXPORTER_ENABLED: "true" }),
+      config: testConfig({ ...MINUTE_RESOLUTION, ...env, BRIDGE_EXPORTER_ENABLED: "true" }),
       clientOptions,
       logger: silentLogger,
       defaultMetrics: false,

@@ -9,11 +9,11 @@ it("20 services with default settings: 320 metrics in 1 GetMetricData call per c
   expect(f.metricsPerCollection).toBe(320);
   expect(f.getMetricDataCallsPerCollection).toBe(1);
   expect(f.listMetricsRequestsPerRefresh).toBe(2);
-  expect(f.collectionsPerDay).toBe(1440);
+  expect(f.collectionsPerDay).toBe(288);
   // The self-metric counter agrees with the price list: 320 metrics x $0.01 / 1000.
   expect(f.estimatedCostPerCollectionUsd).toBeCloseTo(0.0032, 10);
-  expect(f.monthly.getMetricDataUsd).toBeCloseTo(140.16, 2);
-  expect(f.monthly.totalUsd).toBeCloseTo(140.22, 2);
+  expect(f.monthly.getMetricDataUsd).toBeCloseTo(28.03, 2);
+  expect(f.monthly.totalUsd).toBeCloseTo(28.09, 2);
 });
 
 it("batches grow with the service count: 32 services need 2 calls", async () => {

@@ -5,6 +5,13 @@ import { createSelfMetrics, type SelfMetrics } from "../../core/metrics.js";
 import { createExporter, type Exporter, type ExporterScope } from "../../exporter/index.js";
 import { AwsError, testClients } from "../helpers/aws-nock.js";
 import { testConfig } from "../helpers/config.js";
+
+// These tests were written for one-minute collections (the defaults are five-minute, for cost).
+const MINUTE_RESOLUTION = {
+  BRIDGE_EXPORTER_SCHEDULE: "*/1 * * * *",
+  BRIDGE_EXPORTER_PERIOD_SECONDS: "60",
+  BRIDGE_EXPORTER_LENGTH_SECONDS: "300",
+};
 import { FakeCloudWatch, serviceConnect, testScope, type FakeSeries } from "./exporter-fake.js";
 
 // 2024-01-01T12:00:30Z. Defaults: period 60, delay 120, length 300 -> window [11:53:00, 11:58:00).
@@ -25,7 +32,7 @@ function setup(series: FakeSeries[], env: Record<string, string> = {}, scope?: E
   cw.series = series;
   const clock = { now: NOW };
   const exporter = createExporter({
-    config: testConfig({ BRIDGE_EXPORTER_ENABLED: "true", ...env }),
+    config: testConfig({ BRIDGE_EXPORTER_ENABLED: "true", ...MINUTE_RESOLUTION, ...env }),
     scopes: [scope ?? testScope(metrics)],
     metrics,
     now: () => clock.now,
@@ -553,7 +560,7 @@ describe("scheduling", () => {
 describe("configuration checks", () => {
   const make = (env: Record<string, string>) => () =>
     createExporter({
-      config: testConfig({ BRIDGE_EXPORTER_ENABLED: "true", ...env }),
+      config: testConfig({ BRIDGE_EXPORTER_ENABLED: "true", ...MINUTE_RESOLUTION, ...env }),
       scopes: [],
       metrics: createSelfMetrics({ defaults: false }),
     });
