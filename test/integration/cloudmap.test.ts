@@ -1,0 +1,323 @@
+// The Cloud Map source against the simulated AWS endpoint (sim/) through real SDK clients over loopback:
+// every namespace type, a 250-instance service (the sim, like AWS, returns 100 unless MaxResults is set),
+// service tags, ECS-registered instances, health changes, failures and throttling, and the bridge's /sd.
+import { afterEach, describe, expect, it } from "vitest";
+import { createClients } from "../../core/aws.js";
+import { silentLogger } from "../../core/log.js";
+import { startBridge, type Bridge } from "../../core/main.js";
+import { createSelfMetrics, type SelfMetrics } from "../../core/metrics.js";
+import type { DiscoveredTarget } from "../../sd/model.js";
+import { Discovery } from "../../sd/refresh.js";
+import { CloudMapSource } from "../../sd/sources/cloudmap.js";
+import { startSimAws, type SimAws } from "../../sim/server.js";
+import type { Scenario } from "../../sim/types.js";
+import { testConfig } from "../helpers/config.js";
+
+const CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
+const SCOPE = "default/us-east-1";
+
+const SCENARIO: Scenario = {
+  taskDefinitions: [
+    {
+      family: "api",
+      containerDefinitions: [
+        {
+          name: "app",
+          portMappings: [{ containerPort: 8080 }],
+          dockerLabels: { PROMETHEUS_EXPORTER_PORT: "8080" },
+        },
+      ],
+    },
+  ],
+  clusters: [
+    {
+      name: "prod",
+      services: [
+        {
+          name: "api",
+          taskDefinition: "api",
+          desiredCount: 2,
+          serviceRegistry: { namespace: "corp.local", service: "api" },
+        },
+      ],
+    },
+  ],
+  namespaces: [
+    {
+      name: "http-apps",
+      type: "HTTP",
+      services: [
+        {
+          name: "web",
+          customHealthCheck: false,
+          instances: [
+            {
+              id: "w1",
+              attributes: { AWS_INSTANCE_IPV4: "127.0.5.10", AWS_INSTANCE_PORT: "9100", "app.tier": "front" },
+            },
+          ],
+        },
+        { name: "big", generate: { count: 250, port: 9100 } },
+        {
+          name: "portless",
+          tags: { METRICS_PORT: "9300", METRICS_PATH: "/m" },
+          instances: [
+            { id: "p1", attributes: { AWS_INSTANCE_IPV4: "127.0.5.11" } },
+            { id: "p2", attributes: { AWS_INSTANCE_PORT: "9100" } },
+          ],
+        },
+      ],
+    },
+    {
+      name: "corp.local",
+      type: "DNS_PRIVATE",
+      services: [
+        { name: "api" },
+        {
+          name: "db",
+          instances: [
+            { id: "d1", attributes: { AWS_INSTANCE_IPV4: "127.0.5.20", AWS_INSTANCE_PORT: "5432" } },
+            {
+              id: "d2",
+              attributes: { AWS_INSTANCE_IPV4: "127.0.5.21", AWS_INSTANCE_PORT: "5432" },
+              health: "UNHEALTHY",
+            },
+          ],
+        },
+      ],
+    },
+    {
+      name: "example.com",
+      type: "DNS_PUBLIC",
+      services: [
+        {
+          name: "www",
+          instances: [{ id: "v6", attributes: { AWS_INSTANCE_IPV6: "::1", AWS_INSTANCE_PORT: "9100" } }],
+        },
+      ],
+    },
+  ],
+};
+
+let sim: SimAws | undefined;
+let bridge: Bridge | undefined;
+
+afterEach(async () => {
+  await bridge?.close();
+  bridge = undefined;
+  await sim?.close();
+  sim = undefined;
+});
+
+function sourceFor(s: SimAws, env: Record<string, string> = {}, maxAttempts = 1) {
+  const metrics = createSelfMetrics({ defaults: false });
+  const clients = createClients(
+    { region: "us-east-1" },
+    { metrics, credentials: CREDENTIALS, maxAttempts, env: { AWS_ENDPOINT_URL: s.url } },
+  );
+  const config = testConfig({ BRIDGE_ECS_ENABLED: "false", BRIDGE_CLOUDMAP_ENABLED: "true", ...env });
+  const src = new CloudMapSource({
+    scopes: [{ key: SCOPE, region: "us-east-1", clients }],
+    config,
+    metrics,
+    logger: silentLogger,
+  });
+  const discovery = new Discovery({ sources: [src], metrics, logger: silentLogger, intervalSeconds: 30 });
+  return { src, discovery, metrics, clients };
+}
+
+const byNs = (ts: DiscoveredTarget[], ns: string, svc?: string) =>
+  ts
+    .filter((t) => t.namespace === ns && (!svc || t.service === svc))
+    .map((t) => t.group.targets[0]!)
+    .sort();
+
+async function unitUp(metrics: SelfMetrics): Promise<Record<string, number>> {
+  const m = await metrics.unitUp.get();
+  return Object.fromEntries(m.values.map((v) => [String(v.labels.unit), v.value]));
+}
+
+describe("Cloud Map source against the simulated AWS endpoint", () => {
+  it("discovers every namespace type, big services in full, tag ports, ECS labels and health", async () => {
+    sim = await startSimAws({ scenario: SCENARIO });
+    const { discovery, metrics } = sourceFor(sim);
+    await discovery.refreshOnce();
+    const snap = discovery.snapshot();
+    expect(snap.ready).toBe(true);
+    const ts = snap.targets;
+
+    expect(byNs(ts, "http-apps", "web")).toEqual(["127.0.5.10:9100"]);
+    expect(byNs(ts, "http-apps", "big")).toHaveLength(250);
+    expect(byNs(ts, "http-apps", "portless")).toEqual(["127.0.5.11:9300"]);
+    expect(byNs(ts, "corp.local", "db")).toEqual(["127.0.5.20:5432"]);
+    expect(byNs(ts, "example.com")).toEqual(["[::1]:9100"]);
+
+    const web = ts.find((t) => t.service === "web")!;
+    expect(web.group.labels).toMatchObject({
+      __meta_cloudmap_namespace_name: "http-apps",
+      __meta_cloudmap_service_name: "web",
+      __meta_cloudmap_instance_id: "w1",
+      __meta_cloudmap_health_status: "UNKNOWN",
+      __meta_cloudmap_attribute_app_tier: "front",
+    });
+    expect(web.group.labels.__meta_cloudmap_namespace_id).toMatch(/^ns-/);
+    expect(web.group.labels.__meta_cloudmap_service_id).toMatch(/^srv-/);
+    expect(ts.find((t) => t.service === "portless")!.group.labels.__metrics_path__).toBe("/m");
+
+    const api = ts.filter((t) => t.namespace === "corp.local" && t.service === "api");
+    expect(api).toHaveLength(2);
+    for (const t of api) {
+      expect(t.cluster).toBe("prod");
+      expect(t.group.labels).toMatchObject({
+        __meta_ecs_cluster: "prod",
+        __meta_ecs_service: "api",
+        __meta_ecs_task_definition_family: "api",
+        __meta_ecs_region: "us-east-1",
+        __meta_cloudmap_health_status: "HEALTHY",
+      });
+      expect(t.group.labels.__meta_ecs_availability_zone).toMatch(/^us-east-1[a-c]$/);
+    }
+    const skipped = await metrics.skipped.get();
+    expect(skipped.values.find((v) => v.labels.reason === "no_ip")?.value).toBe(1);
+    for (const t of ts) expect(t.group.targets[0]).toMatch(/^(\d+\.\d+\.\d+\.\d+|\[[0-9a-f:]+\]):\d+$/);
+
+    const body = sim.callLog({ operation: "DiscoverInstances" });
+    expect(body.every((c) => c.params.MaxResults === 1000)).toBe(true);
+  });
+
+  it("follows registrations, deregistrations and health changes on each refresh", async () => {
+    sim = await startSimAws({ scenario: SCENARIO });
+    const { discovery } = sourceFor(sim, { BRIDGE_CLOUDMAP_NAMESPACES: "corp.local" });
+    await discovery.refreshOnce();
+    expect(byNs(discovery.snapshot().targets, "corp.local", "db")).toEqual(["127.0.5.20:5432"]);
+
+    sim.registerInstance({
+      namespace: "corp.local",
+      service: "db",
+      instanceId: "d3",
+      attributes: { AWS_INSTANCE_IPV4: "127.0.5.22", AWS_INSTANCE_PORT: "5432" },
+    });
+    await discovery.refreshOnce();
+    expect(byNs(discovery.snapshot().targets, "corp.local", "db")).toEqual([
+      "127.0.5.20:5432",
+      "127.0.5.22:5432",
+    ]);
+
+    // Every instance unhealthy: HEALTHY_OR_ELSE_ALL fails open and serves them all.
+    sim.setInstanceHealth({ namespace: "corp.local", service: "db", instanceId: "d1", health: "UNHEALTHY" });
+    sim.setInstanceHealth({ namespace: "corp.local", service: "db", instanceId: "d3", health: "UNHEALTHY" });
+    await discovery.refreshOnce();
+    expect(byNs(discovery.snapshot().targets, "corp.local", "db")).toHaveLength(3);
+
+    sim.setInstanceHealth({ namespace: "corp.local", service: "db", instanceId: "d3", health: "HEALTHY" });
+    sim.deregisterInstance({ namespace: "corp.local", service: "db", instanceId: "d1" });
+    await discovery.refreshOnce();
+    expect(byNs(discovery.snapshot().targets, "corp.local", "db")).toEqual(["127.0.5.22:5432"]);
+  });
+
+  it("HEALTHY drops unhealthy instances, ALL keeps them with their status", async () => {
+    sim = await startSimAws({ scenario: SCENARIO });
+    const healthy = sourceFor(sim, { BRIDGE_CLOUDMAP_HEALTH_STATUS: "HEALTHY" });
+    await healthy.discovery.refreshOnce();
+    expect(byNs(healthy.discovery.snapshot().targets, "corp.local", "db")).toEqual(["127.0.5.20:5432"]);
+    const all = sourceFor(sim, { BRIDGE_CLOUDMAP_HEALTH_STATUS: "ALL" });
+    await all.discovery.refreshOnce();
+    const db = all.discovery.snapshot().targets.filter((t) => t.service === "db");
+    expect(
+      Object.fromEntries(db.map((t) => [t.group.targets[0], t.group.labels.__meta_cloudmap_health_status])),
+    ).toEqual({
+      "127.0.5.20:5432": "HEALTHY",
+      "127.0.5.21:5432": "UNHEALTHY",
+    });
+  });
+
+  it("a failing namespace keeps its last-good targets while the others update, then recovers", async () => {
+    sim = await startSimAws({ scenario: SCENARIO });
+    const { discovery, metrics } = sourceFor(sim);
+    await discovery.refreshOnce();
+    const before = byNs(discovery.snapshot().targets, "corp.local");
+
+    const fault = sim.failNamespace("corp.local", { status: 400, code: "RequestLimitExceeded" });
+    sim.registerInstance({
+      namespace: "corp.local",
+      service: "db",
+      instanceId: "d9",
+      attributes: { AWS_INSTANCE_IPV4: "127.0.5.29", AWS_INSTANCE_PORT: "5432" },
+    });
+    sim.registerInstance({
+      namespace: "http-apps",
+      service: "web",
+      instanceId: "w2",
+      attributes: { AWS_INSTANCE_IPV4: "127.0.5.12", AWS_INSTANCE_PORT: "9100" },
+    });
+    await discovery.refreshOnce();
+    let ts = discovery.snapshot().targets;
+    expect(byNs(ts, "corp.local")).toEqual(before);
+    expect(byNs(ts, "http-apps", "web")).toEqual(["127.0.5.10:9100", "127.0.5.12:9100"]);
+    expect(await unitUp(metrics)).toMatchObject({ [`${SCOPE}/corp.local`]: 0, [`${SCOPE}/http-apps`]: 1 });
+
+    sim.removeFault(fault);
+    await discovery.refreshOnce();
+    ts = discovery.snapshot().targets;
+    expect(byNs(ts, "corp.local", "db")).toEqual(["127.0.5.20:5432", "127.0.5.29:5432"]);
+    expect((await unitUp(metrics))[`${SCOPE}/corp.local`]).toBe(1);
+  });
+
+  it("a failing ListNamespaces keeps every namespace", async () => {
+    sim = await startSimAws({ scenario: SCENARIO });
+    const { discovery, metrics } = sourceFor(sim, { BRIDGE_CLOUDMAP_SERVICES_TTL_SECONDS: "0" });
+    await discovery.refreshOnce();
+    const before = discovery.snapshot().targets.length;
+    sim.forceServerErrors({ service: "servicediscovery", operation: "ListNamespaces", count: 1 });
+    await discovery.refreshOnce();
+    expect(discovery.snapshot().targets).toHaveLength(before);
+    const failures = await metrics.refreshFailures.get();
+    expect(failures.values.find((v) => v.labels.unit === `${SCOPE}/`)?.value).toBe(1);
+  });
+
+  it("rides out a burst of throttling with the SDK's retries", async () => {
+    sim = await startSimAws({ scenario: SCENARIO });
+    const { discovery, metrics } = sourceFor(sim, { BRIDGE_CLOUDMAP_NAMESPACES: "example.com" }, 5);
+    sim.throttleNext({ service: "servicediscovery", operation: "DiscoverInstances", count: 2 });
+    await discovery.refreshOnce();
+    expect(byNs(discovery.snapshot().targets, "example.com")).toEqual(["[::1]:9100"]);
+    expect(await unitUp(metrics)).toEqual({ [`${SCOPE}/example.com`]: 1 });
+    const throttles = await metrics.awsThrottles.get();
+    expect(throttles.values.reduce((n, v) => n + v.value, 0)).toBe(2);
+  });
+
+  it("the bridge serves Cloud Map and ECS targets on /sd; ?cluster= selects both, ?source= one", async () => {
+    sim = await startSimAws({ scenario: SCENARIO });
+    bridge = await startBridge({
+      config: testConfig({
+        BRIDGE_CLOUDMAP_ENABLED: "true",
+        BRIDGE_LISTEN_HOST: "127.0.0.1",
+        BRIDGE_LISTEN_PORT: "0",
+      }),
+      logger: silentLogger,
+      defaultMetrics: false,
+      schedule: false,
+      clientOptions: { credentials: CREDENTIALS, env: { AWS_ENDPOINT_URL: sim.url } },
+    });
+    await bridge.discovery.refreshOnce();
+    const get = async (q: string) => {
+      const res = await fetch(`${bridge!.url}/sd?${q}`);
+      expect(res.status).toBe(200);
+      return (await res.json()) as { targets: string[]; labels: Record<string, string> }[];
+    };
+    const prod = await get("cluster=prod");
+    expect(prod).toHaveLength(4);
+    const cloudmap = await get("cluster=prod&source=cloudmap");
+    expect(cloudmap).toHaveLength(2);
+    for (const g of cloudmap) expect(g.labels.__meta_cloudmap_namespace_name).toBe("corp.local");
+    // Both sources carry the same cluster/service labels for one relabel rule.
+    for (const g of prod)
+      expect(g.labels).toMatchObject({ __meta_ecs_cluster: "prod", __meta_ecs_service: "api" });
+    expect(await get("namespace=example.com")).toEqual([
+      {
+        targets: ["[::1]:9100"],
+        labels: expect.objectContaining({ __meta_cloudmap_instance_id: "v6" }) as unknown,
+      },
+    ]);
+  });
+});
