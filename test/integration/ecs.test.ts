@@ -1,0 +1,182 @@
+// The ECS source end to end through the bridge's HTTP API, against the simulated AWS endpoint.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Bridge } from "../../core/main.js";
+import { startSimAws, type Scenario, type SimAws } from "../../sim/index.js";
+import { addressesOf, bridgeOnSim, getSd } from "../helpers/bridge.js";
+
+const scenario: Scenario = {
+  accountId: "123456789012",
+  region: "us-east-1",
+  ipPool: { tasks: "127.0.10.1", instances: "127.0.20.1" },
+  taskDefinitions: [
+    {
+      family: "api",
+      networkMode: "awsvpc",
+      containerDefinitions: [
+        {
+          name: "app",
+          dockerLabels: { PROMETHEUS_EXPORTER_PORT: "9100", PROMETHEUS_EXPORTER_JOB_NAME: "api" },
+          portMappings: [{ containerPort: 9100, name: "metrics" }],
+        },
+      ],
+    },
+    {
+      family: "legacy",
+      networkMode: "bridge",
+      containerDefinitions: [
+        {
+          name: "legacy",
+          dockerLabels: { PROMETHEUS_EXPORTER_PORT: "8080" },
+          portMappings: [{ containerPort: 8080 }],
+        },
+      ],
+    },
+  ],
+  clusters: [
+    {
+      name: "prod",
+      containerInstances: 2,
+      services: [
+        { name: "api", taskDefinition: "api", desiredCount: 3 },
+        { name: "legacy", taskDefinition: "legacy", desiredCount: 2, launchType: "EC2" },
+      ],
+      tasks: [{ taskDefinition: "api", group: "family:api-batch" }],
+    },
+    { name: "staging", services: [{ name: "api", taskDefinition: "api", desiredCount: 1 }] },
+  ],
+};
+
+let sim: SimAws;
+let bridge: Bridge;
+
+beforeEach(async () => {
+  sim = await startSimAws({ scenario });
+  bridge = await bridgeOnSim(sim);
+});
+afterEach(async () => {
+  await bridge.close();
+  await sim.close();
+});
+
+const refresh = () => bridge.discovery.refreshOnce();
+
+describe("ECS discovery against the simulated AWS", () => {
+  it("serves every opted-in task of every cluster, bridge mode on host ports", async () => {
+    await refresh();
+    const groups = await getSd(bridge);
+    expect(groups).toHaveLength(3 + 2 + 1 + 1);
+    const legacy = groups.filter((g) => g.labels.__meta_ecs_service === "legacy");
+    for (const g of legacy) {
+      expect(g.targets[0]).toMatch(/^127\.0\.20\.\d+:(3[2-9]\d{3}|[4-5]\d{4}|60\d{3})$/);
+      expect(g.labels.__meta_ecs_network_mode).toBe("bridge");
+      expect(g.labels.__meta_ecs_ec2_instance_id).toMatch(/^i-/);
+    }
+    const standalone = groups.find((g) => g.labels.__meta_ecs_task_group === "family:api-batch")!;
+    expect(standalone.labels).not.toHaveProperty("__meta_ecs_service");
+    expect(addressesOf(await getSd(bridge, "?cluster=staging"))).toHaveLength(1);
+  });
+
+  it("a task started appears on the next refresh; a stopped task disappears", async () => {
+    await refresh();
+    const before = addressesOf(await getSd(bridge, "?service=api&cluster=prod"));
+    expect(before).toHaveLength(3);
+
+    const { started } = sim.scaleService("prod", "api", 4);
+    await refresh();
+    const grown = addressesOf(await getSd(bridge, "?service=api&cluster=prod"));
+    expect(grown).toHaveLength(4);
+    expect(grown).toContain(`${started[0]!.ip}:9100`);
+
+    const victim = sim.tasks({ cluster: "prod", service: "api" })[0]!;
+    sim.stopTask("prod", victim.arn);
+    await refresh();
+    const shrunk = addressesOf(await getSd(bridge, "?service=api&cluster=prod"));
+    expect(shrunk).toHaveLength(3);
+    expect(shrunk).not.toContain(`${victim.ip}:9100`);
+
+    // Scaled to zero: the service's targets go away (an empty result is a result, not an error).
+    sim.scaleService("prod", "api", 0);
+    await refresh();
+    expect(await getSd(bridge, "?service=api&cluster=prod")).toEqual([]);
+  });
+
+  it("steady state issues no DescribeTasks and no DescribeTaskDefinition for known tasks", async () => {
+    await refresh();
+    expect(sim.calls("DescribeTasks")).toBeGreaterThan(0);
+    sim.resetCalls();
+    await refresh();
+    expect(sim.calls("DescribeTasks")).toBe(0);
+    expect(sim.calls("DescribeTaskDefinition")).toBe(0);
+    expect(sim.calls("DescribeContainerInstances")).toBe(0);
+    expect(sim.calls("DescribeInstances")).toBe(0);
+    expect(sim.calls("ListTasks")).toBe(2); // one walk per cluster
+    expect(sim.calls("ListClusters")).toBe(1);
+    // The bridge's own counter agrees with what the endpoint saw.
+    const counted = await bridge.metrics.awsRequests.get();
+    const describeTasks = counted.values.find((v) => v.labels.operation === "DescribeTasks")?.value;
+    expect(describeTasks).toBeGreaterThan(0);
+  });
+
+  it("a new task that is still PROVISIONING is skipped until it runs", async () => {
+    await refresh();
+    const t = sim.startTask("prod", { taskDefinition: "api", pendingDescribes: "advance" });
+    await refresh();
+    expect(addressesOf(await getSd(bridge))).toHaveLength(7);
+    sim.advance(t.arn);
+    await refresh();
+    const info = sim.tasks({ cluster: "prod" }).find((x) => x.arn === t.arn)!;
+    expect(addressesOf(await getSd(bridge))).toContain(`${info.ip}:9100`);
+  });
+
+  it("throttling keeps the last-good targets and is visible in self-metrics", async () => {
+    await refresh();
+    const good = addressesOf(await getSd(bridge));
+    sim.scaleService("prod", "api", 5);
+    sim.setThrottling({ service: "ecs", burst: 1, refillPerSecond: 0 }); // one call, then throttled
+    await refresh();
+    expect(addressesOf(await getSd(bridge))).toEqual(good);
+    const throttles = await bridge.metrics.awsThrottles.get();
+    expect(throttles.values.reduce((n, v) => n + v.value, 0)).toBeGreaterThan(0);
+    const metrics = await (await fetch(`${bridge.url}/metrics`)).text();
+    expect(metrics).toMatch(/ecs_bridge_unit_up\{source="ecs",unit="default\/us-east-1\/prod"\} 0/);
+    expect(metrics).toMatch(
+      /ecs_bridge_refresh_failures_total\{source="ecs",unit="default\/us-east-1\/prod"\} 1/,
+    );
+
+    sim.setThrottling(null);
+    await refresh();
+    expect(addressesOf(await getSd(bridge, "?service=api&cluster=prod"))).toHaveLength(5);
+  });
+
+  it("a failing cluster keeps its last targets while another cluster updates", async () => {
+    await refresh();
+    const prodBefore = addressesOf(await getSd(bridge, "?cluster=prod"));
+    sim.failCluster("prod", { status: 400, code: "AccessDeniedException" });
+    sim.scaleService("staging", "api", 2);
+    await refresh();
+    expect(addressesOf(await getSd(bridge, "?cluster=prod"))).toEqual(prodBefore);
+    expect(addressesOf(await getSd(bridge, "?cluster=staging"))).toHaveLength(2);
+    const status = (await (await fetch(`${bridge.url}/status`)).json()) as {
+      units: { unit: string; ok: boolean; lastError?: string }[];
+    };
+    const prod = status.units.find((u) => u.unit.endsWith("/prod"))!;
+    expect(prod.ok).toBe(false);
+    expect(prod.lastError).toMatch(/AccessDenied/);
+    const metrics = await (await fetch(`${bridge.url}/metrics`)).text();
+    expect(metrics).toContain('ecs_bridge_unit_up{source="ecs",unit="default/us-east-1/prod"} 0');
+    expect(metrics).toContain('ecs_bridge_unit_up{source="ecs",unit="default/us-east-1/staging"} 1');
+  });
+
+  it("5xx from ECS on the first refresh answers 503, never an empty list", async () => {
+    const fresh = await bridgeOnSim(sim);
+    try {
+      sim.forceServerErrors({ service: "ecs", status: 503, rate: 1 });
+      await fresh.discovery.refreshOnce();
+      const res = await fetch(`${fresh.url}/sd`);
+      expect(res.status).toBe(503);
+      expect((await fetch(`${fresh.url}/readyz`)).status).toBe(503);
+    } finally {
+      await fresh.close();
+    }
+  });
+});
