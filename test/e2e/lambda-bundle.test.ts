@@ -1,0 +1,17 @@
+// The esbuild bundle itself, in a fresh node process with only a Lambda's environment, against the
+// simulated AWS endpoint: it loads, discovers, redirects, and serves the second request from its cache.
+import { describe, expect, it } from "vitest";
+import { runLambdaBench } from "../../bench/lambda.js";
+
+describe("Lambda bundle (build/lambda/handler.mjs)", () => {
+  it("a cold process answers the first request with a 308 to a simulated task IP, the second from cache", async () => {
+    const r = await runLambdaBench({ runs: 1, tasks: 3 });
+    const [run] = r.runs;
+    expect(r.bundleBytes).toBeGreaterThan(0);
+    expect(run!.firstStatus).toBe(308);
+    expect(run!.location).toMatch(/^http:\/\/127\.0\.0\.\d+:9100\/metrics$/);
+    // ListTasks, DescribeTasks, DescribeTaskDefinition; then nothing within lambda.cacheSeconds.
+    expect(run!.awsCallsFirst).toBe(3);
+    expect(run!.awsCallsCached).toBe(0);
+  });
+});
