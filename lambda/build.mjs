@@ -2,6 +2,7 @@
 // function never depends on the SDK version of the Lambda runtime. Plain JS so it runs without a build.
 import { build } from "esbuild";
 import { statSync } from "node:fs";
+import process from "node:process";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
