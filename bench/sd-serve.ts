@@ -1,6 +1,7 @@
 // Benchmark: serving /sd from memory. Compares the precomputed body against rendering per request,
 // for a snapshot of many targets, over loopback with bounded request counts.
 import type { AddressInfo } from "node:net";
+import { pathToFileURL } from "node:url";
 import { createSelfMetrics } from "../core/metrics.js";
 import { createApp } from "../core/server.js";
 import type { DiscoveredTarget } from "../sd/model.js";
@@ -30,7 +31,12 @@ function syntheticTargets(n: number): DiscoveredTarget[] {
   });
 }
 
-async function hammer(url: string, requests: number, concurrency: number, headers: Record<string, string>): Promise<number> {
+async function hammer(
+  url: string,
+  requests: number,
+  concurrency: number,
+  headers: Record<string, string>,
+): Promise<number> {
   let next = 0;
   const start = performance.now();
   await Promise.all(
@@ -86,4 +92,18 @@ export async function benchSdServe(n = 5000, requests = 400): Promise<SdServeFig
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
   }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const f = await benchSdServe(Number(process.argv[2] ?? 5000));
+  process.stdout.write(
+    [
+      `/sd serving ${f.targets} targets from memory: ${(f.jsonBytes / 1024).toFixed(0)} KiB JSON, ${(f.gzipBytes / 1024).toFixed(0)} KiB gzip`,
+      `  render once per snapshot change: ${f.renderMs.toFixed(1)} ms`,
+      `  GET /sd (precomputed, gzip):       ${f.precomputedReqPerSec.toFixed(0)} req/s`,
+      `  GET /sd?cluster=... (cached):      ${f.filteredCachedReqPerSec.toFixed(0)} req/s`,
+      `  ratio vs rendering per request:    ${(1000 / f.renderMs > 0 ? f.precomputedReqPerSec / (1000 / f.renderMs) : 0).toFixed(1)}x (render-only ceiling ${(1000 / f.renderMs).toFixed(0)} req/s)`,
+      "",
+    ].join("\n"),
+  );
 }

@@ -1,0 +1,25 @@
+// `npm run bench`: runs each benchmark in its own fresh node process, one after another, so figures
+// are not skewed by each other's warm caches or load. Every benchmark talks only to loopback.
+import { spawnSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const benches: [string, string[]][] = [
+  ["ecs.js", ["1000"]],
+  ["sd-serve.js", ["5000"]],
+  ["cloudmap.js", []],
+  ["exporter-cost.js", []],
+  ["lambda.js", []],
+];
+
+let failed = 0;
+for (const [file, args] of benches) {
+  process.stdout.write(`\n== ${file.replace(/\.js$/, "")} ==\n`);
+  const r = spawnSync(process.execPath, [join(here, file), ...args], { stdio: "inherit", timeout: 300_000 });
+  if (r.status !== 0) {
+    failed++;
+    process.stdout.write(`(${file} failed: exit ${r.status ?? r.signal})\n`);
+  }
+}
+process.exit(failed ? 1 : 0);
