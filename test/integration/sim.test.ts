@@ -16,7 +16,14 @@ import { DescribeInstancesCommand, paginateDescribeInstances } from "@aws-sdk/cl
 import { ListServicesCommand as ListCloudMapServicesCommand } from "@aws-sdk/client-servicediscovery";
 import { afterEach, describe, expect, it } from "vitest";
 import { destroyClients, type AwsClients } from "../../core/aws.js";
-import { loadScenario, SimScenarioError, startSimAws, type Scenario, type SimAws } from "../../sim/index.js";
+import {
+  ECS_THROTTLING,
+  loadScenario,
+  SimScenarioError,
+  startSimAws,
+  type Scenario,
+  type SimAws,
+} from "../../sim/index.js";
 import { rejection, simClients } from "./sim-helpers.js";
 
 const SCENARIO: Scenario = {
@@ -273,6 +280,17 @@ describe("ECS over AWS JSON 1.1", () => {
     expect(new Set(instances.map((i) => i.PrivateIpAddress))).toEqual(new Set(expected));
   });
 
+  it("optionally reports the IPv6 binding of bridge ports too, as current ECS agents can", async () => {
+    const s = await start({ ...SCENARIO, ecs: { ipv6Bindings: true } });
+    const c = sdk(s);
+    const arns = (await c.ecs.send(new ListTasksCommand({ cluster: "prod", serviceName: "legacy" })))
+      .taskArns!;
+    const t = (await c.ecs.send(new DescribeTasksCommand({ cluster: "prod", tasks: arns }))).tasks![0]!;
+    const bindings = t.containers![0]!.networkBindings!;
+    expect(bindings.map((b) => b.bindIP)).toEqual(["0.0.0.0", "::"]);
+    expect(new Set(bindings.map((b) => b.hostPort)).size).toBe(1);
+  });
+
   it("EC2 DescribeInstances: unknown ids are InvalidInstanceID.NotFound; MaxResults pages via NextToken", async () => {
     const s = await start({ clusters: [{ name: "hosts", containerInstances: 7 }] });
     const c = sdk(s);
@@ -487,6 +505,72 @@ describe("fault switches and call counters", () => {
 
     s.setThrottling(null);
     await c.ecs.send(new DescribeTasksCommand({ cluster: "prod", tasks: [arn!] }));
+  });
+
+  it("ECS_THROTTLING: DescribeTasks and DescribeContainerInstances share 100 tokens refilled at 20/s", async () => {
+    const clock = { now: Date.UTC(2024, 0, 1) };
+    sim = await startSimAws({ scenario: SCENARIO, now: () => clock.now });
+    const s = sim;
+    s.setThrottling(ECS_THROTTLING);
+    const c = sdk(s);
+    const [arn] = (await c.ecs.send(new ListTasksCommand({ cluster: "prod", maxResults: 1 }))).taskArns!;
+    const describeTask = () => c.ecs.send(new DescribeTasksCommand({ cluster: "prod", tasks: [arn!] }));
+    const [ci] = s.tasks({ cluster: "prod", service: "legacy" }).map((t) => t.containerInstanceArn!);
+    const describeInstance = () =>
+      c.ecs.send(new DescribeContainerInstancesCommand({ cluster: "prod", containerInstances: [ci!] }));
+    for (let i = 0; i < 60; i++) await describeTask();
+    for (let i = 0; i < 40; i++) await describeInstance();
+    expect((await rejection(describeTask())).name).toBe("ThrottlingException");
+    expect((await rejection(describeInstance())).name).toBe("ThrottlingException");
+    // ListTasks has its own bucket.
+    await c.ecs.send(new ListTasksCommand({ cluster: "prod", maxResults: 1 }));
+    // One second later 20 tokens are back.
+    clock.now += 1000;
+    for (let i = 0; i < 20; i++) await describeTask();
+    expect((await rejection(describeTask())).name).toBe("ThrottlingException");
+  });
+
+  it("rate-based 5xx fail a share of calls, reproducibly", async () => {
+    const s = await start();
+    const c = sdk(s);
+    s.forceServerErrors({ service: "ecs", operation: "ListClusters", rate: 0.5 });
+    const outcomes: boolean[] = [];
+    for (let i = 0; i < 40; i++)
+      outcomes.push(
+        await c.ecs.send(new ListClustersCommand({})).then(
+          () => true,
+          () => false,
+        ),
+      );
+    const failed = outcomes.filter((ok) => !ok).length;
+    expect(failed).toBeGreaterThan(5);
+    expect(failed).toBeLessThan(35);
+    expect(s.callLog({ operation: "ListClusters" }).filter((r) => r.status === 500)).toHaveLength(failed);
+  });
+
+  it("fault switches over the /_sim HTTP API", async () => {
+    const s = await start();
+    const c = sdk(s);
+    const added = await fetch(`${s.url}/_sim/faults`, {
+      method: "POST",
+      body: JSON.stringify({ cluster: "prod", status: 400, code: "AccessDeniedException" }),
+    });
+    expect(added.status).toBe(200);
+    expect((await rejection(c.ecs.send(new ListTasksCommand({ cluster: "prod" })))).name).toBe(
+      "AccessDeniedException",
+    );
+    expect((await fetch(`${s.url}/_sim/faults`, { method: "DELETE" })).status).toBe(200);
+    await c.ecs.send(new ListTasksCommand({ cluster: "prod", maxResults: 1 }));
+    await fetch(`${s.url}/_sim/throttling`, {
+      method: "POST",
+      body: JSON.stringify({ service: "ecs", burst: 1, refillPerSecond: 0 }),
+    });
+    await c.ecs.send(new ListClustersCommand({}));
+    expect((await rejection(c.ecs.send(new ListClustersCommand({})))).name).toBe("ThrottlingException");
+    await fetch(`${s.url}/_sim/throttling`, { method: "DELETE" });
+    await c.ecs.send(new ListClustersCommand({}));
+    const counts = (await (await fetch(`${s.url}/_sim/calls`)).json()) as Record<string, number>;
+    expect(counts["ecs:ListClusters"]).toBe(3);
   });
 
   it("throttles EC2 with RequestLimitExceeded (503)", async () => {
