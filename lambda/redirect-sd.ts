@@ -48,6 +48,7 @@ function carriedLabels(e: TaskEndpoint): Labels {
  * One group per (task, endpoint). `__param_cluster/service/index` select the task; tasks with several
  * endpoints also get `__param_container` and `__param_port` (and `__param_path` when one container port
  * serves several declared paths). Standalone tasks (no service) are addressed by `__param_task` (their ARN).
+ * `instance` is the slot (`cluster/service/index[/container:port[path]]`), stable while tasks are replaced.
  */
 export function redirectTargets(slots: readonly TaskSlot[], pub: PublicUrl): DiscoveredTarget[] {
   const out: DiscoveredTarget[] = [];
@@ -67,21 +68,30 @@ export function redirectTargets(slots: readonly TaskSlot[], pub: PublicUrl): Dis
       labels.__scheme__ = pub.scheme;
       labels.__metrics_path__ = pub.targetsPath;
       const index = indexes.get(slot);
+      // Every group shares one __address__, so `instance` names the slot, or all series would collide.
+      let instance: string;
       if (slot.service && index !== undefined) {
         labels.__param_cluster = slot.cluster;
         labels.__param_service = slot.service;
         labels.__param_index = String(index);
+        instance = `${slot.cluster}/${slot.service}/${index}`;
       } else {
         labels.__param_task = slot.taskArn;
+        instance = `${slot.cluster}/task/${slot.taskId}`;
       }
       if (several) {
         setLabel(labels, "__param_container", e.container);
         labels.__param_port = String(e.containerPort);
+        instance += `/${e.container}:${e.containerPort}`;
         const samePort = slot.endpoints.filter(
           (o) => o.container === e.container && o.containerPort === e.containerPort,
         );
-        if (samePort.length > 1) labels.__param_path = e.path;
+        if (samePort.length > 1) {
+          labels.__param_path = e.path;
+          instance += e.path;
+        }
       }
+      labels.instance = instance;
       out.push({
         source: "ecs",
         cluster: slot.cluster,

@@ -80,6 +80,7 @@ describe("/sd?mode=redirect: targets are the function URL itself", () => {
         __param_service: "api",
         __param_index: String(i),
         __meta_ecs_service: "api",
+        instance: `prod/api/${i}`,
       });
       expect(g.labels).not.toHaveProperty("__param_port");
     });
@@ -92,8 +93,16 @@ describe("/sd?mode=redirect: targets are the function URL itself", () => {
     const multi = list.filter((g) => g.labels.__param_service === "multi");
     expect(multi.map((g) => g.labels.__param_port)).toEqual(["8080", "8080", "9901"]);
     expect(multi.map((g) => g.labels.__param_path)).toEqual(["/metrics", "/internal/metrics", undefined]);
+    expect(multi.map((g) => g.labels.instance)).toEqual([
+      "prod/multi/0/app:8080/metrics",
+      "prod/multi/0/app:8080/internal/metrics",
+      "prod/multi/0/envoy:9901",
+    ]);
     const standalone = list.find((g) => g.labels.__meta_ecs_task_group === "family:batch");
     expect(standalone?.labels.__param_task).toMatch(/task\/prod\/s0s0s0$/);
+    expect(standalone?.labels.instance).toBe("prod/task/s0s0s0");
+    // Distinct instances: series of different slots never collide.
+    expect(new Set(list.map((g) => g.labels.instance)).size).toBe(list.length);
     for (const g of list) {
       const params = new URLSearchParams();
       for (const [k, v] of Object.entries(g.labels))
