@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { Registry } from "prom-client";
 import { stringify } from "yaml";
 import { describe, expect, it } from "vitest";
+import { OPTIONS } from "../../core/config.js";
 import { METRICS } from "../../exporter/catalog.js";
 import { LABEL_NAMES, promName } from "../../exporter/names.js";
 import { createExporterMetrics } from "../../exporter/selfmetrics.js";
@@ -25,6 +26,7 @@ interface Variable {
   name: string;
   type: string;
   query?: string | { query: string };
+  current?: { value?: string };
 }
 interface Dashboard {
   title: string;
@@ -99,6 +101,12 @@ describe("deploy/grafana/service-connect.json", () => {
     );
     for (const e of exprs)
       expect(e.expr, e.panel).toMatch(/ecs_bridge_|cluster_name=~"\$cluster", service_name=~"\$service"/);
+  });
+
+  it("the period variable defaults to exporter.periodSeconds (rates divide per-period sums by it)", () => {
+    const period = dashboard.templating.list.find((v) => v.name === "period");
+    const def = OPTIONS.find((o) => o.key === "exporter.periodSeconds")!.default;
+    expect(period?.current?.value).toBe(String(def));
   });
 
   it("references only metric names and labels the exporter emits", () => {

@@ -1,0 +1,67 @@
+// The README's configuration and self-metrics tables are generated from code (scripts/readme-config.ts) and
+// must match it; relative links in the README and the deployment docs point at files that exist.
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { OPTIONS, optionsMarkdown } from "../../core/config.js";
+import { renderReadme, selfMetricsMarkdown } from "../../scripts/readme-config.js";
+
+const readme = readFileSync("README.md", "utf8");
+const section = (name: string): string | undefined =>
+  new RegExp(`<!-- generated:${name}\\b[^>]*-->\\n([\\s\\S]*?)\\n<!-- /generated:${name} -->`).exec(
+    readme,
+  )?.[1];
+
+describe("README.md", () => {
+  it("keeps the two commands at the top", () => {
+    const first = /```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";
+    expect(first).toContain("npm ci && npm run demo");
+    expect(first).toContain("npm test");
+  });
+
+  it("the configuration table is exactly optionsMarkdown() from core/config.ts (run `npm run readme`)", () => {
+    expect(section("config")).toBe(optionsMarkdown());
+  });
+
+  it("lists every key, environment variable and flag", () => {
+    for (const o of OPTIONS) {
+      expect(readme).toContain(`\`${o.key}\``);
+      expect(readme).toContain(`\`${o.env}\``);
+      expect(readme).toContain(`\`${o.flag}\``);
+    }
+  });
+
+  it("the self-metrics table matches the metrics the bridge registers (run `npm run readme`)", () => {
+    expect(section("self-metrics")).toBe(selfMetricsMarkdown());
+  });
+
+  it("regenerating changes nothing, and the generated blocks are kept away from prettier", () => {
+    expect(renderReadme(readme)).toBe(readme);
+    for (const name of ["config", "self-metrics"])
+      expect(readme).toMatch(
+        new RegExp(
+          `<!-- prettier-ignore-start -->\\n<!-- generated:${name}[\\s\\S]*?<!-- /generated:${name} -->\\n<!-- prettier-ignore-end -->`,
+        ),
+      );
+  });
+
+  it("the generator refuses a README without the markers instead of dropping the table", () => {
+    expect(() => renderReadme("# no markers\n")).toThrow(/generated:config/);
+  });
+});
+
+describe("relative links", () => {
+  it.each(["README.md", "docs/deploy.md", "docs/image.md"])("%s links only to files that exist", (file) => {
+    const text = readFileSync(file, "utf8");
+    const links = [...text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)]
+      .map((m) => m[1]!)
+      .filter((l) => !/^[a-z]+:/.test(l));
+    expect(links.length).toBeGreaterThan(0);
+    for (const link of links) expect(existsSync(join(dirname(file), link)), `${file} -> ${link}`).toBe(true);
+  });
+
+  it("README mentions only deploy/ files that exist", () => {
+    for (const m of readme.matchAll(/`((?:ecs|iam|prometheus|grafana)\/[\w.-]+\.(?:json|yml|yaml))`/g))
+      expect(existsSync(join("deploy", m[1]!)), m[1]).toBe(true);
+  });
+});
