@@ -81,15 +81,15 @@ export class Discovery {
 
   status(): UnitStatus[] {
     return [...this.units.entries()]
-      .map(([unit, { source, state }]) => ({
+      .map(([key, { source, state }]) => ({
         source,
-        unit,
+        unit: key.slice(source.length + 1), // same unit name as the unit_up metric label
         ok: state.ok,
         targets: state.targets.length,
         ...(state.lastSuccess ? { lastSuccess: new Date(state.lastSuccess).toISOString() } : {}),
         ...(state.lastError ? { lastError: state.lastError } : {}),
       }))
-      .sort((a, b) => (a.unit < b.unit ? -1 : 1));
+      .sort((a, b) => (a.source + a.unit < b.source + b.unit ? -1 : 1));
   }
 
   /** Runs one refresh of every source; concurrent callers share the refresh already in flight. */

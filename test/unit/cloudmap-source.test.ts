@@ -544,8 +544,8 @@ describe("Cloud Map caching and failures", () => {
     await discovery.refreshOnce();
     expect(addresses(discovery.snapshot().targets)).toEqual(["192.0.2.1:81"]);
     expect(discovery.status().map((s) => [s.unit, s.ok])).toEqual([
-      [`cloudmap:${SCOPE}/apps.local`, true],
-      [`cloudmap:${SCOPE}/quiet`, true],
+      [`${SCOPE}/apps.local`, true],
+      [`${SCOPE}/quiet`, true],
     ]);
     expect(mock.calls.ListNamespaces).toBe(3);
   });

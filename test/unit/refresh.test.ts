@@ -57,7 +57,7 @@ describe("Discovery refresh helper", () => {
     expect(addrs(d)).toEqual(["10.0.0.2:1", "10.0.0.3:1"]);
     const up = await metrics.unitUp.get();
     expect(up.values.find((v) => v.labels.unit === "default/us-east-1/b")?.value).toBe(0);
-    expect(d.status().find((s) => s.unit === "ecs:default/us-east-1/b")?.lastError).toMatch(
+    expect(d.status().find((s) => s.unit === "default/us-east-1/b")?.lastError).toMatch(
       /ThrottlingException/,
     );
   });
