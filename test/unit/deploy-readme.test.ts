@@ -1,9 +1,10 @@
 // The README's configuration and self-metrics tables are generated from code (scripts/readme-config.ts) and
 // must match it; relative links in the README and the deployment docs point at files that exist.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { OPTIONS, optionsMarkdown } from "../../core/config.js";
+import { ConfigError, OPTIONS, loadConfig, optionsMarkdown } from "../../core/config.js";
 import { renderReadme, selfMetricsMarkdown } from "../../scripts/readme-config.js";
 
 const readme = readFileSync("README.md", "utf8");
@@ -43,6 +44,28 @@ describe("README.md", () => {
           `<!-- prettier-ignore-start -->\\n<!-- generated:${name}[\\s\\S]*?<!-- /generated:${name} -->\\n<!-- prettier-ignore-end -->`,
         ),
       );
+  });
+
+  it("the example bridge.yaml loads, and the example error message is the one the bridge prints", () => {
+    const yaml = /```yaml\n(# bridge\.yaml\n[\s\S]*?)```/.exec(readme)?.[1];
+    expect(yaml).toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), "readme-"));
+    try {
+      writeFileSync(join(dir, "bridge.yaml"), yaml!);
+      const config = loadConfig({ argv: ["--config", join(dir, "bridge.yaml")], env: {} });
+      expect(config.cloudmap.enabled).toBe(true);
+      expect(config.accounts).toHaveLength(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    let message = "";
+    try {
+      loadConfig({ argv: ["--listen-port", "70000"], env: {} });
+    } catch (err) {
+      if (err instanceof ConfigError) message = err.message;
+    }
+    expect(message).not.toBe("");
+    expect(readme.replace(/\s+/g, " ")).toContain(message);
   });
 
   it("the generator refuses a README without the markers instead of dropping the table", () => {
