@@ -98,7 +98,7 @@ describe("Lambda with the real ECS source (nock)", () => {
     expect(r.statusCode).toBe(503);
     expect(json(r).failures).toEqual([
       {
-        unit: "ecs:default/us-east-1/prod",
+        unit: "default/us-east-1/prod",
         error: expect.stringContaining("not authorized to perform ecs:ListTasks"),
       },
     ]);
