@@ -1,6 +1,7 @@
 // /_sim/* — the simulated AWS's own small JSON API, mirroring the in-process SimAws methods so the demo
 // (or a shell) can start/stop tasks, scale services, register Cloud Map instances and flip fault switches.
 import { jsonResponse, SimScenarioError, type SimResponse } from "./protocol.js";
+import type { SimAccount } from "./account.js";
 import type { SimAws } from "./server.js";
 
 type Body = Record<string, unknown>;
@@ -12,19 +13,25 @@ const str = (b: Body, k: string): string => {
   return v;
 };
 
+/** The account a request acts on: body field or query parameter `account`, else the main account. */
+const acct = (sim: SimAws, b: Body, q?: URLSearchParams): SimAccount => {
+  const id = typeof b.account === "string" ? b.account : q?.get("account");
+  return id ? sim.account(id) : sim;
+};
+
 /** Method + path -> handler. Bodies are JSON objects; answers are JSON. */
 const ROUTES: Record<string, Route> = {
-  "GET /_sim": () => ({ endpoints: Object.keys(ROUTES) }),
-  "GET /_sim/state": (sim) => sim.state(),
-  "GET /_sim/endpoints": (sim, _b, q) =>
-    sim.endpoints({
+  "GET /_sim": (sim) => ({ accounts: sim.accounts(), endpoints: Object.keys(ROUTES) }),
+  "GET /_sim/state": (sim, b, q) => acct(sim, b, q).state(),
+  "GET /_sim/endpoints": (sim, b, q) =>
+    acct(sim, b, q).endpoints({
       ...(q.get("source") ? { source: q.get("source") as "ecs" | "cloudmap" } : {}),
       ...(q.get("cluster") ? { cluster: q.get("cluster")! } : {}),
       ...(q.get("service") ? { service: q.get("service")! } : {}),
       ...(q.get("namespace") ? { namespace: q.get("namespace")! } : {}),
     }),
-  "GET /_sim/tasks": (sim, _b, q) =>
-    sim.tasks({
+  "GET /_sim/tasks": (sim, b, q) =>
+    acct(sim, b, q).tasks({
       ...(q.get("cluster") ? { cluster: q.get("cluster")! } : {}),
       ...(q.get("service") ? { service: q.get("service")! } : {}),
       includeStopped: q.get("includeStopped") === "true",
@@ -32,17 +39,23 @@ const ROUTES: Record<string, Route> = {
   "GET /_sim/calls": (sim) => sim.callCounts(),
   "POST /_sim/calls/reset": (sim) => (sim.resetCalls(), { ok: true }),
   "POST /_sim/tasks/start": (sim, b) =>
-    sim.startTask(str(b, "cluster"), { ...(b as object), taskDefinition: str(b, "taskDefinition") }),
+    acct(sim, b).startTask(str(b, "cluster"), { ...(b as object), taskDefinition: str(b, "taskDefinition") }),
   "POST /_sim/tasks/stop": (sim, b) =>
-    sim.stopTask(str(b, "cluster"), str(b, "task"), typeof b.reason === "string" ? b.reason : undefined),
+    acct(sim, b).stopTask(
+      str(b, "cluster"),
+      str(b, "task"),
+      typeof b.reason === "string" ? b.reason : undefined,
+    ),
   "POST /_sim/services/scale": (sim, b) => {
     const n = b.desiredCount;
     if (typeof n !== "number") throw new SimScenarioError("body field desiredCount (number) is required");
-    return sim.scaleService(str(b, "cluster"), str(b, "service"), n);
+    return acct(sim, b).scaleService(str(b, "cluster"), str(b, "service"), n);
   },
-  "POST /_sim/advance": (sim, b) => ({ moved: sim.advance(typeof b.task === "string" ? b.task : undefined) }),
+  "POST /_sim/advance": (sim, b) => ({
+    moved: acct(sim, b).advance(typeof b.task === "string" ? b.task : undefined),
+  }),
   "POST /_sim/cloudmap/register": (sim, b) => {
-    sim.registerInstance({
+    acct(sim, b).registerInstance({
       namespace: str(b, "namespace"),
       service: str(b, "service"),
       instanceId: str(b, "instanceId"),
@@ -52,7 +65,7 @@ const ROUTES: Record<string, Route> = {
     return { ok: true };
   },
   "POST /_sim/cloudmap/deregister": (sim, b) => {
-    sim.deregisterInstance({
+    acct(sim, b).deregisterInstance({
       namespace: str(b, "namespace"),
       service: str(b, "service"),
       instanceId: str(b, "instanceId"),
@@ -60,7 +73,7 @@ const ROUTES: Record<string, Route> = {
     return { ok: true };
   },
   "POST /_sim/cloudmap/health": (sim, b) => {
-    sim.setInstanceHealth({
+    acct(sim, b).setInstanceHealth({
       namespace: str(b, "namespace"),
       service: str(b, "service"),
       instanceId: str(b, "instanceId"),
@@ -69,8 +82,8 @@ const ROUTES: Record<string, Route> = {
     return { ok: true };
   },
   "POST /_sim/metrics": (sim, b) => {
-    sim.putMetricSeries(
-      (Array.isArray(b.series) ? b.series : [b]) as Parameters<SimAws["putMetricSeries"]>[0],
+    acct(sim, b).putMetricSeries(
+      (Array.isArray(b.series) ? b.series : [b]) as Parameters<SimAccount["putMetricSeries"]>[0],
     );
     return { ok: true };
   },

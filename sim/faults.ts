@@ -6,6 +6,8 @@ import type { SimService } from "./protocol.js";
 export interface CallScope {
   service: SimService;
   operation: string;
+  /** The simulated account serving the call. */
+  account: string;
   /** ECS cluster names and ARNs the call touches. */
   clusters: string[];
   /** Cloud Map namespace names and ids the call touches. */
@@ -20,6 +22,8 @@ export interface Matcher {
   cluster?: string;
   /** Cloud Map namespace name or id. */
   namespace?: string;
+  /** Account id (scenario.accounts); default any. */
+  account?: string;
 }
 
 export interface FaultRule extends Matcher {
@@ -52,6 +56,7 @@ export interface CallRecord {
   operation: string;
   params: Record<string, unknown>;
   region: string;
+  account: string;
   /** HTTP status answered. */
   status: number;
   /** Error code when the call failed. */
@@ -60,6 +65,7 @@ export interface CallRecord {
 
 export function matches(m: Matcher, scope: CallScope): boolean {
   if (m.service && m.service !== scope.service) return false;
+  if (m.account && m.account !== scope.account) return false;
   if (m.operation) {
     const ops = Array.isArray(m.operation) ? m.operation : [m.operation];
     if (!ops.includes(scope.operation)) return false;

@@ -6,6 +6,7 @@ export {
   type SimFaultRule,
   type FaultOptions,
 } from "./server.js";
+export type { SimAccount } from "./account.js";
 export { loadScenario, parseScenario, checkScenario } from "./scenario.js";
 export {
   serviceConnectSeries,

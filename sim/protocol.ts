@@ -2,7 +2,7 @@
 // renders an error, and what the server knows about a request before a handler runs.
 import { randomUUID } from "node:crypto";
 
-export type SimService = "ecs" | "ec2" | "servicediscovery" | "cloudwatch";
+export type SimService = "ecs" | "ec2" | "servicediscovery" | "cloudwatch" | "sts";
 
 /** An AWS error as a handler raises it; the protocol layer renders it in the service's real shape. */
 export class SimAwsError extends Error {
@@ -90,6 +90,15 @@ export function ec2Error(err: SimAwsError): SimResponse {
   return { status: err.status, headers: { "content-type": "text/xml;charset=UTF-8" }, body };
 }
 
+/** awsQuery (STS) error: `<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>`. */
+export function queryError(err: SimAwsError, xmlns: string): SimResponse {
+  const body =
+    `<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse xmlns="${xmlns}"><Error><Type>${err.status >= 500 ? "Receiver" : "Sender"}</Type>` +
+    `<Code>${xmlEscape(err.code)}</Code><Message>${xmlEscape(err.message)}</Message></Error>` +
+    `<RequestId>${randomUUID()}</RequestId></ErrorResponse>`;
+  return { status: err.status, headers: { "content-type": "text/xml" }, body };
+}
+
 /** The error each service answers with when the sim throttles a call. */
 export function throttleError(service: SimService, operation: string): SimAwsError {
   switch (service) {
@@ -105,6 +114,8 @@ export function throttleError(service: SimService, operation: string): SimAwsErr
         : new SimAwsError("ThrottlingException", "Rate exceeded");
     case "cloudwatch":
       return new SimAwsError("ThrottlingException", "Rate exceeded", 400, "Throttling");
+    case "sts":
+      return new SimAwsError("Throttling", "Rate exceeded");
     default:
       return new SimAwsError("ThrottlingException", "Rate exceeded");
   }

@@ -21,6 +21,7 @@ const KEYS: Record<string, string[]> = {
     "namespaces",
     "metrics",
     "serviceConnect",
+    "accounts",
   ],
   ipPool: ["tasks", "instances"],
   hostPorts: ["start", "end"],
@@ -95,7 +96,33 @@ const KEYS: Record<string, string[]> = {
   "serviceConnect.*": ["cluster", "service", "discoveryName", "region", "scale", "dimensionSets"],
 };
 
+const ACCOUNT_KEYS = [
+  "accountId",
+  "externalId",
+  "region",
+  "availabilityZones",
+  "ipPool",
+  "hostPorts",
+  "taskDefinitions",
+  "clusters",
+  "namespaces",
+  "metrics",
+  "serviceConnect",
+];
+
 function check(value: unknown, pattern: string, path: string): void {
+  // An account holds the same resources as the top level: check it with the top-level patterns.
+  if (pattern === "accounts.*") {
+    if (!value || typeof value !== "object" || Array.isArray(value)) return;
+    for (const [k, v] of Object.entries(value)) {
+      if (!ACCOUNT_KEYS.includes(k))
+        throw new SimScenarioError(
+          `scenario: unknown key ${path}.${k}; allowed here: ${ACCOUNT_KEYS.join(", ")}`,
+        );
+      check(v, k, `${path}.${k}`);
+    }
+    return;
+  }
   if (Array.isArray(value)) {
     for (const [i, v] of value.entries()) check(v, pattern ? `${pattern}.*` : "*", `${path}[${i}]`);
     return;

@@ -1,9 +1,11 @@
 // The simulated AWS endpoint: one loopback HTTP server that unmodified AWS SDK v3 clients reach through an
-// endpoint override. It routes by wire protocol (X-Amz-Target for the JSON services, Action/Version for EC2
-// query), applies the fault switches, counts every call, and serves /_sim/* control endpoints.
+// endpoint override. It routes by wire protocol (X-Amz-Target for the JSON services, Action/Version for the
+// EC2 and STS query protocols) and by account (access keys from AssumeRole name theirs), applies the fault
+// switches, counts every call, and serves the /_sim/* control endpoints.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { gunzipSync } from "node:zlib";
+import { accountApi, type SimAccount } from "./account.js";
 import { cloudMapNamespaces, handleCloudMap } from "./cloudmap.js";
 import { cloudWatchClusters, handleCloudWatch } from "./cloudwatch.js";
 import { handleControl } from "./control.js";
@@ -23,6 +25,7 @@ import {
   jsonError,
   jsonResponse,
   parseAuthorization,
+  queryError,
   serverError,
   SimAwsError,
   SimScenarioError,
@@ -31,17 +34,9 @@ import {
   type SimService,
 } from "./protocol.js";
 import { checkScenario, loadScenario } from "./scenario.js";
-import { serviceConnectSeries } from "./serviceconnect.js";
-import { World, type SimEndpoint, type SimTaskInfo } from "./state.js";
-import type {
-  CloudMapHealth,
-  ContainerInstanceSpec,
-  MetricSeriesSpec,
-  Scenario,
-  ServiceConnectSpec,
-  TaskSpec,
-  TaskStatus,
-} from "./types.js";
+import { World } from "./state.js";
+import { accountOfKey, handleSts, STS_XMLNS, type StsAccount } from "./sts.js";
+import type { Scenario } from "./types.js";
 
 export interface SimAwsOptions {
   /** A scenario object, or the path of a YAML/JSON scenario file. Default: an empty account. */
@@ -56,7 +51,7 @@ export interface SimAwsOptions {
   seed?: number;
 }
 
-/** Errors a fault can force: a given AWS code and status, the service's throttling shape, or its 5xx. */
+/** Errors a fault can force: a given AWS code and status, or the service's 5xx. */
 export interface FaultOptions {
   status?: number;
   code?: string;
@@ -70,20 +65,23 @@ export interface SimFaultRule extends FaultRule {
   throttle?: boolean;
 }
 
-export interface SimAws {
+/** The simulated endpoint; the mutation methods act on the main (scenario top-level) account. */
+export interface SimAws extends SimAccount {
   /** Endpoint for the SDK clients (`endpoint` or AWS_ENDPOINT_URL). */
   readonly url: string;
-  readonly accountId: string;
-  readonly region: string;
   close(): Promise<void>;
+  /** The API of one account (the main one or one of scenario.accounts). */
+  account(accountId: string): SimAccount;
+  /** Account ids, main first. */
+  accounts(): string[];
 
   // --- call counter ---
   /** Calls received for an operation ("DescribeTasks", or "ecs:ListServices" to pick a service); all when omitted. */
   calls(operation?: string): number;
   /** Counts keyed "service:Operation". */
   callCounts(): Record<string, number>;
-  /** Recent calls with their parameters and outcome (newest last). */
-  callLog(filter?: { service?: SimService; operation?: string }): CallRecord[];
+  /** Recent calls with their parameters, account and outcome (newest last). */
+  callLog(filter?: { service?: SimService; operation?: string; account?: string }): CallRecord[];
   resetCalls(): void;
 
   // --- fault switches ---
@@ -100,77 +98,21 @@ export interface SimAws {
   /** Every call touching this Cloud Map namespace (name or id) fails. */
   failNamespace(namespace: string, opts?: FaultOptions): string;
   /** The next `count` matching calls answer the service's throttling error. */
-  throttleNext(match: { service?: SimService; operation?: string | string[]; count: number }): string;
+  throttleNext(match: {
+    service?: SimService;
+    operation?: string | string[];
+    account?: string;
+    count: number;
+  }): string;
   /** Forced 5xx for a service/operation, for the next `count` calls or at `rate`. */
   forceServerErrors(match: {
     service?: SimService;
     operation?: string | string[];
+    account?: string;
     status?: number;
     count?: number;
     rate?: number;
   }): string;
-
-  // --- ECS mutations ---
-  startTask(cluster: string, spec: TaskSpec): SimTaskInfo;
-  stopTask(cluster: string, task: string, reason?: string): SimTaskInfo;
-  scaleService(
-    cluster: string,
-    service: string,
-    desiredCount: number,
-    opts?: { pendingDescribes?: number | "advance" },
-  ): { started: SimTaskInfo[]; stopped: SimTaskInfo[] };
-  /** PROVISIONING/PENDING tasks (all, or one by id/ARN) become RUNNING; returns how many. */
-  advance(task?: string): number;
-  addContainerInstance(
-    cluster: string,
-    spec?: ContainerInstanceSpec,
-  ): { arn: string; ec2InstanceId: string; privateIp: string };
-  /** Tasks, newest last; stopped ones only with includeStopped. */
-  tasks(filter?: {
-    cluster?: string;
-    service?: string;
-    lastStatus?: TaskStatus;
-    includeStopped?: boolean;
-  }): SimTaskInfo[];
-
-  // --- Cloud Map mutations ---
-  addCloudMapService(
-    namespace: string,
-    service: string,
-    opts?: { tags?: Record<string, string>; customHealthCheck?: boolean },
-  ): { id: string; arn: string };
-  registerInstance(i: {
-    namespace: string;
-    service: string;
-    instanceId: string;
-    attributes?: Record<string, string>;
-    health?: CloudMapHealth;
-  }): void;
-  deregisterInstance(i: { namespace: string; service: string; instanceId: string }): void;
-  setInstanceHealth(i: {
-    namespace: string;
-    service: string;
-    instanceId: string;
-    health: CloudMapHealth;
-  }): void;
-
-  // --- CloudWatch mutations ---
-  putMetricSeries(series: MetricSeriesSpec | MetricSeriesSpec[]): void;
-  removeMetricSeries(
-    series: Pick<MetricSeriesSpec, "namespace" | "metricName" | "dimensions" | "region">,
-  ): boolean;
-  putServiceConnect(spec: ServiceConnectSpec): number;
-
-  // --- views ---
-  /** Reachable addresses of RUNNING task ports and Cloud Map instances (for sample /metrics servers). */
-  endpoints(filter?: {
-    source?: "ecs" | "cloudmap";
-    cluster?: string;
-    service?: string;
-    namespace?: string;
-  }): SimEndpoint[];
-  /** A JSON summary of the whole simulated account. */
-  state(): Record<string, unknown>;
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -199,7 +141,11 @@ function faultError(service: SimService, operation: string, rule: SimFaultRule):
   if (!rule.code) {
     if (status >= 500) return serverError(service, status);
     return new SimAwsError(
-      service === "ec2" ? "UnauthorizedOperation" : "AccessDeniedException",
+      service === "ec2"
+        ? "UnauthorizedOperation"
+        : service === "sts"
+          ? "AccessDenied"
+          : "AccessDeniedException",
       rule.message ?? "User is not authorized to perform this operation",
       status,
     );
@@ -207,11 +153,45 @@ function faultError(service: SimService, operation: string, rule: SimFaultRule):
   return new SimAwsError(rule.code, rule.message ?? `Simulated ${rule.code}`, status);
 }
 
+function isList<T>(v: T | readonly T[]): v is readonly T[] {
+  return Array.isArray(v);
+}
+
+/** One World per account: the scenario's top level, then each entry of scenario.accounts. */
+function buildWorlds(
+  scenario: Scenario,
+  now: () => number,
+): { main: World; worlds: Map<string, World>; sts: Map<string, StsAccount> } {
+  const main = new World(scenario, now);
+  const worlds = new Map([[main.accountId, main]]);
+  const sts = new Map<string, StsAccount>([[main.accountId, { accountId: main.accountId }]]);
+  for (const [i, acc] of (scenario.accounts ?? []).entries()) {
+    if (!acc.accountId) throw new SimScenarioError(`accounts[${i}]: accountId is required`);
+    if (worlds.has(acc.accountId))
+      throw new SimScenarioError(`accounts[${i}]: duplicate account ${acc.accountId}`);
+    const { externalId, ...rest } = acc;
+    const n = i + 1;
+    const world = new World(
+      {
+        ...rest,
+        region: acc.region ?? main.region,
+        ipPool: { tasks: `127.${n}.0.2`, instances: `127.${n}.200.1`, ...acc.ipPool },
+        ...(scenario.lifecycle ? { lifecycle: scenario.lifecycle } : {}),
+        ...(scenario.cloudwatch ? { cloudwatch: scenario.cloudwatch } : {}),
+      },
+      now,
+    );
+    worlds.set(acc.accountId, world);
+    sts.set(acc.accountId, { accountId: acc.accountId, ...(externalId !== undefined ? { externalId } : {}) });
+  }
+  return { main, worlds, sts };
+}
+
 export async function startSimAws(opts: SimAwsOptions = {}): Promise<SimAws> {
   const scenario =
     typeof opts.scenario === "string" ? loadScenario(opts.scenario) : checkScenario(opts.scenario ?? {});
   const now = opts.now ?? Date.now;
-  const world = new World(scenario, now);
+  const { main, worlds, sts } = buildWorlds(scenario, now);
   const faults = new FaultBox(now, opts.seed ?? 42);
   const ecsOpts = { ipv6Bindings: scenario.ecs?.ipv6Bindings ?? false };
 
@@ -249,27 +229,30 @@ export async function startSimAws(opts: SimAwsOptions = {}): Promise<SimAws> {
           "application/json",
           {
             message:
-              "the simulated AWS endpoint understands AWS JSON (X-Amz-Target) and EC2 query requests, and /_sim/*",
+              "the simulated AWS endpoint understands AWS JSON (X-Amz-Target), EC2 and STS query requests, and /_sim/*",
           },
           404,
         );
       }
-      if (form.Version !== "2016-11-15")
+      if (form.Version === "2016-11-15") service = "ec2";
+      else if (form.Version === "2011-06-15") service = "sts";
+      else
         return ec2Error(
           new SimAwsError(
             "InvalidAction",
-            `The simulated endpoint serves EC2 (Version 2016-11-15) query requests only, got Action=${form.Action} Version=${form.Version}`,
+            `The simulated endpoint serves EC2 (2016-11-15) and STS (2011-06-15) query requests, got Action=${form.Action} Version=${form.Version}`,
           ),
         );
-      service = "ec2";
       operation = form.Action;
       params = form;
     }
     const auth = parseAuthorization(req.headers.authorization);
+    const world = worlds.get(accountOfKey(auth.accessKeyId) ?? "") ?? main;
     const region = auth.region ?? world.region;
     const scope: CallScope = {
       service,
       operation,
+      account: world.accountId,
       clusters:
         service === "ecs"
           ? ecsClusters(world, operation, params, region)
@@ -288,12 +271,21 @@ export async function startSimAws(opts: SimAwsOptions = {}): Promise<SimAws> {
       const rule = faults.fault(scope) as SimFaultRule | undefined;
       if (rule) throw faultError(service, operation, rule);
       if (!faults.admit(scope)) throw throttleError(service, operation);
-      if (service === "ec2") {
-        response = {
-          status: 200,
-          headers: { "content-type": "text/xml;charset=UTF-8" },
-          body: handleEc2(world, operation, params, region),
-        };
+      if (service === "ec2" || service === "sts") {
+        const xml =
+          service === "ec2"
+            ? handleEc2(world, operation, params, region)
+            : handleSts(
+                operation,
+                params,
+                {
+                  accountId: world.accountId,
+                  ...(auth.accessKeyId ? { accessKeyId: auth.accessKeyId } : {}),
+                },
+                sts,
+                now(),
+              );
+        response = { status: 200, headers: { "content-type": "text/xml;charset=UTF-8" }, body: xml };
       } else {
         const result =
           service === "ecs"
@@ -309,31 +301,44 @@ export async function startSimAws(opts: SimAwsOptions = {}): Promise<SimAws> {
           ? err
           : new SimAwsError("InternalFailure", `simulated AWS bug: ${(err as Error).message}`, 500);
       error = e.queryCode ?? e.code.split("#").pop();
-      response = service === "ec2" ? ec2Error(e) : jsonError(service, contentType, e);
+      response =
+        service === "ec2"
+          ? ec2Error(e)
+          : service === "sts"
+            ? queryError(e, STS_XMLNS)
+            : jsonError(service, contentType, e);
     }
     faults.count({
       service,
       operation,
       params,
       region,
+      account: world.accountId,
       status: response.status,
       ...(error ? { error } : {}),
     });
     return response;
   }
 
+  const apis = new Map([...worlds].map(([id, w]) => [id, accountApi(w)]));
   const sim: SimAws = {
+    ...apis.get(main.accountId)!,
     url: "",
-    accountId: world.accountId,
-    region: world.region,
     close: async () => {},
+    account: (id) => {
+      const api = apis.get(id);
+      if (!api) throw new SimScenarioError(`unknown account ${id}; known: ${[...apis.keys()].join(", ")}`);
+      return api;
+    },
+    accounts: () => [...apis.keys()],
     calls: (op) => faults.calls(op),
     callCounts: () => Object.fromEntries(faults.counts),
     callLog: (filter) =>
       faults.log.filter(
         (r) =>
           (!filter?.service || r.service === filter.service) &&
-          (!filter?.operation || r.operation === filter.operation),
+          (!filter?.operation || r.operation === filter.operation) &&
+          (!filter?.account || r.account === filter.account),
       ),
     resetCalls: () => faults.resetCalls(),
     setLatency: (l) =>
@@ -346,67 +351,6 @@ export async function startSimAws(opts: SimAwsOptions = {}): Promise<SimAws> {
     failNamespace: (namespace, o = {}) => faults.addFault({ ...o, namespace }),
     throttleNext: (m) => faults.addFault({ ...m, throttle: true } as SimFaultRule),
     forceServerErrors: (m) => faults.addFault({ ...m, status: m.status ?? 500 }),
-    startTask: (cluster, spec) => {
-      if ((spec.count ?? 1) !== 1)
-        throw new SimScenarioError("startTask starts one task; call it again or use scaleService");
-      return world.taskInfo(world.startTask(cluster, spec));
-    },
-    stopTask: (cluster, task, reason) => world.taskInfo(world.stopTask(cluster, task, reason)),
-    scaleService: (cluster, service, n, o) => {
-      const r = world.scaleService(cluster, service, n, o);
-      return {
-        started: r.started.map((t) => world.taskInfo(t)),
-        stopped: r.stopped.map((t) => world.taskInfo(t)),
-      };
-    },
-    advance: (task) => world.advance(task),
-    addContainerInstance: (cluster, spec = {}) => {
-      const i = world.addContainerInstance(world.clusterForMutation(cluster), spec);
-      return { arn: i.arn, ec2InstanceId: i.ec2InstanceId, privateIp: i.privateIp };
-    },
-    tasks: (f = {}) => {
-      const out: SimTaskInfo[] = [];
-      for (const c of world.clusters.values()) {
-        if (f.cluster && c.name !== f.cluster && c.arn !== f.cluster) continue;
-        for (const t of c.tasks.values()) {
-          if (!f.includeStopped && t.desiredStatus === "STOPPED") continue;
-          if (f.service && t.service?.name !== f.service) continue;
-          if (f.lastStatus && t.lastStatus !== f.lastStatus) continue;
-          out.push(world.taskInfo(t));
-        }
-      }
-      return out;
-    },
-    addCloudMapService: (namespace, service, o = {}) => {
-      const ns = world.findNamespace(namespace, world.region) ?? world.namespaces.get(namespace);
-      if (!ns) throw new SimScenarioError(`addCloudMapService: unknown namespace ${namespace}`);
-      const s = world.createCloudMapService(ns, service, o);
-      return { id: s.id, arn: s.arn };
-    },
-    registerInstance: (i) =>
-      void world.registerInstance(i.namespace, i.service, i.instanceId, i.attributes ?? {}, i.health),
-    deregisterInstance: (i) => void world.deregisterInstance(i.namespace, i.service, i.instanceId),
-    setInstanceHealth: (i) => world.setInstanceHealth(i.namespace, i.service, i.instanceId, i.health),
-    putMetricSeries: (s) => {
-      for (const m of Array.isArray(s) ? s : [s]) world.putSeries(m);
-    },
-    removeMetricSeries: (s) => world.removeSeries(s),
-    putServiceConnect: (spec) => {
-      const series = serviceConnectSeries(spec);
-      for (const m of series) world.putSeries(m, "putServiceConnect");
-      return series.length;
-    },
-    endpoints: (f = {}) =>
-      world
-        .endpoints()
-        .filter(
-          (e) =>
-            (!f.source || e.source === f.source) &&
-            (!f.cluster || e.cluster === f.cluster) &&
-            (!f.service || e.service === f.service || e.cloudMapService === f.service) &&
-            (!f.namespace || e.namespace === f.namespace),
-        ),
-    state: () => world.summary(),
   };
 
   const server: Server = createServer((req, res) => {
@@ -446,8 +390,4 @@ export async function startSimAws(opts: SimAwsOptions = {}): Promise<SimAws> {
       }),
   });
   return sim;
-}
-
-function isList<T>(v: T | readonly T[]): v is readonly T[] {
-  return Array.isArray(v);
 }

@@ -225,4 +225,19 @@ export interface Scenario {
   namespaces?: NamespaceSpec[];
   metrics?: MetricSeriesSpec[];
   serviceConnect?: ServiceConnectSpec[];
+  /**
+   * Further AWS accounts, reached through STS AssumeRole (role ARN arn:aws:iam::<accountId>:role/...): calls
+   * signed with the credentials AssumeRole returned are served from that account. Lifecycle, ecs and cloudwatch
+   * settings are inherited; default IP pools are 127.<n>.0.2 and 127.<n>.200.1 for the n-th account.
+   */
+  accounts?: AccountSpec[];
+}
+
+export interface AccountSpec extends Omit<
+  Scenario,
+  "accounts" | "lifecycle" | "ecs" | "cloudwatch" | "accountId"
+> {
+  accountId: string;
+  /** When set, AssumeRole into this account must present this ExternalId (else AccessDenied). */
+  externalId?: string;
 }

@@ -1,0 +1,152 @@
+// The in-process API over one simulated AWS account: ECS/Cloud Map/CloudWatch mutations and views.
+// SimAws exposes it for the main account, and sim.account(id) for each extra account.
+import { SimScenarioError } from "./protocol.js";
+import { serviceConnectSeries } from "./serviceconnect.js";
+import type { SimEndpoint, SimTaskInfo, World } from "./state.js";
+import type {
+  CloudMapHealth,
+  ContainerInstanceSpec,
+  MetricSeriesSpec,
+  ServiceConnectSpec,
+  TaskSpec,
+  TaskStatus,
+} from "./types.js";
+
+export interface SimAccount {
+  readonly accountId: string;
+  /** The account's default region. */
+  readonly region: string;
+
+  // --- ECS ---
+  /** Starts one standalone task (group family:<family> unless `group` says otherwise). */
+  startTask(cluster: string, spec: TaskSpec): SimTaskInfo;
+  stopTask(cluster: string, task: string, reason?: string): SimTaskInfo;
+  /** Sets desiredCount: new tasks start (lifecycle applies), the newest surplus tasks stop. */
+  scaleService(
+    cluster: string,
+    service: string,
+    desiredCount: number,
+    opts?: { pendingDescribes?: number | "advance" },
+  ): { started: SimTaskInfo[]; stopped: SimTaskInfo[] };
+  /** PROVISIONING/PENDING tasks (all, or one by id/ARN) become RUNNING; returns how many. */
+  advance(task?: string): number;
+  addContainerInstance(
+    cluster: string,
+    spec?: ContainerInstanceSpec,
+  ): { arn: string; ec2InstanceId: string; privateIp: string };
+  /** Tasks in creation order; stopped ones only with includeStopped. */
+  tasks(filter?: {
+    cluster?: string;
+    service?: string;
+    lastStatus?: TaskStatus;
+    includeStopped?: boolean;
+  }): SimTaskInfo[];
+
+  // --- Cloud Map ---
+  addCloudMapService(
+    namespace: string,
+    service: string,
+    opts?: { tags?: Record<string, string>; customHealthCheck?: boolean },
+  ): { id: string; arn: string };
+  registerInstance(i: {
+    namespace: string;
+    service: string;
+    instanceId: string;
+    attributes?: Record<string, string>;
+    health?: CloudMapHealth;
+  }): void;
+  deregisterInstance(i: { namespace: string; service: string; instanceId: string }): void;
+  setInstanceHealth(i: {
+    namespace: string;
+    service: string;
+    instanceId: string;
+    health: CloudMapHealth;
+  }): void;
+
+  // --- CloudWatch ---
+  putMetricSeries(series: MetricSeriesSpec | MetricSeriesSpec[]): void;
+  removeMetricSeries(
+    series: Pick<MetricSeriesSpec, "namespace" | "metricName" | "dimensions" | "region">,
+  ): boolean;
+  /** Adds the Service Connect series of one discovery name; returns how many series. */
+  putServiceConnect(spec: ServiceConnectSpec): number;
+
+  // --- views ---
+  /** Reachable addresses of RUNNING task ports and Cloud Map instances (for sample /metrics servers). */
+  endpoints(filter?: {
+    source?: "ecs" | "cloudmap";
+    cluster?: string;
+    service?: string;
+    namespace?: string;
+  }): SimEndpoint[];
+  /** A JSON summary of the account. */
+  state(): Record<string, unknown>;
+}
+
+export function accountApi(world: World): SimAccount {
+  return {
+    accountId: world.accountId,
+    region: world.region,
+    startTask: (cluster, spec) => {
+      if ((spec.count ?? 1) !== 1)
+        throw new SimScenarioError("startTask starts one task; call it again or use scaleService");
+      return world.taskInfo(world.startTask(cluster, spec));
+    },
+    stopTask: (cluster, task, reason) => world.taskInfo(world.stopTask(cluster, task, reason)),
+    scaleService: (cluster, service, n, o) => {
+      const r = world.scaleService(cluster, service, n, o);
+      return {
+        started: r.started.map((t) => world.taskInfo(t)),
+        stopped: r.stopped.map((t) => world.taskInfo(t)),
+      };
+    },
+    advance: (task) => world.advance(task),
+    addContainerInstance: (cluster, spec = {}) => {
+      const i = world.addContainerInstance(world.clusterForMutation(cluster), spec);
+      return { arn: i.arn, ec2InstanceId: i.ec2InstanceId, privateIp: i.privateIp };
+    },
+    tasks: (f = {}) => {
+      const out: SimTaskInfo[] = [];
+      for (const c of world.clusters.values()) {
+        if (f.cluster && c.name !== f.cluster && c.arn !== f.cluster) continue;
+        for (const t of c.tasks.values()) {
+          if (!f.includeStopped && t.desiredStatus === "STOPPED") continue;
+          if (f.service && t.service?.name !== f.service) continue;
+          if (f.lastStatus && t.lastStatus !== f.lastStatus) continue;
+          out.push(world.taskInfo(t));
+        }
+      }
+      return out;
+    },
+    addCloudMapService: (namespace, service, o = {}) => {
+      const ns = world.findNamespace(namespace, world.region) ?? world.namespaces.get(namespace);
+      if (!ns) throw new SimScenarioError(`addCloudMapService: unknown namespace ${namespace}`);
+      const s = world.createCloudMapService(ns, service, o);
+      return { id: s.id, arn: s.arn };
+    },
+    registerInstance: (i) =>
+      void world.registerInstance(i.namespace, i.service, i.instanceId, i.attributes ?? {}, i.health),
+    deregisterInstance: (i) => void world.deregisterInstance(i.namespace, i.service, i.instanceId),
+    setInstanceHealth: (i) => world.setInstanceHealth(i.namespace, i.service, i.instanceId, i.health),
+    putMetricSeries: (s) => {
+      for (const m of Array.isArray(s) ? s : [s]) world.putSeries(m);
+    },
+    removeMetricSeries: (s) => world.removeSeries(s),
+    putServiceConnect: (spec) => {
+      const series = serviceConnectSeries(spec);
+      for (const m of series) world.putSeries(m, "putServiceConnect");
+      return series.length;
+    },
+    endpoints: (f = {}) =>
+      world
+        .endpoints()
+        .filter(
+          (e) =>
+            (!f.source || e.source === f.source) &&
+            (!f.cluster || e.cluster === f.cluster) &&
+            (!f.service || e.service === f.service || e.cloudMapService === f.service) &&
+            (!f.namespace || e.namespace === f.namespace),
+        ),
+    state: () => world.summary(),
+  };
+}
