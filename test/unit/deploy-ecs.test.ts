@@ -17,11 +17,14 @@ import {
   TransportProtocol,
   type CreateServiceRequest,
   type RegisterTaskDefinitionRequest,
+  type Task,
+  type TaskDefinition,
 } from "@aws-sdk/client-ecs";
 import { describe, expect, it } from "vitest";
 import { OPTIONS, loadConfig } from "../../core/config.js";
 import { parseCloudFormation } from "../../deploy/check/cfn-yaml.js";
 import { checkShape } from "../../deploy/check/sdk-shape.js";
+import { buildTaskTargets } from "../../sd/sources/ecs-targets.js";
 
 const ENUMS: Record<string, readonly string[]> = {
   networkMode: Object.values(NetworkMode),
@@ -173,5 +176,67 @@ describe("deploy/cloudformation.yaml TaskDefinition", () => {
   it("the ECS service fits the CreateService shape", () => {
     const props = cfnResources.Service!.Properties;
     expect(checkShape(CreateServiceRequest$, props, { enums: ENUMS, cloudFormation: true })).toEqual([]);
+  });
+});
+
+describe("deploy/ecs/example-app-task-definition.json (how an application opts in)", () => {
+  const app = readJson<RegisterTaskDefinitionRequest>("deploy/ecs/example-app-task-definition.json");
+  const arn = "arn:aws:ecs:eu-west-1:123456789012";
+  const task: Task = {
+    taskArn: `${arn}:task/prod/0123456789abcdef0123456789abcdef`,
+    clusterArn: `${arn}:cluster/prod`,
+    taskDefinitionArn: `${arn}:task-definition/api:7`,
+    group: "service:api",
+    launchType: "FARGATE",
+    lastStatus: "RUNNING",
+    desiredStatus: "RUNNING",
+    attachments: [
+      { type: "ElasticNetworkInterface", details: [{ name: "privateIPv4Address", value: "10.0.1.23" }] },
+    ],
+  };
+  const def = { ...app, taskDefinitionArn: task.taskDefinitionArn, revision: 7 } as TaskDefinition;
+  const build = (optIn: ("labels" | "port-name")[]) =>
+    buildTaskTargets(task, def, undefined, {
+      optIn,
+      labelPrefix: "PROMETHEUS_EXPORTER_",
+      portName: "metrics",
+    });
+
+  it("fits the RegisterTaskDefinition input shape", () => {
+    expect(checkShape(RegisterTaskDefinitionRequest$, app, { enums: ENUMS })).toEqual([]);
+  });
+
+  it("its dockerLabels are the README's example, and the ECS source turns them into two targets", () => {
+    const readme = readFileSync("README.md", "utf8");
+    const snippet = /```json\n"dockerLabels": (\{[\s\S]*?\})\n```/.exec(readme)?.[1];
+    expect(JSON.parse(snippet ?? "null")).toEqual(app.containerDefinitions![0]!.dockerLabels);
+    const { targets } = build(["labels"]);
+    expect(targets.map((t) => ({ ...t.group.labels, __address__: t.group.targets[0] }))).toEqual([
+      expect.objectContaining({ __address__: "10.0.1.23:8080", __metrics_path__: "/metrics", job: "api" }),
+      expect.objectContaining({
+        __address__: "10.0.1.23:9090",
+        __metrics_path__: "/admin/metrics",
+        job: "api",
+      }),
+    ]);
+    expect(targets[0]!.group.labels).toMatchObject({ __meta_ecs_cluster: "prod", __meta_ecs_service: "api" });
+  });
+
+  it("the sidecar's port named `metrics` is scraped only with the port-name opt-in", () => {
+    const addresses = (optIn: ("labels" | "port-name")[]) =>
+      build(optIn).targets.map((t) => t.group.targets[0]);
+    expect(addresses(["labels"])).not.toContain("10.0.1.23:9901");
+    expect(addresses(["labels", "port-name"])).toContain("10.0.1.23:9901");
+  });
+
+  it("the same labels set anywhere but dockerLabels (e.g. a Dockerfile LABEL) opt nothing in", () => {
+    const withoutLabels = structuredClone(def);
+    delete withoutLabels.containerDefinitions![0]!.dockerLabels;
+    const r = buildTaskTargets(task, withoutLabels, undefined, {
+      optIn: ["labels"],
+      labelPrefix: "PROMETHEUS_EXPORTER_",
+      portName: "metrics",
+    });
+    expect(r.targets).toEqual([]);
   });
 });
