@@ -79,6 +79,8 @@ export class OnDemandDiscovery {
 
   /** True if a unit of this cluster (by name) failed its last refresh: its targets may be stale. */
   clusterFailing(cluster: string): boolean {
-    return this.discovery.status().some((u) => !u.ok && u.unit.split("/").pop() === cluster);
+    return this.discovery
+      .status()
+      .some((u) => u.source === "ecs" && !u.ok && u.unit.split("/").pop() === cluster);
   }
 }

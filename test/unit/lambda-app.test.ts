@@ -217,7 +217,7 @@ describe("errors", () => {
     stub.units = [
       {
         source: "ecs",
-        unit: "ecs:default/us-east-1/prod",
+        unit: "default/us-east-1/prod",
         ok: false,
         targets: 0,
         lastError: "AccessDeniedException: no",
@@ -229,7 +229,7 @@ describe("errors", () => {
       expect(r.statusCode, url).toBe(503);
       expect(r.headers["retry-after"]).toBe("5");
       expect(json(r).failures).toEqual([
-        { unit: "ecs:default/us-east-1/prod", error: "AccessDeniedException: no" },
+        { unit: "default/us-east-1/prod", error: "AccessDeniedException: no" },
       ]);
     }
   });
@@ -239,7 +239,7 @@ describe("errors", () => {
     stub.units = [
       {
         source: "ecs",
-        unit: "ecs:default/us-east-1/prod",
+        unit: "default/us-east-1/prod",
         ok: false,
         targets: 3,
         lastError: "ThrottlingException: slow",
