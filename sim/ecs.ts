@@ -277,6 +277,24 @@ function renderCluster(world: World, c: ClusterRec, withTags: boolean): Wire<Clu
   };
 }
 
+const containerArns = new WeakMap<TaskRec, Map<string, string>>();
+
+/** Container ARNs are derived by hashing; compute them once per task. */
+function containerArn(world: World, t: TaskRec, name: string): string {
+  let byName = containerArns.get(t);
+  if (!byName) containerArns.set(t, (byName = new Map()));
+  let arn = byName.get(name);
+  if (!arn) {
+    arn = world.arn(
+      "ecs",
+      t.cluster.region,
+      `container/${t.cluster.name}/${t.id}/${uuidFrom(`${t.id}/${name}`)}`,
+    );
+    byName.set(name, arn);
+  }
+  return arn;
+}
+
 /** The task as DescribeTasks returns it; network details appear only once the task has them. */
 export function renderTask(world: World, t: TaskRec, withTags: boolean, opts: EcsOptions): Wire<Task> {
   const mode = t.td.networkMode;
@@ -323,11 +341,7 @@ export function renderTask(world: World, t: TaskRec, withTags: boolean, opts: Ec
           })
         : undefined;
     return {
-      containerArn: world.arn(
-        "ecs",
-        t.cluster.region,
-        `container/${t.cluster.name}/${t.id}/${uuidFrom(`${t.id}/${cd.name}`)}`,
-      ),
+      containerArn: containerArn(world, t, cd.name),
       taskArn: t.arn,
       name: cd.name,
       image: cd.image ?? `public.ecr.aws/example/${cd.name}:latest`,
