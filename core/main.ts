@@ -5,51 +5,16 @@ import { join } from "node:path";
 import type { Server } from "node:http";
 import { pathToFileURL } from "node:url";
 import { createAuthCheck } from "./auth.js";
-import { createClients, destroyClients, type AwsClients, type ClientOptions } from "./aws.js";
-import {
-  ConfigError,
-  helpText,
-  loadConfig,
-  redactedConfig,
-  type AccountConfig,
-  type Config,
-} from "./config.js";
+import { destroyClients, type ClientOptions } from "./aws.js";
+import { buildScopes, type AwsScope } from "./scopes.js";
+import { ConfigError, helpText, loadConfig, redactedConfig, type Config } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
 import { createSelfMetrics, type SelfMetrics } from "./metrics.js";
 import { createApp, listen } from "./server.js";
 import { Discovery, type Source } from "../sd/refresh.js";
 import { EcsSource } from "../sd/sources/ecs.js";
 import { CloudMapSource } from "../sd/sources/cloudmap.js";
-import { parseArn } from "../sd/model.js";
 import { createExporter, type Exporter } from "../exporter/index.js";
-
-/** One account (default chain or assumed role) in one region, with its clients. */
-export interface AwsScope {
-  /** `<account>/<region>`, the prefix of every unit key in this scope. */
-  key: string;
-  region: string;
-  account?: AccountConfig;
-  clients: AwsClients;
-}
-
-export function buildScopes(config: Config, clientOptions: ClientOptions): AwsScope[] {
-  if (config.regions.length === 0)
-    throw new ConfigError(
-      "invalid regions: no region configured; set BRIDGE_REGIONS, --regions or AWS_REGION",
-    );
-  const accounts: (AccountConfig | undefined)[] = config.accounts.length > 0 ? config.accounts : [undefined];
-  return accounts.flatMap((account) =>
-    config.regions.map((region) => ({
-      key: `${account ? (parseArn(account.roleArn)?.accountId ?? account.roleArn) : "default"}/${region}`,
-      region,
-      ...(account ? { account } : {}),
-      clients: createClients(
-        { region, ...(account ? { account } : {}) },
-        { ...clientOptions, maxAttempts: config.aws.maxAttempts },
-      ),
-    })),
-  );
-}
 
 export interface Bridge {
   url: string;

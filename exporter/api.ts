@@ -16,7 +16,7 @@ export interface CloudWatchApi {
   getMetricData(input: GetMetricDataInput): Promise<GetMetricDataOutput>;
 }
 
-/** What the exporter needs of an AwsScope (core/main.ts): a key, a region, the account and a CloudWatch client. */
+/** What the exporter needs of an AwsScope (core/scopes.ts): a key, a region, the account and a CloudWatch client. */
 export interface ExporterScope {
   key: string;
   region: string;

@@ -9,31 +9,6 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const OUTFILE = join(ROOT, "build", "lambda", "handler.mjs");
 
-/**
- * The Lambda imports core/main.ts for buildScopes, and main.ts also imports the service's express server
- * (core/server.ts), which the Lambda never starts: with it, express and its dependencies are ~0.8 MB of the
- * bundle and ~40% of its import time. This swaps that one import for a module whose functions throw.
- * If main.ts ever imports something else from server.js, the build fails (no matching export), loudly.
- */
-const withoutServiceServer = {
-  name: "without-service-server",
-  setup(b) {
-    b.onResolve({ filter: /^\.\/server\.js$/ }, (args) =>
-      args.importer === join(ROOT, "core", "main.ts")
-        ? { path: "service-server", namespace: "lambda-omitted" }
-        : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: "lambda-omitted" }, () => ({
-      loader: "js",
-      contents: [
-        "const omitted = () => { throw new Error('the service HTTP server is not part of the Lambda bundle'); };",
-        "export const createApp = omitted;",
-        "export const listen = omitted;",
-      ].join("\n"),
-    }));
-  },
-};
-
 /** Builds the bundle; returns its path, size in bytes and esbuild's metafile (inputs per output). */
 export async function buildLambda(outfile = OUTFILE) {
   const result = await build({
@@ -54,7 +29,6 @@ export async function buildLambda(outfile = OUTFILE) {
     },
     // lambda-api loads the S3 client lazily, only to sign s3:// redirects, which this app never makes.
     external: ["@aws-sdk/client-s3"],
-    plugins: [withoutServiceServer],
   });
   return { outfile, bytes: statSync(outfile).size, metafile: result.metafile };
 }

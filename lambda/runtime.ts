@@ -4,7 +4,7 @@ import type { API } from "lambda-api";
 import type { ClientOptions } from "../core/aws.js";
 import { ConfigError, loadConfig, type Config } from "../core/config.js";
 import { createLogger, type Logger } from "../core/log.js";
-import { buildScopes, type AwsScope } from "../core/main.js";
+import { buildScopes, type AwsScope } from "../core/scopes.js";
 import { createSelfMetrics, type SelfMetrics } from "../core/metrics.js";
 import { Discovery, type Source } from "../sd/refresh.js";
 import { CloudMapSource } from "../sd/sources/cloudmap.js";

@@ -179,7 +179,10 @@ export class Discovery {
           entry.state.ok = false;
           entry.state.lastError = `${outcome.error.name}: ${message}`;
         } else {
-          this.units.set(key, { source: source.name, state: { targets: [], ok: false, lastError: message } });
+          this.units.set(key, {
+            source: source.name,
+            state: { targets: [], ok: false, lastError: `${outcome.error.name}: ${message}` },
+          });
         }
       }
     }

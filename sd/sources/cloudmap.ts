@@ -6,7 +6,7 @@ import { Counter } from "prom-client";
 import { createLimiter, TtlCache } from "../../core/cache.js";
 import type { Config, HealthFilter } from "../../core/config.js";
 import type { Logger } from "../../core/log.js";
-import type { AwsScope } from "../../core/main.js";
+import type { AwsScope } from "../../core/scopes.js";
 import { METRIC_PREFIX, type SelfMetrics } from "../../core/metrics.js";
 import type { DiscoveredTarget } from "../model.js";
 import type { Source, SourceRefresh, UnitOutcome } from "../refresh.js";

@@ -14,7 +14,7 @@ import { chunk } from "../../core/aws.js";
 import { LruCache, TtlCache, createLimiter } from "../../core/cache.js";
 import type { Config } from "../../core/config.js";
 import type { Logger } from "../../core/log.js";
-import type { AwsScope } from "../../core/main.js";
+import type { AwsScope } from "../../core/scopes.js";
 import type { SelfMetrics } from "../../core/metrics.js";
 import type { DiscoveredTarget } from "../model.js";
 import type { Source, SourceRefresh, UnitOutcome } from "../refresh.js";
