@@ -9,7 +9,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@aws-
 import type { AccountConfig } from "./config.js";
 import type { SelfMetrics } from "./metrics.js";
 
-export type ServiceKey = "ecs" | "ec2" | "servicediscovery" | "cloudwatch";
+export type ServiceKey = "ecs" | "ec2" | "servicediscovery" | "cloudwatch" | "sts";
 
 /** Error names AWS uses for throttling across the four services. */
 export const THROTTLING_CODES = new Set([
@@ -54,6 +54,7 @@ const ENV_SUFFIX: Record<ServiceKey, string> = {
   ec2: "EC2",
   servicediscovery: "SERVICEDISCOVERY",
   cloudwatch: "CLOUDWATCH",
+  sts: "STS",
 };
 
 /** The endpoint override for a service: AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL. */
@@ -102,6 +103,7 @@ export function createClients(target: AwsTarget, opts: ClientOptions = {}): AwsC
   const env = opts.env ?? process.env;
   let credentials = opts.credentials;
   if (target.account) {
+    const stsEndpoint = endpointOverride("sts", env);
     credentials = fromTemporaryCredentials({
       params: {
         RoleArn: target.account.roleArn,
@@ -110,7 +112,8 @@ export function createClients(target: AwsTarget, opts: ClientOptions = {}): AwsC
         DurationSeconds: 3600,
       },
       ...(opts.credentials ? { masterCredentials: opts.credentials } : {}),
-      clientConfig: { region: target.region },
+      // The STS client behind assume-role honours the same endpoint overrides as the others.
+      clientConfig: { region: target.region, ...(stsEndpoint ? { endpoint: stsEndpoint } : {}) },
     });
   }
   const common = (service: ServiceKey) => {

@@ -180,3 +180,40 @@ describe("ECS discovery against the simulated AWS", () => {
     }
   });
 });
+
+describe("cross-account discovery", () => {
+  it("assumes each configured role (with its external id) and labels targets with that account", async () => {
+    const other = "210987654321";
+    const multi = await startSimAws({
+      scenario: {
+        ...scenario,
+        accounts: [
+          {
+            accountId: other,
+            externalId: "ext-42",
+            taskDefinitions: scenario.taskDefinitions!,
+            clusters: [
+              { name: "payments", services: [{ name: "api", taskDefinition: "api", desiredCount: 2 }] },
+            ],
+          },
+        ],
+      },
+    });
+    const b = await bridgeOnSim(multi, {
+      BRIDGE_ACCOUNTS: `arn:aws:iam::${other}:role/prometheus-discovery|ext-42`,
+    });
+    try {
+      await b.discovery.refreshOnce();
+      const groups = await getSd(b);
+      expect(groups).toHaveLength(2);
+      for (const g of groups) {
+        expect(g.labels.__meta_ecs_account_id).toBe(other);
+        expect(g.labels.__meta_ecs_cluster).toBe("payments");
+      }
+      expect(multi.calls("AssumeRole")).toBe(1);
+    } finally {
+      await b.close();
+      await multi.close();
+    }
+  });
+});

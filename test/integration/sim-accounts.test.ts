@@ -1,6 +1,6 @@
 // Cross-account on the simulated AWS endpoint: core/aws.ts assumes a role through STS AssumeRole (awsQuery)
 // on the sim, and the calls signed with the returned credentials are served from that account's resources.
-// The STS client reads its endpoint from process.env, so this file sets AWS_ENDPOINT_URL_STS.
+// The STS client gets its endpoint from the same env overrides as the other clients.
 import { DescribeTasksCommand, ListClustersCommand, ListTasksCommand } from "@aws-sdk/client-ecs";
 import { afterEach, describe, expect, it } from "vitest";
 import { createClients, destroyClients, type AwsClients } from "../../core/aws.js";
@@ -29,19 +29,15 @@ const SCENARIO: Scenario = {
 
 let sim: SimAws | undefined;
 const clients: AwsClients[] = [];
-const savedEnv = process.env.AWS_ENDPOINT_URL_STS;
 
 afterEach(async () => {
   for (const c of clients.splice(0)) destroyClients(c);
   await sim?.close();
   sim = undefined;
-  if (savedEnv === undefined) delete process.env.AWS_ENDPOINT_URL_STS;
-  else process.env.AWS_ENDPOINT_URL_STS = savedEnv;
 });
 
 async function start(): Promise<SimAws> {
   sim = await startSimAws({ scenario: SCENARIO });
-  process.env.AWS_ENDPOINT_URL_STS = sim.url;
   return sim;
 }
 
