@@ -438,6 +438,10 @@ describe("AWS call accounting", () => {
     const throttles = await metrics.awsThrottles.get();
     expect(throttles.values).toEqual([{ labels: { service: "ecs", operation: "ListTasks" }, value: 1 }]);
     const errors = await metrics.awsErrors.get();
-    expect(errors.values[0]!.labels).toEqual({ service: "ecs", operation: "ListTasks", code: "ThrottlingException" });
+    expect(errors.values[0]!.labels).toEqual({
+      service: "ecs",
+      operation: "ListTasks",
+      code: "ThrottlingException",
+    });
   });
 });
