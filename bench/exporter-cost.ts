@@ -145,8 +145,12 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const rows: [string, Record<string, string>][] = [
     ["defaults", {}],
     [
-      "schedule */5, period 300",
-      { BRIDGE_EXPORTER_SCHEDULE: "*/5 * * * *", BRIDGE_EXPORTER_PERIOD_SECONDS: "300" },
+      "one-minute resolution (schedule */1, period 60)",
+      {
+        BRIDGE_EXPORTER_SCHEDULE: "*/1 * * * *",
+        BRIDGE_EXPORTER_PERIOD_SECONDS: "60",
+        BRIDGE_EXPORTER_LENGTH_SECONDS: "300",
+      },
     ],
   ];
   for (const [label, env] of rows) {
