@@ -137,6 +137,16 @@ describe("the image's artefact (deps stage replayed + build script output)", () 
     expect(r.stderr).toMatch(/refreshIntervalSeconds \(env BRIDGE_REFRESH_INTERVAL_SECONDS\)/);
   });
 
+  it("without any AWS credentials exits 2, says so and points to the demo", () => {
+    const env = bridgeEnv();
+    delete env.AWS_ACCESS_KEY_ID;
+    delete env.AWS_SECRET_ACCESS_KEY;
+    const r = runBridge([], env);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/no AWS credentials configured/);
+    expect(r.stderr).toContain("npm run demo");
+  });
+
   it("serves, passes the Dockerfile's HEALTHCHECK, and exits 0 on SIGTERM", async () => {
     const [cmd, ...rest] = local(entrypoint);
     const env = bridgeEnv({
