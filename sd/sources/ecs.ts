@@ -28,6 +28,10 @@ import {
   type SkipReason,
 } from "./ecs-targets.js";
 
+function hasHealthCheck(def: TaskDefinition): boolean {
+  return (def.containerDefinitions ?? []).some((c) => c.healthCheck !== undefined);
+}
+
 export interface EcsSourceDeps {
   scopes: AwsScope[];
   config: Config;
@@ -188,12 +192,14 @@ export class EcsSource implements Source {
       const result = buildTaskTargets(task, def, host, this.opts);
       targets.push(...result.targets);
       for (const reason of result.skipped) this.skipped.set(reason, (this.skipped.get(reason) ?? 0) + 1);
-      // Cache only settled tasks; PROVISIONING/PENDING ones or ones without an address are described again.
+      // Cache only settled tasks; PROVISIONING/PENDING ones, ones without an address, and ones whose
+      // container health checks have not reported yet are described again (so the health label is not stuck).
       const settledNow =
         task.lastStatus === "RUNNING" &&
         def !== undefined &&
         !result.skipped.includes("no_ip") &&
-        !result.skipped.includes("unresolved_host_port");
+        !result.skipped.includes("unresolved_host_port") &&
+        !(task.healthStatus === "UNKNOWN" && hasHealthCheck(def));
       if (settledNow) settled.set(arn, task);
     }
     state.tasks = settled; // ARNs that vanished from ListTasks are dropped here.

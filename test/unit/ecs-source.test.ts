@@ -445,3 +445,32 @@ describe("AWS call accounting", () => {
     });
   });
 });
+
+describe("health status freshness", () => {
+  it("re-describes a task until its container health check reports, then serves it from the cache", async () => {
+    const td = taskDefinition("api", 5, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    (td.containerDefinitions as Obj[])[0]!.healthCheck = { command: ["CMD-SHELL", "true"] };
+    const starting = { ...fargateTask("h1", tdArn("api", 5), "10.0.7.1"), healthStatus: "UNKNOWN" };
+    const world = { taskDefs: [td], tasks: [starting] as Obj[] };
+    const { ecs } = mockWorld(world);
+    const { src } = source();
+    const [first] = await targetsOf(src);
+    expect(first!.group.labels.__meta_ecs_health_status).toBe("UNKNOWN");
+    world.tasks = [{ ...starting, healthStatus: "HEALTHY" }];
+    const [second] = await targetsOf(src);
+    expect(second!.group.labels.__meta_ecs_health_status).toBe("HEALTHY");
+    expect(ecs.calls.DescribeTasks).toBe(2);
+    await targetsOf(src);
+    expect(ecs.calls.DescribeTasks).toBe(2);
+  });
+
+  it("a task without health checks (always UNKNOWN) is cached at once", async () => {
+    const td = taskDefinition("api", 6, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const task = { ...fargateTask("h2", tdArn("api", 6), "10.0.7.2"), healthStatus: "UNKNOWN" };
+    const { ecs } = mockWorld({ taskDefs: [td], tasks: [task] });
+    const { src } = source();
+    await targetsOf(src);
+    await targetsOf(src);
+    expect(ecs.calls.DescribeTasks).toBe(1);
+  });
+});
