@@ -255,7 +255,8 @@ export class EcsSource implements Source {
     const instanceIds = new Set<string>();
     for (const a of needIp) {
       const id = this.containerInstances.get(a);
-      if (id && this.ec2Ips.get(id) === undefined) instanceIds.add(id);
+      // External (ECS Anywhere) instances carry an SSM id (mi-...): EC2 would reject the whole batch.
+      if (id?.startsWith("i-") && this.ec2Ips.get(id) === undefined) instanceIds.add(id);
     }
     const reservations = await Promise.all(
       chunk([...instanceIds], 100).map((batch) =>

@@ -70,6 +70,14 @@ export function mockEc2(ips: Record<string, string>): Mock {
       const params = new URLSearchParams(body as string);
       const ids = [...params.entries()].filter(([k]) => k.startsWith("InstanceId.")).map(([, v]) => v);
       (mock.bodies.DescribeInstances ??= []).push({ ids });
+      // Like EC2: an id that is not an EC2 instance id (e.g. an SSM managed instance mi-...) fails the call.
+      const malformed = ids.find((id) => !/^i-[0-9a-f]+$/.test(id));
+      if (malformed)
+        return [
+          400,
+          `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>InvalidInstanceID.Malformed</Code><Message>Invalid id: "${malformed}"</Message></Error></Errors><RequestID>r</RequestID></Response>`,
+          { "content-type": "text/xml" },
+        ];
       const items = ids
         .filter((id) => ips[id])
         .map(

@@ -205,6 +205,38 @@ describe("ECS source response shapes", () => {
     expect(skipped.values.find((v) => v.labels.reason === "unresolved_host_port")?.value).toBe(1);
   });
 
+  it("EXTERNAL (ECS Anywhere) instances have no EC2 instance: skipped, and the cluster's EC2 tasks still served", async () => {
+    // For external instances ec2InstanceId holds the SSM managed instance id (mi-...), which EC2 rejects.
+    const td = taskDefinition("edge", 1, undefined, [
+      {
+        name: "app",
+        dockerLabels: { PROMETHEUS_EXPORTER_PORT: "8080" },
+        portMappings: [{ containerPort: 8080, hostPort: 0 }],
+      },
+    ]);
+    const bindings = [{ containerPort: 8080, hostPort: 32768 }];
+    const { ec2 } = mockWorld({
+      taskDefs: [td],
+      tasks: [
+        ec2Task("t1", tdArn("edge", 1), ciArn("ci1"), [{ name: "app", bindings }]),
+        {
+          ...ec2Task("t2", tdArn("edge", 1), ciArn("ext1"), [{ name: "app", bindings }]),
+          launchType: "EXTERNAL",
+        },
+      ],
+      containerInstances: [
+        { arn: ciArn("ci1"), ec2InstanceId: "i-01" },
+        { arn: ciArn("ext1"), ec2InstanceId: "mi-0123456789abcdef0" },
+      ],
+      ec2Ips: { "i-01": "10.0.3.1" },
+    });
+    const { src, metrics } = source();
+    expect(addresses(await targetsOf(src))).toEqual(["10.0.3.1:32768"]);
+    expect(ec2.bodies.DescribeInstances!.flatMap((b) => b.ids as string[])).toEqual(["i-01"]);
+    const skipped = await metrics.skipped.get();
+    expect(skipped.values.find((v) => v.labels.reason === "no_host_ip")?.value).toBe(1);
+  });
+
   it("host mode: container port on the EC2 private IP", async () => {
     const td = taskDefinition("node", 1, "host", [
       { name: "exporter", dockerLabels: { PROMETHEUS_EXPORTER_PORT: "9100" } },
