@@ -93,8 +93,11 @@ export function containerEndpoints(
       });
     }
   }
+  // A port the labels already declare keeps their path/scheme/job; a bare named-port copy would scrape
+  // the default path on the same address.
+  const labelled = new Set(out.map((e) => e.containerPort));
   for (const pm of container.portMappings ?? []) {
-    if (pm.containerPort === undefined || !pm.name) continue;
+    if (pm.containerPort === undefined || !pm.name || labelled.has(pm.containerPort)) continue;
     const byName = opts.optIn.includes("port-name") && pm.name === opts.portName;
     if (byName || opts.optIn.includes("all-named-ports")) out.push({ containerPort: pm.containerPort });
   }

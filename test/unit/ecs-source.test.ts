@@ -321,6 +321,31 @@ describe("ECS source response shapes", () => {
     expect(await targetsOf(source().src)).toEqual([]);
   });
 
+  it("a port declared by labels is not added again, without its path, by a port-name opt-in", async () => {
+    const td = taskDefinition("both", 1, "awsvpc", [
+      {
+        name: "app",
+        dockerLabels: { PROMETHEUS_EXPORTER_PORT: "9464", PROMETHEUS_EXPORTER_PATH: "/stats" },
+        portMappings: [
+          { containerPort: 9464, name: "metrics" },
+          { containerPort: 9500, name: "metrics-extra" },
+        ],
+      },
+    ]);
+    mockWorld({ taskDefs: [td], tasks: [fargateTask("t1", tdArn("both", 1), "10.0.1.4")] });
+    for (const optIn of ["labels,port-name", "labels,all-named-ports"]) {
+      const ts = await targetsOf(source({ BRIDGE_ECS_OPT_IN: optIn }).src);
+      const at9464 = ts.filter((t) => t.group.targets[0] === "10.0.1.4:9464");
+      expect(
+        at9464.map((t) => t.group.labels.__metrics_path__),
+        optIn,
+      ).toEqual(["/stats"]);
+    }
+    // A named port that no label declares is still opted in.
+    const all = await targetsOf(source({ BRIDGE_ECS_OPT_IN: "labels,all-named-ports" }).src);
+    expect(addresses(all)).toEqual(["10.0.1.4:9464", "10.0.1.4:9500"]);
+  });
+
   it("a custom label prefix and a bad port label", async () => {
     const td = taskDefinition("p", 1, "awsvpc", [
       { name: "a", dockerLabels: { SCRAPE_PORT: "9100" } },
