@@ -11,6 +11,7 @@ import { createSelfMetrics } from "../../core/metrics.js";
 import { createExporterMetrics } from "../../exporter/selfmetrics.js";
 import { RESERVED } from "../../lambda/params.js";
 import { readPromql } from "../../deploy/check/promql.js";
+import { json, testApp } from "./lambda-fixtures.js";
 
 const DIR = "deploy/prometheus";
 const files = readdirSync(DIR).filter((f) => f.endsWith(".yml"));
@@ -35,6 +36,30 @@ function sourceText(dir: string): string {
           : "",
     )
     .join("\n");
+}
+
+interface Relabel {
+  source_labels?: string[];
+  separator?: string;
+  regex?: string;
+  target_label?: string;
+  replacement?: string;
+  action?: string;
+}
+
+/** Prometheus' `replace` relabelling (the only action these checks need): anchored regex, `$n` groups, empty result deletes. */
+function relabel(labels: Record<string, string>, rules: Relabel[] = []): Record<string, string> {
+  const out = { ...labels };
+  for (const r of rules) {
+    if ((r.action ?? "replace") !== "replace") throw new Error(`relabel action ${r.action} not simulated`);
+    const value = (r.source_labels ?? []).map((l) => out[l] ?? "").join(r.separator ?? ";");
+    const m = new RegExp(`^(?:${r.regex ?? "(.*)"})$`).exec(value);
+    if (!m || !r.target_label) continue;
+    const result = (r.replacement ?? "$1").replace(/\$\{?(\d+)\}?/g, (_, n: string) => m[Number(n)] ?? "");
+    if (result === "") delete out[r.target_label];
+    else out[r.target_label] = result;
+  }
+  return out;
 }
 
 describe("deploy/prometheus configs", () => {
@@ -81,6 +106,22 @@ describe("deploy/prometheus configs", () => {
         if (job.metrics_path) expect(job.metrics_path).toMatch(/^\/targets(\/[^/]+\/[^/]+\/\d+)?$/);
       }
     }
+  });
+
+  it("the Lambda redirect-mode job keeps one instance per slot (standalone tasks and same-port paths too)", async () => {
+    const doc = parse(readFileSync(join(DIR, "http-sd-lambda.yml"), "utf8")) as {
+      scrape_configs: { job_name: string; relabel_configs?: Relabel[] }[];
+    };
+    const job = doc.scrape_configs.find((j) => j.job_name === "ecs-via-lambda-redirect")!;
+    const app = testApp({ BRIDGE_LAMBDA_PUBLIC_URL: "https://abcdefgh.lambda-url.eu-west-1.on.aws" });
+    const list = json(await app.run("/sd?mode=redirect")) as unknown as { labels: Record<string, string> }[];
+    // The fixture holds a standalone task and a container serving two paths on one port.
+    expect(list.some((g) => g.labels.__param_task)).toBe(true);
+    expect(list.some((g) => g.labels.__param_path)).toBe(true);
+    const instances = list.map(
+      (g) => relabel({ job: job.job_name, ...g.labels }, job.relabel_configs).instance,
+    );
+    expect(new Set(instances).size, instances.join(" ")).toBe(list.length);
   });
 
   it("the service example authenticates every request to the bridge with the bearer token file", () => {
