@@ -73,7 +73,11 @@ function statements(resources: Resources): Statement[] {
 
 describe("serverless.yml", () => {
   it("packages offline: the zip holds only the bundle; function URL AuthType NONE; runtime, memory, timeout", () => {
-    const { resources, out } = slsPackage({ BRIDGE_CLUSTERS: "prod,staging" });
+    const role = "arn:aws:iam::111122223333:role/bridge-read";
+    const { resources, out } = slsPackage({
+      BRIDGE_CLUSTERS: "prod,staging",
+      BRIDGE_ACCOUNTS: `${role}|ext-1`,
+    });
     expect(zipEntries(join(out, "bridge.zip"))).toEqual(["build/lambda/handler.mjs"]);
     const fn = resources.BridgeLambdaFunction!.Properties;
     expect(fn).toMatchObject({
@@ -99,6 +103,8 @@ describe("serverless.yml", () => {
     expect(vars.BRIDGE_CLUSTERS).toBe("prod,staging");
     const config = loadConfig({ env: { ...vars, AWS_REGION: "eu-west-1" } });
     expect(config.clusters).toEqual(["prod", "staging"]);
+    // docs/lambda.md lists `accounts` among the Lambda's settings: it must reach the function.
+    expect(config.accounts).toEqual([{ roleArn: role, externalId: "ext-1" }]);
     expect(config.lambda.cacheSeconds).toBe(5);
     expect(config.cloudmap.enabled).toBe(false);
   }, 120_000);
