@@ -492,8 +492,20 @@ function describeOrigin(spec: OptionSpec, origin: Origin | undefined): string {
   return `${spec.key} (flag ${origin.name})`;
 }
 
+/** External ids are masked like credentials (redactedConfig does the same). */
+function redactExternalIds(value: unknown): unknown {
+  const one = (item: unknown): unknown =>
+    typeof item === "string"
+      ? item.replace(/\|[^,]*/g, "|<redacted>")
+      : item && typeof item === "object" && "externalId" in item
+        ? { ...item, externalId: "<redacted>" }
+        : item;
+  return Array.isArray(value) ? value.map(one) : one(value);
+}
+
 function show(spec: OptionSpec, value: unknown): string {
   if (spec.secret) return "<redacted>";
+  if (spec.kind === "accounts") value = redactExternalIds(value);
   return typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
 }
 
@@ -657,8 +669,16 @@ function checkUnknownFileKeys(obj: Record<string, unknown>, file: string, prefix
       );
     }
     const isLeaf = OPTIONS.some((o) => o.key === path);
-    if (!isLeaf && v && typeof v === "object" && !Array.isArray(v))
-      checkUnknownFileKeys(v as Record<string, unknown>, file, path);
+    if (isLeaf || v === null || v === undefined) continue;
+    if (typeof v !== "object" || Array.isArray(v)) {
+      // e.g. `ecs: false` or `listen: 8080`: the keys below would silently keep their defaults.
+      const below = OPTIONS.filter((o) => o.key.startsWith(`${path}.`));
+      const value = below.some((o) => o.secret) ? "<redacted>" : JSON.stringify(v);
+      throw new ConfigError(
+        `invalid ${path} in config file ${file}: got ${value}; expected a mapping with keys ${below.map((o) => o.key).join(", ")}`,
+      );
+    }
+    checkUnknownFileKeys(v as Record<string, unknown>, file, path);
   }
 }
 

@@ -105,6 +105,25 @@ describe("configuration", () => {
     expect(c.auth.bearerToken).toBe("s3cr3t");
   });
 
+  it("never shows an external id in an accounts error", () => {
+    const env = { BRIDGE_ACCOUNTS: "arn:aws:iam::111122223333:role/a|ext-secret,not-an-arn" };
+    expect(() => loadConfig({ env })).toThrow(/accounts \(env BRIDGE_ACCOUNTS\).*role ARNs/);
+    expect(() => loadConfig({ env })).not.toThrow(/ext-secret/);
+  });
+
+  it("rejects a scalar where the file needs a section, instead of silently ignoring it", () => {
+    for (const [text, key] of [
+      ["ecs: false\n", "ecs"],
+      ["listen: 8080\n", "listen"],
+    ] as const) {
+      const file = yamlFile(text);
+      expect(() => loadConfig({ argv: ["--config", file], env: {} }), text).toThrow(ConfigError);
+      expect(() => loadConfig({ argv: ["--config", file], env: {} }), text).toThrow(
+        new RegExp(`invalid ${key} in config file .*expected a mapping`),
+      );
+    }
+  });
+
   it("documents every option in the generated table", () => {
     const table = optionsMarkdown();
     expect(table).toContain("`BRIDGE_REFRESH_INTERVAL_SECONDS`");
