@@ -1,6 +1,9 @@
 // The figures docs/exporter.md quotes, measured by running the real exporter (bench/exporter-cost.ts).
+import { readFileSync } from "node:fs";
 import { expect, it } from "vitest";
 import { measureExporterCost } from "../../bench/exporter-cost.js";
+import { OPTIONS } from "../../core/config.js";
+import { alignWindow } from "../../exporter/collect.js";
 
 it("20 services with default settings: 320 metrics in 1 GetMetricData call per collection", async () => {
   const f = await measureExporterCost({ services: 20 });
@@ -20,4 +23,16 @@ it("batches grow with the service count: 32 services need 2 calls", async () => 
   const f = await measureExporterCost({ services: 32 });
   expect(f.metricsPerCollection).toBe(512);
   expect(f.getMetricDataCallsPerCollection).toBe(2);
+});
+
+it("the window example docs/exporter.md gives is what the default settings query", () => {
+  const d = (key: string) => OPTIONS.find((o) => o.key === `exporter.${key}`)!.default as number;
+  const now = Date.UTC(2024, 0, 1, 12, 0, 30);
+  const w = alignWindow(now, d("periodSeconds"), d("lengthSeconds"), d("delaySeconds"));
+  const hhmm = (s: number) => new Date(s * 1000).toISOString().slice(11, 16);
+  const newest = hhmm(w.end - d("periodSeconds"));
+  const doc = readFileSync("docs/exporter.md", "utf8").replace(/\s+/g, " ");
+  expect(doc).toContain(
+    `With the defaults at 12:00:30 the window is [${hhmm(w.start)}, ${hhmm(w.end)}) and the newest complete point is the ${newest} period`,
+  );
 });
