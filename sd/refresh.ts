@@ -37,6 +37,8 @@ export interface Snapshot {
   version: number;
   /** False until every source has completed one refresh with its unit listing intact. */
   ready: boolean;
+  /** Sources that are ready on their own, so a `?source=` list need not wait for a failing other source. */
+  readySources?: readonly SourceName[];
 }
 
 export interface UnitStatus {
@@ -211,12 +213,14 @@ export class Discovery {
     for (const t of targets) counts.set(t.source, (counts.get(t.source) ?? 0) + 1);
     for (const [source, n] of counts) this.opts.metrics.targets.set({ source }, n);
     const ready = this.opts.sources.every((s) => this.readySources.has(s.name));
+    const readySources = [...this.readySources].sort();
     const changed =
       ready !== this.snap.ready ||
+      readySources.length !== (this.snap.readySources?.length ?? 0) ||
       targets.length !== this.snap.targets.length ||
       targets.some((t, i) => t.group !== this.snap.targets[i]?.group && !sameGroup(t, this.snap.targets[i]));
     if (!changed) return;
-    this.snap = { targets, version: this.snap.version + 1, ready };
+    this.snap = { targets, version: this.snap.version + 1, ready, readySources };
     for (const l of this.listeners) l(this.snap);
   }
 }

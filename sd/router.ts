@@ -16,7 +16,10 @@ export function sdRouter(snapshot: () => Snapshot): Router {
       throw err;
     }
     const snap = snapshot();
-    if (!snap.ready)
+    // A list restricted to sources that are ready is complete even while another source is not.
+    const sources = filter.source ? [...filter.source] : undefined;
+    const filteredReady = sources?.every((s) => snap.readySources?.includes(s)) ?? false;
+    if (!snap.ready && !filteredReady)
       return void res
         .status(503)
         .set("Retry-After", "5")

@@ -2,6 +2,9 @@ import { describe, expect, it } from "vitest";
 import { silentLogger } from "../../core/log.js";
 import { createSelfMetrics } from "../../core/metrics.js";
 import type { DiscoveredTarget } from "../../sd/model.js";
+import express from "express";
+import type { AddressInfo } from "node:net";
+import { sdRouter } from "../../sd/router.js";
 import { Discovery, type Source, type SourceRefresh } from "../../sd/refresh.js";
 
 const t = (addr: string, cluster: string): DiscoveredTarget => ({
@@ -11,9 +14,11 @@ const t = (addr: string, cluster: string): DiscoveredTarget => ({
 });
 
 class ScriptedSource implements Source {
-  readonly name = "ecs" as const;
   calls = 0;
-  constructor(public next: () => Promise<SourceRefresh>) {}
+  constructor(
+    public next: () => Promise<SourceRefresh>,
+    readonly name: "ecs" | "cloudmap" = "ecs",
+  ) {}
   refresh(): Promise<SourceRefresh> {
     this.calls++;
     return this.next();
@@ -143,5 +148,40 @@ describe("Discovery refresh helper", () => {
     });
     await d.refreshOnce();
     expect(d.snapshot().version).toBe(v + 1);
+  });
+});
+
+describe("readiness per source", () => {
+  it("a source that never succeeds does not keep /sd?source=<other> at 503", async () => {
+    const ecs = new ScriptedSource(async () => ({
+      units: [{ unit: "default/us-east-1/a", ok: true, targets: [t("10.0.0.1:1", "a")] }],
+      failedScopes: [],
+    }));
+    // e.g. no servicediscovery:ListNamespaces permission
+    const cloudmap = new ScriptedSource(
+      async () => ({ units: [], failedScopes: ["default/us-east-1/"] }),
+      "cloudmap",
+    );
+    const metrics = createSelfMetrics({ defaults: false });
+    const d = new Discovery({ sources: [ecs, cloudmap], metrics, logger: silentLogger, intervalSeconds: 30 });
+    await d.refreshOnce();
+    expect(d.snapshot().ready).toBe(false);
+    const app = express().use(sdRouter(() => d.snapshot()));
+    const server = app.listen(0, "127.0.0.1");
+    await new Promise((r) => server.once("listening", r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      // Unfiltered (or Cloud Map) lists would lack Cloud Map's targets: still 503.
+      expect((await fetch(`${base}/sd`)).status).toBe(503);
+      expect((await fetch(`${base}/sd?source=cloudmap`)).status).toBe(503);
+      expect((await fetch(`${base}/sd?source=ecs,cloudmap`)).status).toBe(503);
+      const res = await fetch(`${base}/sd?source=ecs`);
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { targets: string[] }[]).map((g) => g.targets[0])).toEqual([
+        "10.0.0.1:1",
+      ]);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });
