@@ -8,7 +8,7 @@ import { BadRequest, HTTP_SD_CONTENT_TYPE, SdCache, parseFilter, type SdBody } f
 import type { DiscoveredTarget } from "../sd/model.js";
 import type { Snapshot } from "../sd/refresh.js";
 import { clusterNameFromArn } from "../sd/sources/ecs-targets.js";
-import { eventQuery, type HttpEvent } from "./events.js";
+import { eventQuery, withoutCookies, type HttpEvent } from "./events.js";
 import type { OnDemandDiscovery } from "./freshness.js";
 import { parsePathForm, parseQueryForm, type RedirectRequest } from "./params.js";
 import { parsePublicUrl, redirectTargets, type PublicUrl } from "./redirect-sd.js";
@@ -199,6 +199,9 @@ export function createLambdaApi(deps: LambdaAppDeps): API {
       });
     if (err.name === "MethodError") return sendJson(res, 405, { error: "method not allowed; use GET" });
     if (err.name === "ApiError") return next();
+    // lambda-api decodes an ALB query string itself and throws on a bad escape: the client's error.
+    if (err instanceof URIError)
+      return sendJson(res, 400, { error: "bad percent-encoding in the query string" });
     logger.error("request failed", { err, path: _req.path });
     sendJson(res, 500, { error: "internal error" });
   });
@@ -208,7 +211,7 @@ export function createLambdaApi(deps: LambdaAppDeps): API {
   const serialized = (e: HttpEvent, c: unknown): Promise<unknown> => {
     const result = tail.then(() => {
       event = e ?? ({} as HttpEvent);
-      return run(e, c);
+      return run(e ? withoutCookies(e) : e, c);
     });
     tail = result.catch(() => undefined);
     return result;

@@ -34,6 +34,21 @@ export function eventQuery(event: HttpEvent): URLSearchParams {
   return out;
 }
 
+/**
+ * The event as handed to lambda-api: without cookies. The app reads none, and lambda-api decodes every
+ * cookie while parsing the request, so one malformed cookie (`q=100%zz`) would fail every route with 500.
+ */
+export function withoutCookies(event: HttpEvent): HttpEvent {
+  const out = { ...event } as Record<string, unknown>;
+  delete out.cookies;
+  for (const key of ["headers", "multiValueHeaders"]) {
+    const h = out[key];
+    if (h && typeof h === "object")
+      out[key] = Object.fromEntries(Object.entries(h).filter(([k]) => k.toLowerCase() !== "cookie"));
+  }
+  return out as unknown as HttpEvent;
+}
+
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /** `12/Mar/2020:19:03:58 +0000`, the format of `requestContext.time`. */

@@ -170,6 +170,45 @@ describe("redirect routes", () => {
   });
 });
 
+describe("inputs lambda-api cannot parse", () => {
+  it("a malformed cookie does not break the request: the app reads no cookies", async () => {
+    const app = testApp();
+    // Function URL: cookies split out of the headers; API Gateway v1: the Cookie header.
+    const r = await app.run({ url: "/targets/prod/api/0", headers: { cookie: "theme=dark; q=100%zz" } });
+    expect(r.statusCode).toBe(308);
+    expect(loc(r)).toBe("http://10.0.0.3:9100/metrics");
+    const v1 = await app.runEvent({
+      path: "/targets/prod/api/1",
+      httpMethod: "GET",
+      headers: { Cookie: "q=%E0%A4%A" },
+      multiValueHeaders: { Cookie: ["q=%E0%A4%A"] },
+      queryStringParameters: null,
+      multiValueQueryStringParameters: null,
+      requestContext: { stage: "prod", identity: { sourceIp: "1.2.3.4" } },
+      body: null,
+      isBase64Encoded: false,
+    } as never);
+    expect(v1.statusCode).toBe(308);
+  });
+
+  it("bad percent-encoding in an ALB query string -> 400 JSON, not a 500", async () => {
+    const app = testApp();
+    const r = await app.runEvent({
+      requestContext: { elb: { targetGroupArn: "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/t/1" } },
+      httpMethod: "GET",
+      path: "/targets/prod/api/0",
+      multiValueQueryStringParameters: { q: ["100%zz"] },
+      multiValueHeaders: { host: ["alb.example.com"] },
+      body: "",
+      isBase64Encoded: false,
+    } as never);
+    expect(r.statusCode).toBe(400);
+    const headers = (r as unknown as { multiValueHeaders: Record<string, string[]> }).multiValueHeaders;
+    expect(headers["content-type"]).toEqual(["application/json"]);
+    expect(json(r).error).toMatch(/percent-encoding/);
+  });
+});
+
 describe("errors", () => {
   it("index past the running count -> 404 with a JSON reason", async () => {
     const app = testApp();
