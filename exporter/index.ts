@@ -67,6 +67,12 @@ function validate(cfg: Config["exporter"]): void {
     throw new ConfigError(
       `invalid exporter.schedule: got ${JSON.stringify(cfg.schedule)}; expected a cron expression`,
     );
+  // CloudWatch starts its buckets at StartTime: a window of whole periods keeps them on the aligned end, or the
+  // newest bucket would be cut off at EndTime and exported as if it covered a full period.
+  if (cfg.lengthSeconds % cfg.periodSeconds !== 0)
+    throw new ConfigError(
+      `invalid exporter.lengthSeconds: got ${cfg.lengthSeconds}; expected a multiple of exporter.periodSeconds (${cfg.periodSeconds})`,
+    );
   // The newest point of a window is delay+period to delay+2*period old when fetched; a shorter staleness
   // would drop every series on arrival.
   const minStaleness = cfg.delaySeconds + 2 * cfg.periodSeconds;

@@ -571,6 +571,16 @@ describe("configuration checks", () => {
     expect(make({ BRIDGE_EXPORTER_STALENESS_SECONDS: "240" })).not.toThrow();
   });
 
+  it("rejects a window length that is not whole periods (CloudWatch buckets start at StartTime)", () => {
+    // 450 s with 300 s periods: buckets would start at end - 450, the newest one cut off at the window end.
+    const fiveMinutes = { BRIDGE_EXPORTER_PERIOD_SECONDS: "300", BRIDGE_EXPORTER_STALENESS_SECONDS: "900" };
+    expect(make({ ...fiveMinutes, BRIDGE_EXPORTER_LENGTH_SECONDS: "450" })).toThrow(ConfigError);
+    expect(make({ ...fiveMinutes, BRIDGE_EXPORTER_LENGTH_SECONDS: "450" })).toThrow(
+      /exporter.lengthSeconds.*multiple of exporter.periodSeconds/,
+    );
+    expect(make({ ...fiveMinutes, BRIDGE_EXPORTER_LENGTH_SECONDS: "600" })).not.toThrow();
+  });
+
   it("rejects cluster or service filters with the 1-dimension set", () => {
     expect(make({ BRIDGE_EXPORTER_DIMENSIONS: "1", BRIDGE_EXPORTER_CLUSTERS: "prod" })).toThrow(ConfigError);
     expect(make({ BRIDGE_EXPORTER_DIMENSIONS: "1", BRIDGE_EXPORTER_DISCOVERY_NAMES: "x" })).not.toThrow();
