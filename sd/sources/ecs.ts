@@ -181,13 +181,14 @@ export class EcsSource implements Source {
     );
     for (const page of described) for (const t of page.tasks ?? []) if (t.taskArn) current.set(t.taskArn, t);
 
-    await this.loadTaskDefinitions(scope, [...current.values()], call);
-    const hosts = await this.loadHosts(scope, cluster, [...current.values()], call);
+    // Held for this refresh: the LRU may evict some when more definitions are in use than it holds.
+    const defs = await this.loadTaskDefinitions(scope, [...current.values()], call);
+    const hosts = await this.loadHosts(scope, cluster, [...current.values()], defs, call);
 
     const targets: DiscoveredTarget[] = [];
     const settled = new Map<string, Task>();
     for (const [arn, task] of current) {
-      const def = task.taskDefinitionArn ? this.taskDefinitions.get(task.taskDefinitionArn) : undefined;
+      const def = task.taskDefinitionArn ? defs.get(task.taskDefinitionArn) : undefined;
       const host = task.containerInstanceArn ? hosts.get(task.containerInstanceArn) : undefined;
       const result = buildTaskTargets(task, def, host, this.opts);
       targets.push(...result.targets);
@@ -207,19 +208,30 @@ export class EcsSource implements Source {
     return targets;
   }
 
-  private async loadTaskDefinitions(scope: AwsScope, tasks: Task[], call: Call): Promise<void> {
+  private async loadTaskDefinitions(
+    scope: AwsScope,
+    tasks: Task[],
+    call: Call,
+  ): Promise<Map<string, TaskDefinition>> {
+    const defs = new Map<string, TaskDefinition>();
     const missing = new Set<string>();
-    for (const t of tasks)
-      if (t.taskDefinitionArn && !this.taskDefinitions.has(t.taskDefinitionArn))
-        missing.add(t.taskDefinitionArn);
+    for (const t of tasks) {
+      if (!t.taskDefinitionArn || defs.has(t.taskDefinitionArn)) continue;
+      const cached = this.taskDefinitions.get(t.taskDefinitionArn);
+      if (cached) defs.set(t.taskDefinitionArn, cached);
+      else missing.add(t.taskDefinitionArn);
+    }
     await Promise.all(
       [...missing].map(async (arn) => {
         const out = await call(() =>
           scope.clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn })),
         );
-        if (out.taskDefinition) this.taskDefinitions.set(arn, out.taskDefinition);
+        if (!out.taskDefinition) return;
+        this.taskDefinitions.set(arn, out.taskDefinition);
+        defs.set(arn, out.taskDefinition);
       }),
     );
+    return defs;
   }
 
   /** Container instance -> EC2 instance id (ECS API) and, for bridge/host tasks only, its private IP (EC2 API). */
@@ -227,6 +239,7 @@ export class EcsSource implements Source {
     scope: AwsScope,
     cluster: string,
     tasks: Task[],
+    defs: Map<string, TaskDefinition>,
     call: Call,
   ): Promise<Map<string, HostInfo>> {
     const ciArns = new Set<string>();
@@ -234,7 +247,7 @@ export class EcsSource implements Source {
     for (const t of tasks) {
       if (!t.containerInstanceArn || t.lastStatus !== "RUNNING") continue;
       ciArns.add(t.containerInstanceArn);
-      const def = t.taskDefinitionArn ? this.taskDefinitions.get(t.taskDefinitionArn) : undefined;
+      const def = t.taskDefinitionArn ? defs.get(t.taskDefinitionArn) : undefined;
       if (needsHostIp(t, def)) needIp.add(t.containerInstanceArn);
     }
     const unknownCi = [...ciArns].filter((a) => this.containerInstances.get(a) === undefined);

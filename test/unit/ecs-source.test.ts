@@ -455,6 +455,16 @@ describe("ECS source response shapes", () => {
     ]);
   });
 
+  it("more task definitions in use than the LRU holds: every task is still served", async () => {
+    const defs = Array.from({ length: 12 }, (_, i) =>
+      taskDefinition(`svc${i}`, 1, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]),
+    );
+    const tasks = defs.map((_, i) => fargateTask(`t${i}`, tdArn(`svc${i}`, 1), `10.0.4.${i + 1}`));
+    mockWorld({ taskDefs: defs, tasks });
+    const { src } = source({ BRIDGE_ECS_TASK_DEFINITION_CACHE_SIZE: "10" });
+    expect(await targetsOf(src)).toHaveLength(12);
+  });
+
   it("a task definition that cannot be described fails the cluster unit (so last-good is kept)", async () => {
     mockWorld({ taskDefs: [], tasks: [fargateTask("a", tdArn("gone", 1), "10.0.0.1")] });
     const r = await source().src.refresh();
