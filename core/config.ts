@@ -112,7 +112,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 30,
     min: 5,
     max: 3600,
-    description: "Seconds between discovery refreshes (a small random jitter is added).",
+    description:
+      "Seconds between discovery refreshes, at most: each wait is up to 10% shorter at random, so bridges do not call AWS in step.",
   },
   {
     key: "listen.host",

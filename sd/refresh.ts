@@ -55,7 +55,7 @@ export interface DiscoveryOptions {
   metrics: SelfMetrics;
   logger: Logger;
   intervalSeconds: number;
-  /** Fraction of the interval added at random to each wait, so many bridges do not hit AWS in step. */
+  /** Fraction of the interval taken off each wait at random, so many bridges do not hit AWS in step. */
   jitter?: number;
   now?: () => number;
 }
@@ -128,9 +128,10 @@ export class Discovery {
     return this.opts.now?.() ?? Date.now();
   }
 
+  /** Jitter shortens the wait, never lengthens it: a task still shows up within one interval. */
   private scheduleNext(): void {
     const interval = this.opts.intervalSeconds * 1000;
-    this.nextDue = this.now() + interval + Math.random() * (this.opts.jitter ?? 0.1) * interval;
+    this.nextDue = this.now() + interval - Math.random() * (this.opts.jitter ?? 0.1) * interval;
   }
 
   private async runAll(): Promise<void> {

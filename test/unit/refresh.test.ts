@@ -185,3 +185,32 @@ describe("readiness per source", () => {
     }
   });
 });
+
+describe("the schedule", () => {
+  it("refreshes at start, then again within one interval (jitter only shortens the wait), and stops", async () => {
+    let now = 1_000_000;
+    const src = new ScriptedSource(async () => ({ units: [], failedScopes: [] }));
+    const metrics = createSelfMetrics({ defaults: false });
+    const d = new Discovery({
+      sources: [src],
+      metrics,
+      logger: silentLogger,
+      intervalSeconds: 30,
+      now: () => now,
+    });
+    const waitTicks = () => new Promise((r) => setTimeout(r, 2200)); // the node-cron tick is one second
+    d.start();
+    await waitTicks();
+    expect(src.calls).toBe(1);
+    now += 26_000; // less than 90% of the interval: never due yet
+    await waitTicks();
+    expect(src.calls).toBe(1);
+    now += 4_000; // a full interval since the last start: always due
+    await waitTicks();
+    expect(src.calls).toBe(2);
+    await d.stop();
+    now += 60_000;
+    await waitTicks();
+    expect(src.calls).toBe(2);
+  });
+});
