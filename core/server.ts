@@ -10,8 +10,6 @@ export interface AppDeps {
   discovery: Pick<Discovery, "snapshot" | "status">;
   registry: Registry;
   auth?: AuthCheck;
-  /** Extra readiness conditions (e.g. the exporter's first collection is not one: it may lag). */
-  version?: string;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -45,7 +43,6 @@ export function createApp(deps: AppDeps): Express {
   app.get("/", (_req, res) => {
     res.json({
       name: "ecs-prometheus-bridge",
-      version: deps.version,
       endpoints: ["/sd", "/metrics", "/healthz", "/readyz", "/status"],
     });
   });
