@@ -4,7 +4,15 @@ import lambdaApi, { type API, type Request, type Response } from "lambda-api";
 import { safeEqual } from "../core/auth.js";
 import type { Config } from "../core/config.js";
 import type { Logger } from "../core/log.js";
-import { BadRequest, HTTP_SD_CONTENT_TYPE, SdCache, parseFilter, type SdBody } from "../sd/httpsd.js";
+import {
+  BadRequest,
+  HTTP_SD_CONTENT_TYPE,
+  SdCache,
+  listReady,
+  parseFilter,
+  type SdBody,
+  type SdFilter,
+} from "../sd/httpsd.js";
 import type { DiscoveredTarget } from "../sd/model.js";
 import type { Snapshot } from "../sd/refresh.js";
 import { clusterNameFromArn } from "../sd/sources/ecs-targets.js";
@@ -26,6 +34,9 @@ const createAPI = ((lambdaApi as unknown as { default?: unknown }).default ??
   lambdaApi) as typeof lambdaApi.default;
 
 type Json = Record<string, unknown>;
+
+/** Redirects (and the redirect-mode list) come from ECS tasks only: they wait for ECS, not other sources. */
+const ECS_ONLY: SdFilter = { source: new Set(["ecs"]) };
 
 function sendJson(res: Response, status: number, body: Json, headers: Record<string, string> = {}): void {
   res.status(status).header("Cache-Control", "no-store");
@@ -119,14 +130,14 @@ export function createLambdaApi(deps: LambdaAppDeps): API {
       throw err;
     }
     const snap = await discovery.current();
-    if (!snap.ready) return unavailable(res);
+    if (!listReady(snap, ECS_ONLY)) return unavailable(res);
     const result = resolve(view(snap).slots, parsed.selector, parsed.filter);
     if (!result.ok) {
       const sel = parsed.selector;
       const failing =
         sel.kind === "slot"
           ? discovery.clusterFailing(clusterNameFromArn(sel.cluster) ?? sel.cluster)
-          : discovery.failures().length > 0;
+          : discovery.ecsFailing();
       // A task missing while its cluster cannot be refreshed may exist: say so (503), not 404.
       if (result.status === 404 && failing)
         return sendJson(res, 503, {
@@ -178,7 +189,8 @@ export function createLambdaApi(deps: LambdaAppDeps): API {
           "mode=redirect needs lambda.publicUrl (BRIDGE_LAMBDA_PUBLIC_URL): the function URL to point targets at",
       });
     const snap = await discovery.current();
-    if (!snap.ready) return unavailable(res);
+    // The service's rule for plain lists; the redirect-mode list holds ECS tasks only.
+    if (!listReady(snap, modes[0] === "redirect" ? ECS_ONLY : filter)) return unavailable(res);
     let body: SdBody;
     if (modes[0] === "redirect") {
       const v = view(snap);

@@ -4,7 +4,7 @@
 import type { Logger } from "../core/log.js";
 import type { Discovery, Snapshot } from "../sd/refresh.js";
 
-export type DiscoveryLike = Pick<Discovery, "refreshOnce" | "snapshot" | "status">;
+export type DiscoveryLike = Pick<Discovery, "refreshOnce" | "snapshot" | "status" | "failedScopes">;
 
 export interface Failure {
   unit: string;
@@ -68,19 +68,43 @@ export class OnDemandDiscovery {
     return this.discovery.snapshot();
   }
 
-  /** Why discovery is not (fully) serving: units whose last refresh failed, else the last warnings. */
+  /**
+   * Why discovery is not (fully) serving: units whose last refresh failed and scopes whose listing failed
+   * (with the logged warning, which has the AWS error); else the last warnings.
+   */
   failures(): Failure[] {
+    const warnings = this.opts.warnings?.list() ?? [];
     const units = this.discovery
       .status()
       .filter((u) => !u.ok)
       .map((u) => ({ unit: u.unit, error: u.lastError ?? "refresh failed" }));
-    return units.length > 0 ? units : (this.opts.warnings?.list() ?? []);
+    const scopes = this.discovery.failedScopes().map(({ source, scope }) => {
+      const unit = scope.replace(/\/$/, "") || source;
+      // Listing warnings name the scope without a trailing slash (and without the source).
+      const logged = warnings.filter((w) => w.unit === unit || w.unit === `${source}:${unit}`);
+      const error = logged.length > 0 ? logged.map((w) => w.error).join("; ") : "listing failed";
+      return { unit, error: `${source}: ${error}` };
+    });
+    const all = [...units, ...scopes];
+    return all.length > 0 ? all : warnings;
   }
 
-  /** True if a unit of this cluster (by name) failed its last refresh: its targets may be stale. */
+  /** True if the ECS source's last refresh failed anywhere: a task missing from the snapshot may exist. */
+  ecsFailing(): boolean {
+    return (
+      this.discovery.failedScopes().some((f) => f.source === "ecs") ||
+      this.discovery.status().some((u) => u.source === "ecs" && !u.ok)
+    );
+  }
+
+  /**
+   * True if a unit of this cluster (by name) failed its last refresh, or an ECS listing failed (the
+   * cluster's units may be stale, or the cluster not yet known): a missing task may exist.
+   */
   clusterFailing(cluster: string): boolean {
-    return this.discovery
-      .status()
-      .some((u) => u.source === "ecs" && !u.ok && u.unit.split("/").pop() === cluster);
+    return (
+      this.discovery.failedScopes().some((f) => f.source === "ecs") ||
+      this.discovery.status().some((u) => u.source === "ecs" && !u.ok && u.unit.split("/").pop() === cluster)
+    );
   }
 }

@@ -60,6 +60,19 @@ export function isEmptyFilter(f: SdFilter): boolean {
   return !f.source && !f.cluster && !f.service && !f.namespace;
 }
 
+/**
+ * Whether a list for this filter is complete: every source is ready, or the filter restricts the list to
+ * sources that are ready on their own (so `?source=ecs` need not wait for a Cloud Map that keeps failing).
+ */
+export function listReady(
+  snap: { ready: boolean; readySources?: readonly SourceName[] },
+  filter: SdFilter,
+): boolean {
+  if (snap.ready) return true;
+  const sources = filter.source ? [...filter.source] : [];
+  return sources.length > 0 && sources.every((s) => snap.readySources?.includes(s) ?? false);
+}
+
 export function matches(t: DiscoveredTarget, f: SdFilter): boolean {
   if (f.source && !f.source.has(t.source)) return false;
   if (f.cluster && (!t.cluster || !f.cluster.has(t.cluster))) return false;

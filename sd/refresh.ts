@@ -50,6 +50,13 @@ export interface UnitStatus {
   lastError?: string;
 }
 
+/** A listing scope (e.g. `<account>/<region>/`) whose units may be stale or missing after the last refresh. */
+export interface ScopeFailure {
+  source: SourceName;
+  /** A unit-key prefix, as in SourceRefresh.failedScopes; "" when the source's refresh threw as a whole. */
+  scope: string;
+}
+
 export interface DiscoveryOptions {
   sources: Source[];
   metrics: SelfMetrics;
@@ -63,6 +70,7 @@ export interface DiscoveryOptions {
 export class Discovery {
   private readonly units = new Map<string, { source: SourceName; state: UnitState }>();
   private readonly readySources = new Set<SourceName>();
+  private readonly failed = new Map<SourceName, readonly string[]>();
   private inFlight: Promise<void> | undefined;
   private task: ScheduledTask | undefined;
   private nextDue = 0;
@@ -92,6 +100,11 @@ export class Discovery {
         ...(state.lastError ? { lastError: state.lastError } : {}),
       }))
       .sort((a, b) => (a.source + a.unit < b.source + b.unit ? -1 : 1));
+  }
+
+  /** Listing scopes that failed in each source's last refresh (their old units still look ok in status()). */
+  failedScopes(): ScopeFailure[] {
+    return [...this.failed].flatMap(([source, scopes]) => scopes.map((scope) => ({ source, scope })));
   }
 
   /** Runs one refresh of every source; concurrent callers share the refresh already in flight. */
@@ -148,12 +161,14 @@ export class Discovery {
     } catch (err) {
       // A source that throws as a whole keeps all of its last-good units.
       end();
+      this.failed.set(source.name, [""]);
       metrics.refreshFailures.inc({ source: source.name, unit: "*" });
       for (const { source: s, state } of this.units.values()) if (s === source.name) state.ok = false;
       logger.warn("refresh failed; keeping last-good targets", { source: source.name, err });
       return;
     }
     end();
+    this.failed.set(source.name, [...result.failedScopes]);
     const seen = new Set<string>();
     const now = this.now();
     let allOk = result.failedScopes.length === 0;

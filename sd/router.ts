@@ -1,7 +1,7 @@
 // GET /sd: serves the last snapshot from memory. Never calls AWS.
 import { Router, type Request, type Response } from "express";
 import type { Snapshot } from "./refresh.js";
-import { BadRequest, HTTP_SD_CONTENT_TYPE, SdCache, parseFilter, type SdBody } from "./httpsd.js";
+import { BadRequest, HTTP_SD_CONTENT_TYPE, SdCache, listReady, parseFilter, type SdBody } from "./httpsd.js";
 
 export function sdRouter(snapshot: () => Snapshot): Router {
   const router = Router();
@@ -16,10 +16,7 @@ export function sdRouter(snapshot: () => Snapshot): Router {
       throw err;
     }
     const snap = snapshot();
-    // A list restricted to sources that are ready is complete even while another source is not.
-    const sources = filter.source ? [...filter.source] : undefined;
-    const filteredReady = sources?.every((s) => snap.readySources?.includes(s)) ?? false;
-    if (!snap.ready && !filteredReady)
+    if (!listReady(snap, filter))
       return void res
         .status(503)
         .set("Retry-After", "5")

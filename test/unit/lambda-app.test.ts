@@ -291,6 +291,41 @@ describe("errors", () => {
     expect((await app.run("/targets/staging/api/1")).statusCode).toBe(404);
   });
 
+  it("index past the count while ECS cluster listing fails (no unit marked failing) -> 503 with a reason", async () => {
+    const stub = new StubDiscovery();
+    stub.failed = [{ source: "ecs", scope: "default/us-east-1/" }];
+    const app = testApp({}, stub);
+    for (const url of ["/targets/prod/api/3", "/targets/newcluster/api/0", "/targets?task=ffffff"]) {
+      const r = await app.run(url);
+      expect(r.statusCode, url).toBe(503);
+      expect(json(r).failures, url).toEqual([
+        { unit: "default/us-east-1", error: expect.stringMatching(/^ecs: listing failed/) },
+      ]);
+    }
+    expect((await app.run("/targets/prod/api/0")).statusCode).toBe(308);
+  });
+
+  it("only ECS failures turn a missing task into a 503: Cloud Map failures leave the 404", async () => {
+    const stub = new StubDiscovery();
+    stub.failed = [{ source: "cloudmap", scope: "default/us-east-1/" }];
+    stub.units = [
+      { source: "cloudmap", unit: "default/us-east-1/prod", ok: false, targets: 0, lastError: "Denied: no" },
+    ];
+    const app = testApp({}, stub);
+    for (const url of ["/targets/prod/api/3", "/targets?task=ffffff"])
+      expect((await app.run(url)).statusCode, url).toBe(404);
+  });
+
+  it("redirects need only the ECS source ready, not a Cloud Map source that never succeeds", async () => {
+    const stub = new StubDiscovery();
+    stub.snap = { ...stub.snap, ready: false, readySources: ["ecs"] };
+    const app = testApp({}, stub);
+    expect((await app.run("/targets/prod/api/0")).statusCode).toBe(308);
+    expect((await app.run("/targets?task=a1a1a1")).statusCode).toBe(308);
+    stub.snap = { ...stub.snap, readySources: ["cloudmap"] };
+    expect((await testApp({}, stub).run("/targets/prod/api/0")).statusCode).toBe(503);
+  });
+
   it("unknown routes -> 404 JSON, other methods -> 405", async () => {
     const app = testApp();
     const r = await app.run("/metrics");

@@ -23,14 +23,18 @@ const TD = taskDefinition("api", 7, "awsvpc", [
   { name: "app", dockerLabels: { PROMETHEUS_EXPORTER_PORT: "9100", PROMETHEUS_EXPORTER_PATH: "/m" } },
 ]);
 
-/** A mutable cluster: tests change `tasks` or set `fail` between invocations. */
+/** A mutable cluster: tests change `tasks` or set `fail` (ListTasks) or `listFail` between invocations. */
 function mockCluster() {
   const state = {
     tasks: [fargateTask("bbb", tdArn("api", 7), "10.0.9.2"), fargateTask("aaa", tdArn("api", 7), "10.0.9.1")],
     fail: undefined as AwsError | undefined,
+    listFail: undefined as AwsError | undefined,
   };
   const mock = mockJson({
-    ListClusters: () => ({ clusterArns: [CLUSTER_ARN] }),
+    ListClusters: () => {
+      if (state.listFail) throw state.listFail;
+      return { clusterArns: [CLUSTER_ARN] };
+    },
     ListTasks: () => {
       if (state.fail) throw state.fail;
       return { taskArns: state.tasks.map((t) => t.taskArn) };
@@ -135,6 +139,29 @@ describe("Lambda with the real ECS source (nock)", () => {
     )) as LambdaResult;
     expect(r.statusCode).toBe(503);
     expect(JSON.stringify(json(r).failures)).toMatch(/ListClusters failed.*AccessDeniedException/);
+  });
+});
+
+describe("Lambda with the real sources: which failures make a missing task a 503", () => {
+  it("no cluster configured and ListClusters starts failing: an index past the stale count -> 503", async () => {
+    const { state } = mockCluster();
+    const { run } = runtime({ BRIDGE_CLUSTERS: "", BRIDGE_LAMBDA_CACHE_SECONDS: "0" });
+    expect((await run("/targets/prod/api/2")).statusCode).toBe(404);
+    state.listFail = new AwsError("AccessDeniedException", "not authorized to perform ecs:ListClusters");
+    const r = await run("/targets/prod/api/2");
+    expect(r.statusCode).toBe(503);
+    expect(JSON.stringify(json(r).failures)).toMatch(/ListClusters failed.*AccessDeniedException/);
+    // Last-good tasks still redirect meanwhile.
+    expect((await run("/targets/prod/api/1")).headers.location).toBe("http://10.0.9.2:9100/m");
+  });
+
+  it("a Cloud Map warning (configured namespace not found) leaves a missing task a 404", async () => {
+    mockCluster();
+    const cloudmap = mockJson({ ListNamespaces: () => ({ Namespaces: [] }) });
+    const { run } = runtime({ BRIDGE_CLOUDMAP_ENABLED: "true", BRIDGE_CLOUDMAP_NAMESPACES: "gone.local" });
+    expect((await run("/targets?task=ffffff")).statusCode).toBe(404);
+    expect((await run("/targets/prod/api/2")).statusCode).toBe(404);
+    expect(cloudmap.calls.ListNamespaces).toBe(1);
   });
 });
 

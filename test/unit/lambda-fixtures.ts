@@ -7,7 +7,7 @@ import { createLambdaApi } from "../../lambda/app.js";
 import { functionUrlEvent, type FunctionUrlRequest, type HttpEvent } from "../../lambda/events.js";
 import { OnDemandDiscovery } from "../../lambda/freshness.js";
 import { compareTargets, type DiscoveredTarget } from "../../sd/model.js";
-import type { Snapshot, UnitStatus } from "../../sd/refresh.js";
+import type { ScopeFailure, Snapshot, UnitStatus } from "../../sd/refresh.js";
 import { buildTaskTargets } from "../../sd/sources/ecs-targets.js";
 import { ACCOUNT, REGION, fargateTask, taskArn, taskDefinition, tdArn } from "../helpers/ecs-fixtures.js";
 import { testConfig } from "../helpers/config.js";
@@ -71,6 +71,7 @@ export class StubDiscovery {
   refreshes = 0;
   snap: Snapshot;
   units: UnitStatus[] = [];
+  failed: ScopeFailure[] = [];
   constructor(targets: DiscoveredTarget[] = targetsOf(), ready = true) {
     this.snap = { targets, version: 1, ready };
   }
@@ -83,6 +84,9 @@ export class StubDiscovery {
   }
   status(): UnitStatus[] {
     return this.units;
+  }
+  failedScopes(): ScopeFailure[] {
+    return this.failed;
   }
 }
 

@@ -51,6 +51,37 @@ describe("/sd is the service's http_sd list", () => {
     }
   });
 
+  it("while Cloud Map is not ready: same 503/200 as the service per source filter", async () => {
+    const partial = new StubDiscovery();
+    partial.snap = { ...partial.snap, ready: false, readySources: ["ecs"] };
+    const svc = createApp({ discovery: partial, registry: createSelfMetrics({ defaults: false }).registry });
+    const s = await listen(svc, "127.0.0.1", 0);
+    const url = `http://127.0.0.1:${(s.address() as { port: number }).port}`;
+    try {
+      const app = testApp({}, partial);
+      const expected: [string, number][] = [
+        ["", 503],
+        ["?source=cloudmap", 503],
+        ["?source=ecs,cloudmap", 503],
+        ["?source=ecs", 200],
+        ["?source=ecs&cluster=prod", 200],
+      ];
+      for (const [q, status] of expected) {
+        const lambda = await app.run(`/sd${q}`);
+        const service = await fetch(`${url}/sd${q}`);
+        expect(service.status, q).toBe(status);
+        expect(lambda.statusCode, q).toBe(status);
+        if (status === 200) expect(lambda.body, q).toBe(await service.text());
+      }
+      // The redirect-mode list holds only ECS tasks: it needs only ECS.
+      const r = await testApp(PUBLIC, partial).run("/sd?mode=redirect");
+      expect(r.statusCode).toBe(200);
+      expect(groups(r)).toHaveLength(targetsOf().length);
+    } finally {
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+  });
+
   it("gzip when accepted (base64 body), 304 on a matching If-None-Match", async () => {
     const app = testApp({}, stub);
     const plain = await app.run("/sd");
