@@ -11,7 +11,8 @@ import { createSelfMetrics } from "../../core/metrics.js";
 import { createExporterMetrics } from "../../exporter/selfmetrics.js";
 import { RESERVED } from "../../lambda/params.js";
 import { readPromql } from "../../deploy/check/promql.js";
-import { json, testApp } from "./lambda-fixtures.js";
+import { parseFilter, renderSd } from "../../sd/httpsd.js";
+import { json, targetsOf, testApp } from "./lambda-fixtures.js";
 
 const DIR = "deploy/prometheus";
 const files = readdirSync(DIR).filter((f) => f.endsWith(".yml"));
@@ -47,18 +48,66 @@ interface Relabel {
   action?: string;
 }
 
-/** Prometheus' `replace` relabelling (the only action these checks need): anchored regex, `$n` groups, empty result deletes. */
-function relabel(labels: Record<string, string>, rules: Relabel[] = []): Record<string, string> {
+/**
+ * Prometheus' relabelling for the actions these examples use (replace, keep, drop, labelmap): anchored regex,
+ * `$n` groups, an empty replace result deletes the label. Returns undefined when the target is dropped.
+ */
+function relabel(labels: Record<string, string>, rules: Relabel[] = []): Record<string, string> | undefined {
   const out = { ...labels };
+  const expand = (m: RegExpExecArray, replacement: string) =>
+    replacement.replace(/\$\{?(\d+)\}?/g, (_, n: string) => m[Number(n)] ?? "");
   for (const r of rules) {
-    if ((r.action ?? "replace") !== "replace") throw new Error(`relabel action ${r.action} not simulated`);
+    const action = r.action ?? "replace";
+    const re = new RegExp(`^(?:${r.regex ?? "(.*)"})$`);
+    if (action === "labelmap") {
+      for (const [name, value] of Object.entries(out)) {
+        const m = re.exec(name);
+        if (m) out[expand(m, r.replacement ?? "$1")] = value;
+      }
+      continue;
+    }
     const value = (r.source_labels ?? []).map((l) => out[l] ?? "").join(r.separator ?? ";");
-    const m = new RegExp(`^(?:${r.regex ?? "(.*)"})$`).exec(value);
+    const m = re.exec(value);
+    if (action === "keep" || action === "drop") {
+      if ((action === "keep") !== Boolean(m)) return undefined;
+      continue;
+    }
+    if (action !== "replace") throw new Error(`relabel action ${action} not simulated`);
     if (!m || !r.target_label) continue;
-    const result = (r.replacement ?? "$1").replace(/\$\{?(\d+)\}?/g, (_, n: string) => m[Number(n)] ?? "");
+    const result = expand(m, r.replacement ?? "$1");
     if (result === "") delete out[r.target_label];
     else out[r.target_label] = result;
   }
+  return out;
+}
+
+interface ScrapeJob {
+  job_name: string;
+  scheme?: string;
+  metrics_path?: string;
+  params?: Record<string, string[]>;
+  relabel_configs?: Relabel[];
+}
+interface SdGroup {
+  targets: string[];
+  labels: Record<string, string>;
+}
+
+/**
+ * The labels Prometheus scrapes one http_sd target with: the job's defaults under the group's labels
+ * (a group's __metrics_path__ wins over the job's metrics_path), the job's relabelling, then `instance`
+ * defaulting to the address. Undefined when the relabelling drops the target.
+ */
+function scrapeLabels(job: ScrapeJob, group: SdGroup): Record<string, string> | undefined {
+  const defaults: Record<string, string> = {
+    job: job.job_name,
+    __address__: group.targets[0]!,
+    __scheme__: job.scheme ?? "http",
+    __metrics_path__: job.metrics_path ?? "/metrics",
+  };
+  for (const [k, v] of Object.entries(job.params ?? {})) defaults[`__param_${k}`] = v[0]!;
+  const out = relabel({ ...defaults, ...group.labels }, job.relabel_configs);
+  if (out && !out.instance) out.instance = out.__address__!;
   return out;
 }
 
@@ -119,10 +168,51 @@ describe("deploy/prometheus configs", () => {
     expect(list.some((g) => g.labels.__param_task)).toBe(true);
     expect(list.some((g) => g.labels.__param_path)).toBe(true);
     const instances = list.map(
-      (g) => relabel({ job: job.job_name, ...g.labels }, job.relabel_configs).instance,
+      (g) => relabel({ job: job.job_name, ...g.labels }, job.relabel_configs)!.instance,
     );
     expect(new Set(instances).size, instances.join(" ")).toBe(list.length);
   });
+
+  // The ECS targets as the bridge service's /sd (renderSd) and the Lambda's /sd serve them, from the shared
+  // fixture: a container serving /metrics and /internal/metrics on port 8080, an envoy on 9901 with its own path.
+  const jobIn = (file: string, name: string) =>
+    (parse(readFileSync(join(DIR, file), "utf8")) as { scrape_configs: ScrapeJob[] }).scrape_configs.find(
+      (j) => j.job_name === name,
+    )!;
+  it.each([
+    [
+      "http-sd-service.yml",
+      "ecs",
+      async () => JSON.parse(renderSd(targetsOf(), parseFilter({ source: "ecs" })).json.toString()),
+    ],
+    [
+      "http-sd-lambda.yml",
+      "ecs-via-lambda-sd",
+      async () => json(await testApp().run("/sd?source=ecs&cluster=prod")),
+    ],
+  ] as const)(
+    "%s job %s: one instance per target, two paths on one port included",
+    async (file, name, sd) => {
+      const job = jobIn(file, name);
+      const list = (await sd()) as unknown as SdGroup[];
+      const scraped = list.map((g) => scrapeLabels(job, g));
+      expect(scraped.every(Boolean), "the fixture's targets are all kept").toBe(true);
+      const instances = scraped.map((l) => l!.instance);
+      expect(new Set(instances).size, instances.join(" ")).toBe(list.length);
+      // The same port twice: both paths are scraped, each under its own instance.
+      const samePort = scraped.filter((l) => l!.__address__ === "10.0.1.1:8080");
+      expect(samePort.map((l) => [l!.__metrics_path__, l!.instance])).toEqual(
+        expect.arrayContaining([
+          ["/metrics", "m0m0m0:8080"],
+          ["/internal/metrics", "m0m0m0:8080/internal/metrics"],
+        ]),
+      );
+      expect(samePort).toHaveLength(2);
+      // The usual target keeps the short <task id>:<port>; another path on its own port is spelled out.
+      expect(instances).toContain("c3c3c3:9100");
+      expect(instances).toContain("m0m0m0:9901/stats/prometheus");
+    },
+  );
 
   it("the service example authenticates every request to the bridge with the bearer token file", () => {
     const doc = parse(readFileSync(join(DIR, "http-sd-service.yml"), "utf8")) as {
