@@ -6,9 +6,9 @@ import type { Config } from "../core/config.js";
 import type { Logger } from "../core/log.js";
 import {
   BadRequest,
-  HTTP_SD_CONTENT_TYPE,
   SdCache,
   listReady,
+  negotiateSd,
   parseFilter,
   type SdBody,
   type SdFilter,
@@ -44,20 +44,20 @@ function sendJson(res: Response, status: number, body: Json, headers: Record<str
   res.json(body);
 }
 
-/** http_sd body with ETag / 304 and gzip, like the service's router. */
+/** http_sd body with ETag / 304 and gzip: the same negotiation as the service's router. */
 function sendSd(req: Request, res: Response, body: SdBody): void {
-  res.header("Content-Type", HTTP_SD_CONTENT_TYPE);
-  res.header("ETag", body.etag);
-  res.header("Cache-Control", "no-cache");
-  res.header("Vary", "Accept-Encoding");
-  if (req.headers["if-none-match"] === body.etag) return void res.status(304).send("");
-  if (/\bgzip\b/.test(req.headers["accept-encoding"] ?? "")) {
-    res.header("Content-Encoding", "gzip");
+  const out = negotiateSd(body, {
+    ifNoneMatch: req.headers["if-none-match"],
+    acceptEncoding: req.headers["accept-encoding"],
+  });
+  for (const [k, v] of Object.entries(out.headers)) res.header(k, v);
+  if (!out.payload) return void res.status(304).send("");
+  if (out.gzip) {
     // lambda-api has no per-response binary switch; its response object keeps the flag in _isBase64.
     (res as unknown as { _isBase64: boolean })._isBase64 = true;
-    return void res.status(200).send(body.gzip.toString("base64"));
+    return void res.status(200).send(out.payload.toString("base64"));
   }
-  res.status(200).send(body.json.toString("utf8"));
+  res.status(200).send(out.payload.toString("utf8"));
 }
 
 /** Groups of query values, the shape parseFilter takes (repeated keys become arrays). */

@@ -125,3 +125,47 @@ export class SdCache {
     return body;
   }
 }
+
+/** Whether an Accept-Encoding header admits gzip (q > 0, directly or through `*`). */
+export function acceptsGzip(acceptEncoding: string | undefined): boolean {
+  let gzip: number | undefined;
+  let star: number | undefined;
+  for (const part of (acceptEncoding ?? "").split(",")) {
+    const [coding, ...params] = part.trim().toLowerCase().split(";");
+    const qParam = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
+    const q = qParam ? Number(qParam.slice(2)) : 1;
+    if (coding === "gzip" || coding === "x-gzip") gzip = Number.isFinite(q) ? q : 0;
+    else if (coding === "*") star = Number.isFinite(q) ? q : 0;
+  }
+  return (gzip ?? star ?? 0) > 0;
+}
+
+export interface SdResponse {
+  status: 200 | 304;
+  headers: Record<string, string>;
+  /** Absent for 304. */
+  payload?: Buffer;
+  gzip: boolean;
+}
+
+/**
+ * Content negotiation for an http_sd body, shared by the service and the Lambda: gzip when accepted, an ETag
+ * per representation (gzip and identity bytes differ), 304 when If-None-Match names it.
+ */
+export function negotiateSd(
+  body: SdBody,
+  req: { ifNoneMatch?: string; acceptEncoding?: string },
+): SdResponse {
+  const gzip = acceptsGzip(req.acceptEncoding);
+  const etag = gzip ? `${body.etag.slice(0, -1)}-gz"` : body.etag;
+  const headers: Record<string, string> = {
+    "Content-Type": HTTP_SD_CONTENT_TYPE,
+    ETag: etag,
+    "Cache-Control": "no-cache",
+    Vary: "Accept-Encoding",
+  };
+  const tags = (req.ifNoneMatch ?? "").split(",").map((t) => t.trim().replace(/^W\//, ""));
+  if (tags.includes(etag) || tags.includes("*")) return { status: 304, headers, gzip };
+  if (gzip) headers["Content-Encoding"] = "gzip";
+  return { status: 200, headers, payload: gzip ? body.gzip : body.json, gzip };
+}

@@ -1,7 +1,7 @@
 // GET /sd: serves the last snapshot from memory. Never calls AWS.
 import { Router, type Request, type Response } from "express";
 import type { Snapshot } from "./refresh.js";
-import { BadRequest, HTTP_SD_CONTENT_TYPE, SdCache, listReady, parseFilter, type SdBody } from "./httpsd.js";
+import { BadRequest, SdCache, listReady, negotiateSd, parseFilter, type SdBody } from "./httpsd.js";
 
 export function sdRouter(snapshot: () => Snapshot): Router {
   const router = Router();
@@ -27,14 +27,11 @@ export function sdRouter(snapshot: () => Snapshot): Router {
 }
 
 export function sendBody(req: Request, res: Response, body: SdBody): void {
-  res.set("Content-Type", HTTP_SD_CONTENT_TYPE);
-  res.set("ETag", body.etag);
-  res.set("Cache-Control", "no-cache");
-  res.set("Vary", "Accept-Encoding");
-  if (req.headers["if-none-match"] === body.etag) return void res.status(304).end();
-  if (/\bgzip\b/.test(req.headers["accept-encoding"] ?? "")) {
-    res.set("Content-Encoding", "gzip");
-    return void res.status(200).send(body.gzip);
-  }
-  res.status(200).send(body.json);
+  const out = negotiateSd(body, {
+    ifNoneMatch: req.headers["if-none-match"],
+    acceptEncoding: req.headers["accept-encoding"],
+  });
+  res.set(out.headers);
+  if (!out.payload) return void res.status(out.status).end();
+  res.status(out.status).send(out.payload);
 }

@@ -7,7 +7,7 @@ import { createApp } from "../../core/server.js";
 import { createAuthCheck } from "../../core/auth.js";
 import type { DiscoveredTarget } from "../../sd/model.js";
 import type { Snapshot } from "../../sd/refresh.js";
-import { parseFilter, renderSd } from "../../sd/httpsd.js";
+import { acceptsGzip, negotiateSd, parseFilter, renderSd } from "../../sd/httpsd.js";
 
 const targets: DiscoveredTarget[] = [
   {
@@ -150,5 +150,28 @@ describe("optional auth on /sd and /metrics", () => {
     expect(check(`Basic ${Buffer.from("prom:px").toString("base64")}`)).toBe(false);
     expect(check(undefined)).toBe(false);
     expect(createAuthCheck({})).toBeUndefined();
+  });
+});
+
+describe("content negotiation", () => {
+  it("gzip only when accepted with q > 0, and one ETag per representation", () => {
+    const body = renderSd(targets);
+    expect(acceptsGzip("gzip")).toBe(true);
+    expect(acceptsGzip("br, gzip;q=0.5")).toBe(true);
+    expect(acceptsGzip("gzip;q=0")).toBe(false);
+    expect(acceptsGzip("*")).toBe(true);
+    expect(acceptsGzip("*;q=0")).toBe(false);
+    expect(acceptsGzip("gzip;q=0, *")).toBe(false);
+    expect(acceptsGzip(undefined)).toBe(false);
+    const zipped = negotiateSd(body, { acceptEncoding: "gzip" });
+    const plain = negotiateSd(body, { acceptEncoding: "identity" });
+    expect(zipped.headers["Content-Encoding"]).toBe("gzip");
+    expect(plain.headers).not.toHaveProperty("Content-Encoding");
+    expect(zipped.headers.ETag).not.toBe(plain.headers.ETag);
+    // A cached identity body never validates a gzip request, and the reverse.
+    expect(negotiateSd(body, { acceptEncoding: "gzip", ifNoneMatch: plain.headers.ETag }).status).toBe(200);
+    expect(
+      negotiateSd(body, { acceptEncoding: "gzip", ifNoneMatch: `"x", ${zipped.headers.ETag}` }).status,
+    ).toBe(304);
   });
 });
