@@ -49,7 +49,10 @@ export function parseFilter(query: Record<string, unknown>, allowExtra: readonly
         );
       if (key === "source" && !(SOURCES as readonly string[]).includes(v))
         throw new BadRequest(`bad value for "source": "${v}"; allowed: ${SOURCES.join(", ")}`, key);
-      values.add(v);
+      // A cluster may be named by ARN (as in the bridge's own clusters option): match on its name.
+      const clusterName =
+        key === "cluster" ? /^arn:[^:]+:ecs:[^:]*:\d*:cluster\/(.+)$/.exec(v)?.[1] : undefined;
+      values.add(clusterName ?? v);
     }
     (filter as Record<string, Set<string>>)[key] = values;
   }

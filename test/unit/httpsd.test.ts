@@ -175,3 +175,9 @@ describe("content negotiation", () => {
     ).toBe(304);
   });
 });
+
+it("a cluster filter given as an ARN matches the cluster's targets", () => {
+  const f = parseFilter({ cluster: "arn:aws:ecs:us-east-1:123456789012:cluster/prod" });
+  expect([...f.cluster!]).toEqual(["prod"]);
+  expect(JSON.parse(renderSd(targets, f).json.toString())).toHaveLength(1);
+});
