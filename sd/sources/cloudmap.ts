@@ -3,6 +3,7 @@
 // filter) every refresh, from ListInstances where DiscoverInstances cannot serve. Errors fail the
 // namespace's unit so the refresh helper keeps its last-good targets.
 import { Counter } from "prom-client";
+import { UnitBackoff } from "../../core/backoff.js";
 import { createLimiter, TtlCache } from "../../core/cache.js";
 import type { Config, HealthFilter } from "../../core/config.js";
 import type { Logger } from "../../core/log.js";
@@ -51,6 +52,7 @@ export class CloudMapSource implements Source {
   private readonly targetOptions: TargetOptions;
   private readonly health: HealthFilter;
   private readonly fallbacks: Counter<"reason">;
+  private readonly backoff = new UnitBackoff();
 
   constructor(private readonly opts: CloudMapSourceOptions) {
     const { config, metrics } = opts;
@@ -116,7 +118,12 @@ export class CloudMapSource implements Source {
       selected.map((ns) => {
         // Private DNS namespaces of the same name can exist once per VPC: keep their units apart.
         const suffix = (nameCount.get(ns.name) ?? 0) > 1 ? `/${ns.id}` : "";
-        return this.refreshNamespace(st, ns, `${st.scope.key}/${ns.name}${suffix}`);
+        const unit = `${st.scope.key}/${ns.name}${suffix}`;
+        return this.backoff.run(
+          unit,
+          () => this.refreshNamespace(st, ns, unit),
+          (error): NamespaceOutcome => ({ unit, ok: false, error }),
+        );
       }),
     );
     return { outcomes, failedScopes };

@@ -11,6 +11,7 @@ import {
 } from "@aws-sdk/client-ecs";
 import { DescribeInstancesCommand } from "@aws-sdk/client-ec2";
 import { chunk } from "../../core/aws.js";
+import { UnitBackoff } from "../../core/backoff.js";
 import { LruCache, TtlCache, createLimiter } from "../../core/cache.js";
 import type { Config } from "../../core/config.js";
 import type { Logger } from "../../core/log.js";
@@ -55,6 +56,7 @@ export class EcsSource implements Source {
   private readonly containerInstances: TtlCache<string, string>;
   private readonly ec2Ips: TtlCache<string, string>;
   private readonly limiters = new Map<string, Call>();
+  private readonly backoff = new UnitBackoff();
   private readonly opts: OptInOptions;
   private skipped = new Map<SkipReason, number>();
 
@@ -92,17 +94,25 @@ export class EcsSource implements Source {
         await Promise.all(
           clusters.map(async (cluster) => {
             const unit = `${scope.key}/${clusterNameFromArn(cluster) ?? cluster}`;
-            try {
-              units.push({ unit, ok: true, targets: await this.refreshCluster(scope, cluster, unit, call) });
-            } catch (err) {
-              units.push({ unit, ok: false, error: err as Error });
-            }
+            const outcome = await this.backoff.run<UnitOutcome>(
+              unit,
+              async () => {
+                try {
+                  return { unit, ok: true, targets: await this.refreshCluster(scope, cluster, unit, call) };
+                } catch (err) {
+                  return { unit, ok: false, error: err as Error };
+                }
+              },
+              (error) => ({ unit, ok: false, error }),
+            );
+            units.push(outcome);
           }),
         );
         // Forget clusters no longer listed in this scope.
         const live = new Set(clusters.map((c) => `${scope.key}/${clusterNameFromArn(c) ?? c}`));
         for (const key of this.clusters.keys())
           if (key.startsWith(`${scope.key}/`) && !live.has(key)) this.clusters.delete(key);
+        this.backoff.retain((unit) => !unit.startsWith(`${scope.key}/`) || live.has(unit));
       }),
     );
     for (const reason of SKIP_REASONS)

@@ -167,6 +167,34 @@ describe("ECS discovery against the simulated AWS", () => {
     expect(metrics).toContain('ecs_bridge_unit_up{source="ecs",unit="default/us-east-1/staging"} 1');
   });
 
+  it("backs off a cluster that keeps failing with 5xx, without touching the others", async () => {
+    await refresh();
+    const prodBefore = addressesOf(await getSd(bridge, "?cluster=prod"));
+    const fault = sim.failCluster("prod", { status: 503 });
+    await refresh(); // 1st failure: retried next time
+    await refresh(); // 2nd failure: the next refresh skips prod
+    sim.removeFault(fault);
+    sim.resetCalls();
+    sim.scaleService("staging", "api", 3);
+    await refresh();
+    const prodCalls = sim
+      .callLog({ operation: "ListTasks" })
+      .filter((c) => JSON.stringify(c.params).includes("prod"));
+    expect(prodCalls).toHaveLength(0);
+    expect(addressesOf(await getSd(bridge, "?cluster=staging"))).toHaveLength(3);
+    expect(addressesOf(await getSd(bridge, "?cluster=prod"))).toEqual(prodBefore);
+    const status = (await (await fetch(`${bridge.url}/status`)).json()) as {
+      units: { unit: string; lastError?: string }[];
+    };
+    expect(status.units.find((u) => u.unit.endsWith("/prod"))!.lastError).toMatch(
+      /^BackingOff: .*2 consecutive/,
+    );
+    await refresh(); // back to normal
+    expect(
+      sim.callLog({ operation: "ListTasks" }).some((c) => JSON.stringify(c.params).includes("prod")),
+    ).toBe(true);
+  });
+
   it("5xx from ECS on the first refresh answers 503, never an empty list", async () => {
     const fresh = await bridgeOnSim(sim);
     try {
