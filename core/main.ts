@@ -55,7 +55,17 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   const exporter = config.exporter.enabled ? createExporter({ config, scopes, metrics, logger }) : undefined;
   const auth = createAuthCheck(config.auth);
   const app = createApp({ discovery, registry: metrics.registry, ...(auth ? { auth } : {}) });
-  const server = await listen(app, config.listen.host, config.listen.port);
+  let server: Server;
+  try {
+    server = await listen(app, config.listen.host, config.listen.port);
+  } catch (err) {
+    for (const scope of scopes) destroyClients(scope.clients);
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new ConfigError(
+      `cannot listen on ${config.listen.host}:${config.listen.port} (listen.host, listen.port): ${code}; ` +
+        "choose a free port and an address of this host",
+    );
+  }
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.listen.port;
   const host =

@@ -245,3 +245,17 @@ describe("cross-account discovery", () => {
     }
   });
 });
+
+it("a listen port in use stops startup with a config error naming listen.port", async () => {
+  const sim2 = await startSimAws({ scenario });
+  const first = await bridgeOnSim(sim2);
+  const port = new URL(first.url).port;
+  try {
+    await expect(bridgeOnSim(sim2, { BRIDGE_LISTEN_PORT: port })).rejects.toThrow(
+      new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(listen\\.host, listen\\.port\\): EADDRINUSE`),
+    );
+  } finally {
+    await first.close();
+    await sim2.close();
+  }
+});
