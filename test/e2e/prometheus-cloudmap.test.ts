@@ -4,7 +4,12 @@ import type { Bridge } from "../../core/main.js";
 import { startSimAws, type Scenario, type SimAws } from "../../sim/index.js";
 import { bridgeOnSim } from "../helpers/bridge.js";
 import { startSampleExporters, type SampleExporters } from "../helpers/exporters.js";
-import { prometheusAvailable, startPrometheus, type RunningPrometheus } from "../helpers/prometheus.js";
+import {
+  httpSdConfig,
+  prometheusAvailable,
+  startPrometheus,
+  type RunningPrometheus,
+} from "../helpers/prometheus.js";
 
 const scenario: Scenario = {
   accountId: "123456789012",
@@ -42,17 +47,10 @@ describe.skipIf(!prometheusAvailable())("real Prometheus scraping Cloud Map targ
     bridge = await bridgeOnSim(sim, { BRIDGE_ECS_ENABLED: "false", BRIDGE_CLOUDMAP_ENABLED: "true" });
     await bridge.discovery.refreshOnce();
     prom = await startPrometheus(
-      [
-        "global: { scrape_interval: 1s, scrape_timeout: 900ms }",
-        "scrape_configs:",
-        "  - job_name: cloudmap",
-        "    http_sd_configs:",
-        `      - url: ${bridge.url}/sd?source=cloudmap&namespace=apps.internal`,
-        "        refresh_interval: 1s",
-        "    relabel_configs:",
-        "      - { source_labels: [__meta_cloudmap_service_name], target_label: service }",
-        "      - { source_labels: [__meta_cloudmap_attribute_tier], target_label: tier }",
-      ].join("\n"),
+      httpSdConfig("cloudmap", `${bridge.url}/sd?source=cloudmap&namespace=apps.internal`, [
+        "{ source_labels: [__meta_cloudmap_service_name], target_label: service }",
+        "{ source_labels: [__meta_cloudmap_attribute_tier], target_label: tier }",
+      ]),
     );
   });
 

@@ -4,7 +4,12 @@ import type { Bridge } from "../../core/main.js";
 import { startSimAws, type Scenario, type SimAws } from "../../sim/index.js";
 import { bridgeOnSim } from "../helpers/bridge.js";
 import { startSampleExporters, type SampleExporters } from "../helpers/exporters.js";
-import { prometheusAvailable, startPrometheus, type RunningPrometheus } from "../helpers/prometheus.js";
+import {
+  httpSdConfig,
+  prometheusAvailable,
+  startPrometheus,
+  type RunningPrometheus,
+} from "../helpers/prometheus.js";
 
 const scenario: Scenario = {
   accountId: "123456789012",
@@ -62,18 +67,11 @@ describe.skipIf(!prometheusAvailable())("real Prometheus scraping through http_s
     bridge = await bridgeOnSim(sim, { BRIDGE_CLUSTERS: "prod" });
     await bridge.discovery.refreshOnce();
     prom = await startPrometheus(
-      [
-        "global: { scrape_interval: 1s, scrape_timeout: 900ms }",
-        "scrape_configs:",
-        "  - job_name: ecs",
-        "    http_sd_configs:",
-        `      - url: ${bridge.url}/sd?cluster=prod`,
-        "        refresh_interval: 1s",
-        "    relabel_configs:",
-        "      - { source_labels: [__meta_ecs_service], target_label: service }",
-        "      - { source_labels: [__meta_ecs_tag_task_team], target_label: team }",
-        "      - { source_labels: [__meta_ecs_task_arn], regex: '.*/([^/]+)$', target_label: task_id }",
-      ].join("\n"),
+      httpSdConfig("ecs", `${bridge.url}/sd?cluster=prod`, [
+        "{ source_labels: [__meta_ecs_service], target_label: service }",
+        "{ source_labels: [__meta_ecs_tag_task_team], target_label: team }",
+        "{ source_labels: [__meta_ecs_task_arn], regex: '.*/([^/]+)$', target_label: task_id }",
+      ]),
     );
   });
 

@@ -113,3 +113,17 @@ export async function startPrometheus(configYaml: string): Promise<RunningPromet
     },
   };
 }
+
+/** A prometheus.yml with one job discovering through the bridge's http_sd URL, scraping every second. */
+export function httpSdConfig(job: string, url: string, relabelRules: string[]): string {
+  return [
+    "global: { scrape_interval: 1s, scrape_timeout: 900ms }",
+    "scrape_configs:",
+    `  - job_name: ${job}`,
+    "    http_sd_configs:",
+    `      - url: ${url}`,
+    "        refresh_interval: 1s",
+    "    relabel_configs:",
+    ...relabelRules.map((r) => `      - ${r}`),
+  ].join("\n");
+}
