@@ -3,6 +3,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { functionUrlEvent } from "../../lambda/events.js";
+import { RESERVED } from "../../lambda/params.js";
 import { buildLocation, groupTasks, parseAddress } from "../../lambda/select.js";
 import type { DiscoveredTarget } from "../../sd/model.js";
 import { StubDiscovery, json, targetsOf, testApp } from "./lambda-fixtures.js";
@@ -48,20 +49,8 @@ const rawPath = fc.oneof(
   { weight: 1, arbitrary: fc.array(segment, { maxLength: 5 }).map((s) => `/${s.join("/")}`) },
 );
 const queryKey = fc.oneof(
-  fc.constantFrom(
-    "cluster",
-    "service",
-    "index",
-    "task",
-    "port",
-    "path",
-    "container",
-    "secret",
-    "match[]",
-    "target",
-    "host",
-    "url",
-  ),
+  // Every parameter the Lambda reads itself, plus names an attacker might try.
+  fc.constantFrom(...RESERVED, "match[]", "target", "host", "url"),
   fc.string({ maxLength: 8 }),
 );
 const queryValue = fc.oneof(
