@@ -59,10 +59,6 @@ export function parseFilter(query: Record<string, unknown>, allowExtra: readonly
   return filter;
 }
 
-export function isEmptyFilter(f: SdFilter): boolean {
-  return !f.source && !f.cluster && !f.service && !f.namespace;
-}
-
 /**
  * Whether a list for this filter is complete: every source is ready, or the filter restricts the list to
  * sources that are ready on their own (so `?source=ecs` need not wait for a Cloud Map that keeps failing).

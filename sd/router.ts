@@ -26,7 +26,7 @@ export function sdRouter(snapshot: () => Snapshot): Router {
   return router;
 }
 
-export function sendBody(req: Request, res: Response, body: SdBody): void {
+function sendBody(req: Request, res: Response, body: SdBody): void {
   const out = negotiateSd(body, {
     ifNoneMatch: req.headers["if-none-match"],
     acceptEncoding: req.headers["accept-encoding"],
