@@ -1,5 +1,10 @@
 // Just enough PromQL reading to list the metric names and label names an expression uses, so dashboards
 // and alerts can be checked against the metrics the code registers. Syntax is checked by promtool.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
 
 const KEYWORDS = new Set([
   "sum",
@@ -91,4 +96,77 @@ export function readPromql(expr: string, isMetric: (name: string) => boolean): P
     else unknown.push(word);
   }
   return { metrics, nameRegexes, labels, unknown };
+}
+
+interface GrafanaPanel {
+  type: string;
+  title: string;
+  targets?: { expr: string }[];
+  panels?: GrafanaPanel[];
+}
+interface GrafanaVariable {
+  name: string;
+  type: string;
+  query?: string | { query: string };
+  current?: { value?: string };
+}
+export interface GrafanaDashboard {
+  title: string;
+  uid: string;
+  panels: GrafanaPanel[];
+  templating: { list: GrafanaVariable[] };
+}
+
+/** One PromQL query of a dashboard, named by its panel (or `variable <name>`). */
+export interface DashboardQuery {
+  panel: string;
+  expr: string;
+}
+
+/** Grafana's label_values(selector, label) split into its PromQL selector and the label it lists. */
+export const LABEL_VALUES = /^label_values\((.*),\s*(\w+)\)$/;
+
+/** The panels (rows flattened away), every panel query, and the variables' label_values queries. */
+export function dashboardQueries(file: string) {
+  const dashboard = JSON.parse(readFileSync(file, "utf8")) as GrafanaDashboard;
+  const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).filter((p) => p.type !== "row");
+  const exprs: DashboardQuery[] = panels.flatMap((p) =>
+    (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })),
+  );
+  const variableQueries: DashboardQuery[] = dashboard.templating.list
+    .filter((v) => v.type === "query")
+    .map((v) => ({
+      panel: `variable ${v.name}`,
+      expr: typeof v.query === "string" ? v.query : v.query!.query,
+    }));
+  // The PromQL inside label_values(...), for the syntax and name checks.
+  const variableSelectors = variableQueries.map((v) => ({
+    ...v,
+    expr: LABEL_VALUES.exec(v.expr)?.[1] ?? v.expr,
+  }));
+  return { dashboard, panels, exprs, variableQueries, variableSelectors };
+}
+
+/**
+ * Runs `promtool <args> <file>` on a YAML document written to a temporary file: `check rules` on recording
+ * rules made of dashboard queries, `test rules` on unit tests.
+ */
+export function promtool(args: string[], doc: unknown): { status: number | null; output: string } {
+  const dir = mkdtempSync(join(tmpdir(), "promtool-"));
+  try {
+    const file = join(dir, "promtool.yml");
+    writeFileSync(file, stringify(doc));
+    const r = spawnSync("promtool", [...args, file], { encoding: "utf8", timeout: 60_000 });
+    if (r.error)
+      throw new Error(`promtool not runnable (${r.error.message}); install the Debian prometheus package`);
+    return { status: r.status, output: `${r.stdout}${r.stderr}` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A rule group with one recording rule per query, for `promtool check rules`. */
+export function recordingRules(exprs: string[]) {
+  const rules = exprs.map((expr, i) => ({ record: `dashboard:query_${i}`, expr }));
+  return { groups: [{ name: "dashboard", rules }] };
 }

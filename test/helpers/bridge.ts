@@ -12,7 +12,7 @@ export interface TargetGroupJson {
 export async function bridgeOnSim(
   sim: SimAws,
   env: Record<string, string> = {},
-  opts: { schedule?: boolean } = {},
+  opts: { schedule?: boolean; defaultMetrics?: boolean } = {},
 ): Promise<Bridge> {
   const config = loadConfig({
     env: {
@@ -26,7 +26,7 @@ export async function bridgeOnSim(
   return startBridge({
     config,
     logger: silentLogger,
-    defaultMetrics: false,
+    defaultMetrics: opts.defaultMetrics ?? false,
     schedule: opts.schedule ?? false,
     clientOptions: {
       credentials: { accessKeyId: "test", secretAccessKey: "test" },

@@ -1,55 +1,22 @@
 // The Service Connect dashboard references only metric and label names the exporter emits (taken from
 // exporter/, not copied), has cluster/service variables, and every query is valid PromQL (promtool).
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Registry } from "prom-client";
-import { stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { OPTIONS } from "../../core/config.js";
 import { METRICS } from "../../exporter/catalog.js";
 import { LABEL_NAMES, promName } from "../../exporter/names.js";
 import { createExporterMetrics } from "../../exporter/selfmetrics.js";
-import { readPromql } from "../../deploy/check/promql.js";
+import { Registry } from "prom-client";
+import {
+  LABEL_VALUES,
+  dashboardQueries,
+  promtool,
+  readPromql,
+  recordingRules,
+} from "../../deploy/check/promql.js";
 
-interface Target {
-  expr: string;
-}
-interface Panel {
-  type: string;
-  title: string;
-  targets?: Target[];
-  panels?: Panel[];
-}
-interface Variable {
-  name: string;
-  type: string;
-  query?: string | { query: string };
-  current?: { value?: string };
-}
-interface Dashboard {
-  title: string;
-  uid: string;
-  panels: Panel[];
-  templating: { list: Variable[] };
-}
-
-const dashboard = JSON.parse(readFileSync("deploy/grafana/service-connect.json", "utf8")) as Dashboard;
-const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).filter((p) => p.type !== "row");
-const exprs = panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
-const variableQueries = dashboard.templating.list
-  .filter((v) => v.type === "query")
-  .map((v) => ({
-    panel: `variable ${v.name}`,
-    expr: typeof v.query === "string" ? v.query : v.query!.query,
-  }));
-/** Grafana's label_values(selector, label) split into its PromQL selector and the label it lists. */
-const LABEL_VALUES = /^label_values\((.*),\s*(\w+)\)$/;
-const variableSelectors = variableQueries.map((v) => ({
-  ...v,
-  expr: LABEL_VALUES.exec(v.expr)?.[1] ?? v.expr,
-}));
+const { dashboard, panels, exprs, variableQueries, variableSelectors } = dashboardQueries(
+  "deploy/grafana/service-connect.json",
+);
 
 /** Series names the exporter exports with its default statistics, and its own self-metrics. */
 const EXPORTED = METRICS.flatMap((m) => m.defaultStats.map((s) => promName(m.name, s)));
@@ -127,21 +94,12 @@ describe("deploy/grafana/service-connect.json", () => {
   });
 
   it("every query is valid PromQL (promtool check rules)", () => {
-    const dir = mkdtempSync(join(tmpdir(), "grafana-promql-"));
-    try {
-      const rules = [...exprs, ...variableSelectors].map((e, i) => ({
-        record: `dashboard:query_${i}`,
-        expr: e.expr.replace(/\$period/g, "60").replace(/\$\w+/g, ".*"),
-      }));
-      const file = join(dir, "dashboard-rules.yml");
-      writeFileSync(file, stringify({ groups: [{ name: "dashboard", rules }] }));
-      const r = spawnSync("promtool", ["check", "rules", file], { encoding: "utf8", timeout: 30_000 });
-      expect(r.error, "promtool not found: install the Debian prometheus package").toBeUndefined();
-      expect(r.stdout + r.stderr).toContain(`SUCCESS: ${rules.length} rules found`);
-      expect(r.status).toBe(0);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const queries = [...exprs, ...variableSelectors].map((e) =>
+      e.expr.replace(/\$period/g, "60").replace(/\$\w+/g, ".*"),
+    );
+    const r = promtool(["check", "rules"], recordingRules(queries));
+    expect(r.output).toContain(`SUCCESS: ${queries.length} rules found`);
+    expect(r.status).toBe(0);
   });
 });
 
@@ -226,20 +184,6 @@ function dedupTests(queries: string[]) {
   };
 }
 
-function promtoolTest(doc: unknown): { status: number | null; output: string } {
-  const dir = mkdtempSync(join(tmpdir(), "grafana-dedup-"));
-  try {
-    const file = join(dir, "dedup.test.yml");
-    writeFileSync(file, stringify(doc));
-    const r = spawnSync("promtool", ["test", "rules", file], { encoding: "utf8", timeout: 60_000 });
-    if (r.error)
-      throw new Error(`promtool not runnable (${r.error.message}); install the Debian prometheus package`);
-    return { status: r.status, output: `${r.stdout}${r.stderr}` };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 /** Grouping lists of the `max by (...)` directly around each aws_ecs_ selector; undefined where there is none. */
 function dedupLabels(expr: string): { selector: string; labels?: string[] }[] {
   const wrapped = new Map([...expr.matchAll(DEDUP)].map((m) => [m[2]!.trim(), m[1]!.split(/,\s*/)]));
@@ -251,7 +195,7 @@ describe("service-connect.json with more than one bridge task", () => {
 
   it("every Service Connect query shows each CloudWatch series once, however many bridge tasks export it", () => {
     expect(cloudwatch.length).toBeGreaterThanOrEqual(10);
-    const r = promtoolTest(dedupTests(cloudwatch.map((e) => e.expr)));
+    const r = promtool(["test", "rules"], dedupTests(cloudwatch.map((e) => e.expr)));
     expect(r.output).toContain("SUCCESS");
     expect(r.status).toBe(0);
   });
@@ -274,7 +218,7 @@ describe("service-connect.json with more than one bridge task", () => {
       `sum by (service_name) (max by (${all}) (${classes}))`,
     ];
     for (const expr of bad) {
-      const r = promtoolTest(dedupTests([expr]));
+      const r = promtool(["test", "rules"], dedupTests([expr]));
       expect(r.output, expr).toMatch(/FAILED:\s+expr: .*\n\s+exp: nil\n\s+got: \{service_name=/);
       expect(r.status).not.toBe(0);
     }
