@@ -1,0 +1,54 @@
+// The browser harness works end to end: Debian's Chromium loads the status the bridge serves (on the
+// simulated AWS), shows its JSON, reports no console errors, and a screenshot is written under .tmp/.
+import { existsSync, statSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Bridge } from "../../core/main.js";
+import { defaultScenarioFile } from "../../sim/demo.js";
+import { startSimAws, type SimAws } from "../../sim/index.js";
+import { bridgeOnSim } from "../helpers/bridge.js";
+import { browserAvailable, openBrowser, type BrowserSession } from "../helpers/browser.js";
+
+describe.skipIf(!browserAvailable())("Chromium against the bridge", () => {
+  let sim: SimAws;
+  let bridge: Bridge;
+  let browser: BrowserSession;
+
+  beforeAll(async () => {
+    sim = await startSimAws({ scenario: defaultScenarioFile() });
+    bridge = await bridgeOnSim(sim, { BRIDGE_CLOUDMAP_ENABLED: "true" });
+    await bridge.discovery.refreshOnce();
+    browser = await openBrowser();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await bridge?.close();
+    await sim?.close();
+  });
+
+  it("shows /status as JSON with no console errors, and saves a screenshot", async () => {
+    const res = await browser.page.goto(`${bridge.url}/status`);
+    expect(res?.status()).toBe(200);
+    const shown = JSON.parse((await browser.page.locator("pre").first().textContent()) ?? "") as {
+      ready: boolean;
+      targets: number;
+      units: unknown[];
+    };
+    const snap = bridge.discovery.snapshot();
+    expect(shown.ready).toBe(true);
+    expect(shown.targets).toBe(snap.targets.length);
+    expect(shown.targets).toBeGreaterThan(0);
+    expect(shown.units).toHaveLength(bridge.discovery.status().length);
+    expect(browser.consoleErrors).toEqual([]);
+    const file = await browser.screenshot("browser-smoke-status");
+    expect(existsSync(file) && statSync(file).size).toBeGreaterThan(0);
+  });
+
+  it("collects console errors and uncaught exceptions (what page tests assert is empty)", async () => {
+    const before = browser.consoleErrors.length;
+    await browser.page.setContent(
+      "<script>console.error('reported'); setTimeout(() => { throw new Error('thrown'); });</script>",
+    );
+    await expect.poll(() => browser.consoleErrors.slice(before)).toEqual(["reported", "uncaught: thrown"]);
+  });
+});
