@@ -1,19 +1,14 @@
-// Entry point of the long-running bridge: config -> AWS scopes -> sources -> refresh loop -> HTTP.
-import { existsSync } from "node:fs";
-import { homedir } from "node:os";
-import { join } from "node:path";
+// The long-running bridge, wired: config -> AWS scopes -> registered sources -> refresh loop -> HTTP.
 import type { Server } from "node:http";
-import { pathToFileURL } from "node:url";
-import { createAuthCheck } from "./auth.js";
-import { destroyClients, type ClientOptions } from "./aws.js";
-import { buildScopes, type AwsScope } from "./scopes.js";
-import { ConfigError, helpText, loadConfig, redactedConfig, type Config } from "./config.js";
-import { createLogger, type Logger } from "./log.js";
-import { createSelfMetrics, type SelfMetrics } from "./metrics.js";
-import { createApp, listen } from "./server.js";
-import { Discovery, type Source } from "../sd/refresh.js";
-import { EcsSource } from "../sd/sources/ecs.js";
-import { CloudMapSource } from "../sd/sources/cloudmap.js";
+import { createAuthCheck } from "../core/auth.js";
+import { destroyClients, type ClientOptions } from "../core/aws.js";
+import { buildScopes, type AwsScope } from "../core/scopes.js";
+import { ConfigError, type Config } from "../core/config.js";
+import { createLogger, type Logger } from "../core/log.js";
+import { createSelfMetrics, type SelfMetrics } from "../core/metrics.js";
+import { createApp, listen } from "../core/server.js";
+import { Discovery } from "../sd/refresh.js";
+import { buildSources } from "../sd/registry.js";
 import { createExporter, type Exporter } from "../exporter/index.js";
 
 export interface Bridge {
@@ -42,9 +37,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const metrics = createSelfMetrics({ defaults: opts.defaultMetrics ?? true });
   const scopes = buildScopes(config, { ...opts.clientOptions, metrics });
-  const sources: Source[] = [];
-  if (config.ecs.enabled) sources.push(new EcsSource({ scopes, config, metrics, logger }));
-  if (config.cloudmap.enabled) sources.push(new CloudMapSource({ scopes, config, metrics, logger }));
+  const sources = buildSources({ scopes, config, metrics, logger });
   const discovery = new Discovery({
     sources,
     metrics,
@@ -95,70 +88,4 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       for (const scope of scopes) destroyClients(scope.clients);
     },
   };
-}
-
-/** True when some credential source other than the EC2 instance metadata service is configured. */
-export function credentialsConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
-  return Boolean(
-    env.AWS_ACCESS_KEY_ID ||
-    env.AWS_PROFILE ||
-    env.AWS_WEB_IDENTITY_TOKEN_FILE ||
-    env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI ||
-    env.AWS_CONTAINER_CREDENTIALS_FULL_URI ||
-    /^false$/i.test(env.AWS_EC2_METADATA_DISABLED ?? "") ||
-    existsSync(env.AWS_SHARED_CREDENTIALS_FILE ?? join(homedir(), ".aws", "credentials")) ||
-    existsSync(env.AWS_CONFIG_FILE ?? join(homedir(), ".aws", "config")),
-  );
-}
-
-async function main(argv: string[]): Promise<void> {
-  if (argv.includes("--help") || argv.includes("-h")) {
-    process.stdout.write(helpText() + "\n");
-    return;
-  }
-  let config: Config;
-  try {
-    config = loadConfig({ argv });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`ecs-prometheus-bridge: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-  if (!credentialsConfigured()) {
-    process.stderr.write(
-      "ecs-prometheus-bridge: no AWS credentials configured (no AWS_ACCESS_KEY_ID, AWS_PROFILE, web identity,\n" +
-        "container credentials or ~/.aws files). Configure credentials, or set AWS_EC2_METADATA_DISABLED=false to use\n" +
-        "an EC2 instance role. To try the bridge without an AWS account, run: npm run demo\n",
-    );
-    process.exit(2);
-  }
-  const logger = createLogger(config.logLevel);
-  logger.info("starting", { config: redactedConfig(config) });
-  let bridge: Bridge;
-  try {
-    bridge = await startBridge({ config, logger });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`ecs-prometheus-bridge: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-  const shutdown = (signal: string): void => {
-    logger.info("shutting down", { signal });
-    const timer = setTimeout(() => process.exit(1), 10_000);
-    timer.unref();
-    void bridge.close().then(() => process.exit(0));
-  };
-  process.once("SIGTERM", () => shutdown("SIGTERM"));
-  process.once("SIGINT", () => shutdown("SIGINT"));
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    process.stderr.write(`ecs-prometheus-bridge: fatal: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  });
 }

@@ -6,11 +6,11 @@ import { createServer } from "node:net";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadConfig } from "../core/config.js";
 import { createLogger } from "../core/log.js";
-import { startBridge, type Bridge } from "../core/main.js";
-import { startSampleServers, type SampleServers } from "./samples.js";
-import { loadScenario } from "./scenario.js";
-import { startSimAws, type SimAws } from "./server.js";
-import type { Scenario } from "./types.js";
+import { startSampleServers, type SampleServers } from "../sim/samples.js";
+import { loadScenario } from "../sim/scenario.js";
+import { startSimAws, type SimAws } from "../sim/server.js";
+import type { Scenario } from "../sim/types.js";
+import { startBridge, type Bridge } from "./bridge.js";
 
 export interface DemoOptions {
   /** Scenario file; default sim/scenarios/demo.yaml. */
@@ -32,10 +32,10 @@ export interface Demo {
   close(): Promise<void>;
 }
 
-/** The scenario next to this file (tsx/vitest) or in the source tree (dist/sim/demo.js). */
+/** The scenario in the source tree, seen from cmd/demo.ts (tsx/vitest) or from dist/cmd/demo.js. */
 export function defaultScenarioFile(): string {
   const candidates = [
-    new URL("./scenarios/demo.yaml", import.meta.url),
+    new URL("../sim/scenarios/demo.yaml", import.meta.url),
     new URL("../../sim/scenarios/demo.yaml", import.meta.url),
   ];
   const found = candidates.map((u) => fileURLToPath(u)).find((p) => existsSync(p));
