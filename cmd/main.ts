@@ -3,10 +3,10 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { ConfigError, helpText, loadConfig, redactedConfig, type Config } from "../core/config.js";
 import { createLogger } from "../core/log.js";
 import { startBridge, type Bridge } from "./bridge.js";
+import { closeOnSignals, runIfEntry } from "./process.js";
 
 /** True when some credential source other than the EC2 instance metadata service is configured. */
 export function credentialsConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -57,19 +57,11 @@ async function main(argv: string[]): Promise<void> {
     }
     throw err;
   }
-  const shutdown = (signal: string): void => {
-    logger.info("shutting down", { signal });
-    const timer = setTimeout(() => process.exit(1), 10_000);
-    timer.unref();
-    void bridge.close().then(() => process.exit(0));
-  };
-  process.once("SIGTERM", () => shutdown("SIGTERM"));
-  process.once("SIGINT", () => shutdown("SIGINT"));
+  closeOnSignals(
+    () => bridge.close(),
+    10_000,
+    (signal) => logger.info("shutting down", { signal }),
+  );
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    process.stderr.write(`ecs-prometheus-bridge: fatal: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  });
-}
+runIfEntry(import.meta.url, "ecs-prometheus-bridge", () => main(process.argv.slice(2)));

@@ -39,8 +39,9 @@ export function createLogger(
   // The message goes first in the record so a line reads naturally: {"level","time",...,"msg",fields...}.
   const at =
     (lvl: LogLevel) =>
-    (msg: string, fields?: Record<string, unknown>): void =>
-      log[lvl]({ msg, ...fields });
+    (msg: string, fields?: Record<string, unknown>): void => {
+      if (log.isLevelEnabled(lvl)) log[lvl]({ msg, ...fields });
+    };
   return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
 
