@@ -53,4 +53,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
   CMD ["/nodejs/bin/node", "-e", "fetch('http://127.0.0.1:'+(process.env.BRIDGE_LISTEN_PORT||9100)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Exec form: node is the process ECS signals (or the child of the ECS init process); it handles SIGTERM
 # itself and exits within 10 s. Arguments after the image name are bridge flags, e.g. `--regions eu-west-1`.
-ENTRYPOINT ["/nodejs/bin/node", "--enable-source-maps", "dist/core/main.js"]
+ENTRYPOINT ["/nodejs/bin/node", "--enable-source-maps", "dist/cmd/main.js"]

@@ -1,8 +1,7 @@
-// Structured JSON log lines on stdout. Callers pass fields, never secrets: the config is logged
-// only through redactedConfig().
+// Structured JSON log lines on stdout, written by pino. Callers pass fields; secrets are masked twice: the
+// config is logged through redactedConfig(), and pino redacts the secret paths below wherever they appear.
+import { pino, stdSerializers, stdTimeFunctions, type DestinationStream } from "pino";
 import type { LogLevel } from "./config.js";
-
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -11,23 +10,39 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
+const SECRETS = ["auth.bearerToken", "auth.basicPassword", "lambda.sharedSecret", "accounts[*].externalId"];
+
+/** Secret config keys at the top of a log record or under `config`, and Authorization headers. */
+export const REDACTED_PATHS: readonly string[] = [
+  ...SECRETS,
+  ...SECRETS.map((p) => `config.${p}`),
+  "headers.authorization",
+  "*.headers.authorization",
+];
+
 export function createLogger(
   level: LogLevel = "info",
-  write: (line: string) => void = (l) => process.stdout.write(l),
+  write: (line: string) => void = (line) => process.stdout.write(line),
 ): Logger {
-  const min = ORDER[level];
-  const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
-    if (ORDER[lvl] < min) return;
-    const record: Record<string, unknown> = { time: new Date().toISOString(), level: lvl, msg, ...fields };
-    if (fields?.err instanceof Error) record.err = { name: fields.err.name, message: fields.err.message };
-    write(JSON.stringify(record) + "\n");
-  };
-  return {
-    debug: (m, f) => emit("debug", m, f),
-    info: (m, f) => emit("info", m, f),
-    warn: (m, f) => emit("warn", m, f),
-    error: (m, f) => emit("error", m, f),
-  };
+  // A plain write function (not pino's async destination): lines are out before process.exit().
+  const destination: DestinationStream = { write };
+  const log = pino(
+    {
+      level,
+      timestamp: stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: stdSerializers.err },
+      redact: { paths: [...REDACTED_PATHS], censor: "<redacted>" },
+    },
+    destination,
+  );
+  // The message goes first in the record so a line reads naturally: {"level","time",...,"msg",fields...}.
+  const at =
+    (lvl: LogLevel) =>
+    (msg: string, fields?: Record<string, unknown>): void => {
+      if (log.isLevelEnabled(lvl)) log[lvl]({ msg, ...fields });
+    };
+  return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
 
 /** A logger that drops everything; for tests and library use. */

@@ -1,14 +1,13 @@
-// Wires the Lambda from configuration, with the service's own pieces: loadConfig, buildScopes, the ECS
-// (and Cloud Map) sources and the Discovery refresh helper, refreshed on demand instead of on a schedule.
+// Wires the Lambda from configuration, with the service's own pieces: loadConfig, buildScopes, the sources
+// the registry enables and the Discovery refresh helper, refreshed on demand instead of on a schedule.
 import type { API } from "lambda-api";
 import type { ClientOptions } from "../core/aws.js";
 import { ConfigError, loadConfig, type Config } from "../core/config.js";
 import { createLogger, type Logger } from "../core/log.js";
 import { buildScopes, type AwsScope } from "../core/scopes.js";
 import { createSelfMetrics, type SelfMetrics } from "../core/metrics.js";
-import { Discovery, type Source } from "../sd/refresh.js";
-import { CloudMapSource } from "../sd/sources/cloudmap.js";
-import { EcsSource } from "../sd/sources/ecs.js";
+import { Discovery } from "../sd/refresh.js";
+import { buildSources } from "../sd/registry.js";
 import { createLambdaApi } from "./app.js";
 import type { HttpEvent } from "./events.js";
 import { OnDemandDiscovery, WarningLog } from "./freshness.js";
@@ -36,10 +35,7 @@ export function createLambdaRuntime(opts: LambdaRuntimeOptions = {}): LambdaRunt
   const sourceLogger = warnings.wrap(logger);
   const metrics = createSelfMetrics({ defaults: false });
   const scopes = buildScopes(config, { ...opts.clientOptions, metrics, env });
-  const sources: Source[] = [];
-  if (config.ecs.enabled) sources.push(new EcsSource({ scopes, config, metrics, logger: sourceLogger }));
-  if (config.cloudmap.enabled)
-    sources.push(new CloudMapSource({ scopes, config, metrics, logger: sourceLogger }));
+  const sources = buildSources({ scopes, config, metrics, logger: sourceLogger });
   const refresher = new Discovery({
     sources,
     metrics,

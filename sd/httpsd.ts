@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import type { DiscoveredTarget, SourceName, TargetGroup } from "./model.js";
+import { SOURCE_NAMES } from "./registry.js";
 
 export const HTTP_SD_CONTENT_TYPE = "application/json; charset=utf-8";
 
@@ -15,7 +16,6 @@ export interface SdFilter {
 
 export const FILTER_KEYS = ["source", "cluster", "service", "namespace"] as const;
 const VALUE = /^[A-Za-z0-9_.:/@+=-]{1,255}$/;
-const SOURCES: readonly SourceName[] = ["ecs", "cloudmap"];
 
 export class BadRequest extends Error {
   constructor(
@@ -47,8 +47,8 @@ export function parseFilter(query: Record<string, unknown>, allowExtra: readonly
           `bad value for "${key}": expected 1-255 characters of A-Z a-z 0-9 _ . : / @ + = -, comma-separated`,
           key,
         );
-      if (key === "source" && !(SOURCES as readonly string[]).includes(v))
-        throw new BadRequest(`bad value for "source": "${v}"; allowed: ${SOURCES.join(", ")}`, key);
+      if (key === "source" && !(SOURCE_NAMES as readonly string[]).includes(v))
+        throw new BadRequest(`bad value for "source": "${v}"; allowed: ${SOURCE_NAMES.join(", ")}`, key);
       // A cluster may be named by ARN (as in the bridge's own clusters option): match on its name.
       const clusterName =
         key === "cluster" ? /^arn:[^:]+:ecs:[^:]*:\d*:cluster\/(.+)$/.exec(v)?.[1] : undefined;

@@ -1,4 +1,5 @@
 // The one target-group type every source produces, and the label helpers they share.
+import type { SOURCE_REGISTRY } from "./registry.js";
 
 export type Labels = Record<string, string>;
 
@@ -8,7 +9,8 @@ export interface TargetGroup {
   labels: Labels;
 }
 
-export type SourceName = "ecs" | "cloudmap";
+/** A registered source (a key of the source registry; a type-only import, so no runtime cycle). */
+export type SourceName = keyof typeof SOURCE_REGISTRY;
 
 /** A group plus what the router filters on; the extra fields never reach the JSON. */
 export interface DiscoveredTarget {

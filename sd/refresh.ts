@@ -1,5 +1,6 @@
 // The refresh helper: owns scheduling, single-flight, jitter, errors and last-good state for every
 // source. Sources only turn AWS state into targets; they never see HTTP or keep last-good state.
+// Each source refreshes and publishes on its own, so a slow or throttled source never delays another's targets.
 import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "../core/log.js";
 import type { SelfMetrics } from "../core/metrics.js";
@@ -71,11 +72,11 @@ export class Discovery {
   private readonly units = new Map<string, { source: SourceName; state: UnitState }>();
   private readonly readySources = new Set<SourceName>();
   private readonly failed = new Map<SourceName, readonly string[]>();
-  private inFlight: Promise<void> | undefined;
+  /** One refresh in flight per source (single-flight per source, not for all of them together). */
+  private readonly inFlight = new Map<SourceName, Promise<void>>();
   private task: ScheduledTask | undefined;
   private nextDue = 0;
   private snap: Snapshot = { targets: [], version: 0, ready: false };
-  private readonly listeners: ((s: Snapshot) => void)[] = [];
 
   constructor(private readonly opts: DiscoveryOptions) {
     if (opts.sources.length === 0) this.snap.ready = true;
@@ -83,10 +84,6 @@ export class Discovery {
 
   snapshot(): Snapshot {
     return this.snap;
-  }
-
-  onChange(listener: (s: Snapshot) => void): void {
-    this.listeners.push(listener);
   }
 
   status(): UnitStatus[] {
@@ -107,12 +104,23 @@ export class Discovery {
     return [...this.failed].flatMap(([source, scopes]) => scopes.map((scope) => ({ source, scope })));
   }
 
-  /** Runs one refresh of every source; concurrent callers share the refresh already in flight. */
-  refreshOnce(): Promise<void> {
-    this.inFlight ??= this.runAll().finally(() => {
-      this.inFlight = undefined;
-    });
-    return this.inFlight;
+  /**
+   * Refreshes every source; resolves when all are done. A source whose refresh is already in flight is
+   * not started again (its running refresh is awaited instead). Each source publishes as soon as it is done.
+   */
+  async refreshOnce(): Promise<void> {
+    await Promise.all(this.opts.sources.map((s) => this.refreshSource(s)));
+  }
+
+  private refreshSource(source: Source): Promise<void> {
+    let running = this.inFlight.get(source.name);
+    if (!running) {
+      running = this.runSource(source)
+        .then(() => this.publish())
+        .finally(() => this.inFlight.delete(source.name));
+      this.inFlight.set(source.name, running);
+    }
+    return running;
   }
 
   /** Refreshes now, then on a one-second node-cron tick whenever the jittered interval has elapsed. */
@@ -123,7 +131,7 @@ export class Discovery {
     this.task = cron.schedule(
       "* * * * * *",
       () => {
-        if (this.inFlight || this.now() < this.nextDue) return;
+        if (this.now() < this.nextDue) return;
         this.scheduleNext();
         void this.refreshOnce();
       },
@@ -134,7 +142,7 @@ export class Discovery {
   async stop(): Promise<void> {
     await this.task?.destroy();
     this.task = undefined;
-    await this.inFlight;
+    await Promise.all(this.inFlight.values());
   }
 
   private now(): number {
@@ -145,11 +153,6 @@ export class Discovery {
   private scheduleNext(): void {
     const interval = this.opts.intervalSeconds * 1000;
     this.nextDue = this.now() + interval - Math.random() * (this.opts.jitter ?? 0.1) * interval;
-  }
-
-  private async runAll(): Promise<void> {
-    await Promise.all(this.opts.sources.map((s) => this.runSource(s)));
-    this.publish();
   }
 
   private async runSource(source: Source): Promise<void> {
@@ -237,7 +240,6 @@ export class Discovery {
       targets.some((t, i) => t.group !== this.snap.targets[i]?.group && !sameGroup(t, this.snap.targets[i]));
     if (!changed) return;
     this.snap = { targets, version: this.snap.version + 1, ready, readySources };
-    for (const l of this.listeners) l(this.snap);
   }
 }
 

@@ -1,6 +1,6 @@
 // End to end: a real Prometheus discovers ECS tasks through the bridge's http_sd endpoint and scrapes them.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Bridge } from "../../core/main.js";
+import type { Bridge } from "../../cmd/bridge.js";
 import { startSimAws, type Scenario, type SimAws } from "../../sim/index.js";
 import { bridgeOnSim } from "../helpers/bridge.js";
 import { startSampleExporters, type SampleExporters } from "../helpers/exporters.js";

@@ -1,7 +1,7 @@
 // Starts the real bridge (startBridge) against a simulated AWS endpoint, on loopback.
 import { loadConfig } from "../../core/config.js";
 import { silentLogger } from "../../core/log.js";
-import { startBridge, type Bridge } from "../../core/main.js";
+import { startBridge, type Bridge } from "../../cmd/bridge.js";
 import type { SimAws } from "../../sim/index.js";
 
 export interface TargetGroupJson {

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createClients } from "../../core/aws.js";
 import { silentLogger } from "../../core/log.js";
-import { startBridge, type Bridge } from "../../core/main.js";
+import { startBridge, type Bridge } from "../../cmd/bridge.js";
 import { createSelfMetrics, type SelfMetrics } from "../../core/metrics.js";
 import type { DiscoveredTarget } from "../../sd/model.js";
 import { Discovery } from "../../sd/refresh.js";

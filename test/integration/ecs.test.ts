@@ -1,6 +1,6 @@
 // The ECS source end to end through the bridge's HTTP API, against the simulated AWS endpoint.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Bridge } from "../../core/main.js";
+import type { Bridge } from "../../cmd/bridge.js";
 import { startSimAws, type Scenario, type SimAws } from "../../sim/index.js";
 import { addressesOf, bridgeOnSim, getSd } from "../helpers/bridge.js";
 

@@ -3,7 +3,7 @@
 // datapoint pagination), throttling, staleness, and the bridge's /metrics with the exporter on and off.
 import { afterEach, describe, expect, it } from "vitest";
 import { createClients } from "../../core/aws.js";
-import { startBridge, type Bridge } from "../../core/main.js";
+import { startBridge, type Bridge } from "../../cmd/bridge.js";
 import { silentLogger } from "../../core/log.js";
 import { createSelfMetrics, type SelfMetrics } from "../../core/metrics.js";
 import { createExporter, type Exporter } from "../../exporter/index.js";

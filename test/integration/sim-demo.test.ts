@@ -2,7 +2,7 @@
 // task addresses and the real bridge. Every target /sd lists must answer a scrape; scaling a service through
 // the /_sim API adds scrapeable targets. Runs on its own 127.x addresses so parallel e2e tests don't collide.
 import { afterEach, expect, it } from "vitest";
-import { defaultScenarioFile, runDemo, type Demo } from "../../sim/demo.js";
+import { defaultScenarioFile, runDemo, type Demo } from "../../cmd/demo.js";
 import { loadScenario } from "../../sim/index.js";
 
 let demo: Demo | undefined;

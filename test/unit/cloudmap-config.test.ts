@@ -2,7 +2,7 @@ import nock from "nock";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../core/config.js";
 import { silentLogger } from "../../core/log.js";
-import { startBridge } from "../../core/main.js";
+import { startBridge } from "../../cmd/bridge.js";
 import { parseDefaultPorts } from "../../sd/sources/cloudmap/targets.js";
 import { ENDPOINT } from "../helpers/aws-nock.js";
 import { testConfig } from "../helpers/config.js";

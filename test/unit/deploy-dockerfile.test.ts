@@ -30,8 +30,8 @@ describe("Dockerfile", () => {
     const broken =
       "FROM node:22-bookworm-slim\nHEALTHCHECK --interval=30 CMD node x\nCOPY --frm=build a b\nCMD ['node', 'x']\n";
     expect(lint(broken).length).toBeGreaterThanOrEqual(2);
-    expect(execForm("node dist/core/main.js")).toBeUndefined();
-    expect(execForm(`["node", "dist/core/main.js"]`)).toEqual(["node", "dist/core/main.js"]);
+    expect(execForm("node dist/cmd/main.js")).toBeUndefined();
+    expect(execForm(`["node", "dist/cmd/main.js"]`)).toEqual(["node", "dist/cmd/main.js"]);
   });
 
   it("is multi-stage and every stage is based on Node 22 (Debian 12)", () => {
@@ -72,13 +72,13 @@ describe("Dockerfile", () => {
     expect(gid).toBeGreaterThan(0);
   });
 
-  it("starts node on dist/core/main.js in exec form (signals reach node, which handles SIGTERM)", () => {
+  it("starts node on dist/cmd/main.js in exec form (signals reach node, which handles SIGTERM)", () => {
     const entry = steps(runtime, "ENTRYPOINT");
     expect(entry).toHaveLength(1);
     const argv = execForm(entry[0]!.args);
     expect(argv, "ENTRYPOINT must be exec form").toBeDefined();
     expect(argv![0]).toBe("/nodejs/bin/node");
-    expect(argv!.at(-1)).toBe("dist/core/main.js");
+    expect(argv!.at(-1)).toBe("dist/cmd/main.js");
     for (const cmd of steps(runtime, "CMD"))
       expect(execForm(cmd.args), "CMD must be exec form").toBeDefined();
     expect(steps(runtime, "STOPSIGNAL").map((s) => s.args.trim())).not.toContain("SIGKILL");

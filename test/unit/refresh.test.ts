@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { silentLogger } from "../../core/log.js";
 import { createSelfMetrics } from "../../core/metrics.js";
 import type { DiscoveredTarget } from "../../sd/model.js";
@@ -11,6 +11,12 @@ const t = (addr: string, cluster: string): DiscoveredTarget => ({
   source: "ecs",
   cluster,
   group: { targets: [addr], labels: { __meta_ecs_cluster: cluster } },
+});
+
+const cm = (addr: string): DiscoveredTarget => ({
+  source: "cloudmap",
+  namespace: "ns",
+  group: { targets: [addr], labels: { __meta_cloudmap_namespace_name: "ns" } },
 });
 
 class ScriptedSource implements Source {
@@ -148,6 +154,41 @@ describe("Discovery refresh helper", () => {
     });
     await d.refreshOnce();
     expect(d.snapshot().version).toBe(v + 1);
+  });
+});
+
+describe("publication per source", () => {
+  it("a source whose refresh hangs does not delay another source's targets, nor its next refresh", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = new ScriptedSource(async () => {
+      await gate;
+      return { units: [{ unit: "ns", ok: true, targets: [cm("10.0.0.9:1")] }], failedScopes: [] };
+    }, "cloudmap");
+    const fast = new ScriptedSource(async () => ({
+      units: [{ unit: "default/us-east-1/a", ok: true, targets: [t("10.0.0.1:1", "a")] }],
+      failedScopes: [],
+    }));
+    const metrics = createSelfMetrics({ defaults: false });
+    const d = new Discovery({ sources: [slow, fast], metrics, logger: silentLogger, intervalSeconds: 30 });
+    const first = d.refreshOnce();
+    await vi.waitFor(() => expect(addrs(d)).toEqual(["10.0.0.1:1"]));
+    expect(d.snapshot().readySources).toEqual(["ecs"]);
+    expect(d.snapshot().ready).toBe(false);
+    // The next round refreshes the fast source again and shares the slow one's refresh in flight.
+    fast.next = async () => ({
+      units: [{ unit: "default/us-east-1/a", ok: true, targets: [t("10.0.0.2:1", "a")] }],
+      failedScopes: [],
+    });
+    const second = d.refreshOnce();
+    await vi.waitFor(() => expect(addrs(d)).toEqual(["10.0.0.2:1"]));
+    expect([slow.calls, fast.calls]).toEqual([1, 2]);
+    const before = d.snapshot().version;
+    release();
+    await Promise.all([first, second]);
+    expect(addrs(d)).toEqual(["10.0.0.9:1", "10.0.0.2:1"]);
+    expect(d.snapshot().ready).toBe(true);
+    expect(d.snapshot().version).toBe(before + 1);
   });
 });
 

@@ -3,14 +3,15 @@
 // bridge (ECS + Cloud Map discovery, Service Connect exporter) on 127.0.0.1:9100 or a free port.
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { loadConfig } from "../core/config.js";
 import { createLogger } from "../core/log.js";
-import { startBridge, type Bridge } from "../core/main.js";
-import { startSampleServers, type SampleServers } from "./samples.js";
-import { loadScenario } from "./scenario.js";
-import { startSimAws, type SimAws } from "./server.js";
-import type { Scenario } from "./types.js";
+import { startSampleServers, type SampleServers } from "../sim/samples.js";
+import { loadScenario } from "../sim/scenario.js";
+import { startSimAws, type SimAws } from "../sim/server.js";
+import type { Scenario } from "../sim/types.js";
+import { startBridge, type Bridge } from "./bridge.js";
+import { closeOnSignals, runIfEntry } from "./process.js";
 
 export interface DemoOptions {
   /** Scenario file; default sim/scenarios/demo.yaml. */
@@ -32,10 +33,10 @@ export interface Demo {
   close(): Promise<void>;
 }
 
-/** The scenario next to this file (tsx/vitest) or in the source tree (dist/sim/demo.js). */
+/** The scenario in the source tree, seen from cmd/demo.ts (tsx/vitest) or from dist/cmd/demo.js. */
 export function defaultScenarioFile(): string {
   const candidates = [
-    new URL("./scenarios/demo.yaml", import.meta.url),
+    new URL("../sim/scenarios/demo.yaml", import.meta.url),
     new URL("../../sim/scenarios/demo.yaml", import.meta.url),
   ];
   const found = candidates.map((u) => fileURLToPath(u)).find((p) => existsSync(p));
@@ -169,19 +170,11 @@ async function main(): Promise<void> {
     argv.splice(i, 2);
   }
   const demo = await runDemo({ argv, ...(scenarioFile ? { scenarioFile } : {}) });
-  const shutdown = (signal: string) => {
-    process.stdout.write(`\n${signal}: stopping the demo\n`);
-    const force = setTimeout(() => process.exit(1), 5000);
-    force.unref();
-    void demo.close().then(() => process.exit(0));
-  };
-  process.once("SIGINT", () => shutdown("SIGINT"));
-  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  closeOnSignals(
+    () => demo.close(),
+    5000,
+    (signal) => void process.stdout.write(`\n${signal}: stopping the demo\n`),
+  );
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`demo: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  });
-}
+runIfEntry(import.meta.url, "demo", main);
