@@ -1,11 +1,6 @@
 // Public surface of the simulated AWS endpoint (tests, benchmarks, the demo).
-export {
-  startSimAws,
-  type SimAws,
-  type SimAwsOptions,
-  type SimFaultRule,
-  type FaultOptions,
-} from "./server.js";
+export { startSimAws } from "./server.js";
+export type { FaultOptions, SimAws, SimAwsOptions, SimFaultRule } from "./api.js";
 export type { SimAccount } from "./account.js";
 export { loadScenario, parseScenario, checkScenario } from "./scenario.js";
 export {
@@ -21,5 +16,4 @@ export {
   type ThrottleRule,
 } from "./faults.js";
 export { SimAwsError, SimScenarioError, type SimService } from "./protocol.js";
-export type { SimEndpoint, SimTaskInfo } from "./state.js";
 export type * from "./types.js";
