@@ -31,6 +31,16 @@ function instancesIn(ecs: EcsState, region: string): InstanceRec[] {
   return out.sort((a, b) => (a.ec2InstanceId < b.ec2InstanceId ? -1 : 1));
 }
 
+/**
+ * A request without a filter, instance ids or pagination: EC2 bills it to the smaller "unfiltered and
+ * unpaginated" bucket. Instance ids count as a filter (the instance-id filter selects the same instances).
+ */
+export function ec2Unfiltered(params: Record<string, unknown>): boolean {
+  return !Object.keys(params).some(
+    (k) => k.startsWith("InstanceId.") || k.startsWith("Filter.") || k === "MaxResults" || k === "NextToken",
+  );
+}
+
 /** Clusters whose EC2 hosts a request names (for per-cluster fault rules). */
 export function ec2Clusters(ecs: EcsState, params: Record<string, unknown>, region: string): string[] {
   const ids = new Set(numbered(params, "InstanceId"));

@@ -8,12 +8,13 @@ export {
   DISCOVERY_NAME_METRICS,
   TARGET_DISCOVERY_NAME_METRICS,
 } from "./serviceconnect.js";
+export type { CallRecord, FaultRule, LatencyRule, ThrottleRule } from "./faults.js";
 export {
+  AWS_THROTTLING,
+  CLOUDMAP_THROTTLING,
+  CLOUDWATCH_THROTTLING,
+  EC2_THROTTLING,
   ECS_THROTTLING,
-  type CallRecord,
-  type FaultRule,
-  type LatencyRule,
-  type ThrottleRule,
-} from "./faults.js";
+} from "./throttling.js";
 export { SimAwsError, SimScenarioError, type SimService } from "./protocol.js";
 export type * from "./types.js";

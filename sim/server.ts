@@ -10,9 +10,9 @@ import type { SimAws, SimAwsOptions, SimFaultRule } from "./api.js";
 import { cloudMapNamespaces, handleCloudMap } from "./cloudmap.js";
 import { cloudWatchClusters, handleCloudWatch } from "./cloudwatch.js";
 import { handleControl } from "./control.js";
-import { ec2Clusters, handleEc2 } from "./ec2.js";
+import { ec2Clusters, ec2Unfiltered, handleEc2 } from "./ec2.js";
 import { ecsClusters, handleEcs } from "./ecs.js";
-import { FaultBox, type CallScope } from "./faults.js";
+import { FaultBox, type CallScope, type ThrottleRule } from "./faults.js";
 import {
   ec2Error,
   JSON_TARGETS,
@@ -30,6 +30,7 @@ import {
 import { checkScenario, loadScenario } from "./scenario.js";
 import { World } from "./world.js";
 import { accountOfKey, handleSts, STS_XMLNS, type StsAccount } from "./sts.js";
+import { AWS_THROTTLING } from "./throttling.js";
 import type { Scenario } from "./types.js";
 
 // Importers of this module get the endpoint's types with its constructor.
@@ -77,6 +78,14 @@ function isList<T>(v: T | readonly T[]): v is readonly T[] {
   return Array.isArray(v);
 }
 
+/** The scenario's `throttling`: "aws" (the documented buckets), a list of rules, or off. */
+function initialThrottling(t: Scenario["throttling"]): readonly ThrottleRule[] {
+  if (t === undefined) return [];
+  if (t === "aws") return AWS_THROTTLING;
+  if (Array.isArray(t)) return t;
+  throw new SimScenarioError(`throttling must be "aws" or a list of rules, got ${JSON.stringify(t)}`);
+}
+
 /** One World per account: the scenario's top level, then each entry of scenario.accounts. */
 function buildWorlds(
   scenario: Scenario,
@@ -113,6 +122,7 @@ export async function startSimAws(opts: SimAwsOptions = {}): Promise<SimAws> {
   const now = opts.now ?? Date.now;
   const { main, worlds, sts } = buildWorlds(scenario, now);
   const faults = new FaultBox(now, opts.seed ?? 42);
+  faults.setThrottling(initialThrottling(scenario.throttling));
   const ecsOpts = { ipv6Bindings: scenario.ecs?.ipv6Bindings ?? false };
 
   async function handleAws(req: IncomingMessage, body: string): Promise<SimResponse> {
@@ -173,6 +183,8 @@ export async function startSimAws(opts: SimAwsOptions = {}): Promise<SimAws> {
       service,
       operation,
       account: world.accountId,
+      region,
+      ...(service === "ec2" ? { unfiltered: ec2Unfiltered(params) } : {}),
       clusters:
         service === "ecs"
           ? ecsClusters(world.ecs, operation, params, region)

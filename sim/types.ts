@@ -1,6 +1,7 @@
 // Scenario types of the simulated AWS endpoint: what a YAML/JSON scenario file (or a test's object) may say,
 // and the views of the simulated world it hands back (tasks, reachable endpoints).
 // Everything optional has a realistic default; IPs default to loopback so e2e tests can really scrape them.
+import type { ThrottleRule } from "./faults.js";
 
 export type Tags = Record<string, string>;
 export type LaunchType = "FARGATE" | "EC2";
@@ -221,6 +222,11 @@ export interface Scenario {
     /** GetMetricData datapoints per page before NextToken (AWS: 100,800; lower it to test pagination). */
     maxDatapointsPerPage?: number;
   };
+  /**
+   * Token-bucket throttling from the start: "aws" for the buckets AWS documents (sim/throttling.ts), or a
+   * list of rules. Default off; sim.setThrottling changes it at run time.
+   */
+  throttling?: "aws" | ThrottleRule[];
   taskDefinitions?: TaskDefinitionSpec[];
   clusters?: ClusterSpec[];
   namespaces?: NamespaceSpec[];
@@ -236,7 +242,7 @@ export interface Scenario {
 
 export interface AccountSpec extends Omit<
   Scenario,
-  "accounts" | "lifecycle" | "ecs" | "cloudwatch" | "accountId"
+  "accounts" | "lifecycle" | "ecs" | "cloudwatch" | "accountId" | "throttling"
 > {
   accountId: string;
   /** When set, AssumeRole into this account must present this ExternalId (else AccessDenied). */
