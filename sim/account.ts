@@ -1,13 +1,15 @@
 // The in-process API over one simulated AWS account: ECS/Cloud Map/CloudWatch mutations and views.
 // SimAws exposes it for the main account, and sim.account(id) for each extra account.
 import { SimScenarioError } from "./protocol.js";
-import { serviceConnectSeries } from "./serviceconnect.js";
-import type { SimEndpoint, SimTaskInfo, World } from "./state.js";
+import { taskInfo } from "./ecs-model.js";
+import type { World } from "./world.js";
 import type {
   CloudMapHealth,
   ContainerInstanceSpec,
   MetricSeriesSpec,
   ServiceConnectSpec,
+  SimEndpoint,
+  SimTaskInfo,
   TaskSpec,
   TaskStatus,
 } from "./types.js";
@@ -84,59 +86,56 @@ export interface SimAccount {
 }
 
 export function accountApi(world: World): SimAccount {
+  const { ecs, cloudMap, cloudWatch } = world;
   return {
     accountId: world.accountId,
     region: world.region,
     startTask: (cluster, spec) => {
       if ((spec.count ?? 1) !== 1)
         throw new SimScenarioError("startTask starts one task; call it again or use scaleService");
-      return world.taskInfo(world.startTask(cluster, spec));
+      return taskInfo(ecs.startTask(cluster, spec));
     },
-    stopTask: (cluster, task, reason) => world.taskInfo(world.stopTask(cluster, task, reason)),
+    stopTask: (cluster, task, reason) => taskInfo(ecs.stopTask(cluster, task, reason)),
     scaleService: (cluster, service, n, o) => {
-      const r = world.scaleService(cluster, service, n, o);
+      const r = ecs.scaleService(cluster, service, n, o);
       return {
-        started: r.started.map((t) => world.taskInfo(t)),
-        stopped: r.stopped.map((t) => world.taskInfo(t)),
+        started: r.started.map(taskInfo),
+        stopped: r.stopped.map(taskInfo),
       };
     },
-    advance: (task) => world.advance(task),
+    advance: (task) => ecs.advance(task),
     addContainerInstance: (cluster, spec = {}) => {
-      const i = world.addContainerInstance(world.clusterForMutation(cluster), spec);
+      const i = ecs.addContainerInstance(ecs.clusterForMutation(cluster), spec);
       return { arn: i.arn, ec2InstanceId: i.ec2InstanceId, privateIp: i.privateIp };
     },
     tasks: (f = {}) => {
       const out: SimTaskInfo[] = [];
-      for (const c of world.clusters.values()) {
+      for (const c of ecs.clusters.values()) {
         if (f.cluster && c.name !== f.cluster && c.arn !== f.cluster) continue;
         for (const t of c.tasks.values()) {
           if (!f.includeStopped && t.desiredStatus === "STOPPED") continue;
           if (f.service && t.service?.name !== f.service) continue;
           if (f.lastStatus && t.lastStatus !== f.lastStatus) continue;
-          out.push(world.taskInfo(t));
+          out.push(taskInfo(t));
         }
       }
       return out;
     },
     addCloudMapService: (namespace, service, o = {}) => {
-      const ns = world.findNamespace(namespace, world.region) ?? world.namespaces.get(namespace);
+      const ns = cloudMap.findNamespace(namespace, world.region);
       if (!ns) throw new SimScenarioError(`addCloudMapService: unknown namespace ${namespace}`);
-      const s = world.createCloudMapService(ns, service, o);
+      const s = cloudMap.createService(ns, service, o);
       return { id: s.id, arn: s.arn };
     },
     registerInstance: (i) =>
-      void world.registerInstance(i.namespace, i.service, i.instanceId, i.attributes ?? {}, i.health),
-    deregisterInstance: (i) => void world.deregisterInstance(i.namespace, i.service, i.instanceId),
-    setInstanceHealth: (i) => world.setInstanceHealth(i.namespace, i.service, i.instanceId, i.health),
+      void cloudMap.registerInstance(i.namespace, i.service, i.instanceId, i.attributes ?? {}, i.health),
+    deregisterInstance: (i) => void cloudMap.deregisterInstance(i.namespace, i.service, i.instanceId),
+    setInstanceHealth: (i) => cloudMap.setInstanceHealth(i.namespace, i.service, i.instanceId, i.health),
     putMetricSeries: (s) => {
-      for (const m of Array.isArray(s) ? s : [s]) world.putSeries(m);
+      for (const m of Array.isArray(s) ? s : [s]) cloudWatch.putSeries(m);
     },
-    removeMetricSeries: (s) => world.removeSeries(s),
-    putServiceConnect: (spec) => {
-      const series = serviceConnectSeries(spec);
-      for (const m of series) world.putSeries(m, "putServiceConnect");
-      return series.length;
-    },
+    removeMetricSeries: (s) => cloudWatch.removeSeries(s),
+    putServiceConnect: (spec) => cloudWatch.putServiceConnect(spec),
     endpoints: (f = {}) =>
       world
         .endpoints()

@@ -10,7 +10,7 @@ import type {
 } from "@aws-sdk/client-servicediscovery";
 import { byKey, limit, optString, page, stringList, type Wire } from "./paging.js";
 import { SimAwsError } from "./protocol.js";
-import type { CmInstanceRec, CmServiceRec, NamespaceRec, World } from "./state.js";
+import type { CloudMapState, CmInstanceRec, CmServiceRec, NamespaceRec } from "./cloudmap-state.js";
 
 const invalid = (message: string) => new SimAwsError("InvalidInput", message);
 const badToken = () => invalid("The specified NextToken is not valid.");
@@ -47,21 +47,21 @@ function filterMatch(f: Filter, value: string): boolean {
   return f.Values.includes(value);
 }
 
-function namespaceOrThrow(world: World, id: string | undefined): NamespaceRec {
-  const ns = id ? world.namespaces.get(id) : undefined;
+function namespaceOrThrow(cloudMap: CloudMapState, id: string | undefined): NamespaceRec {
+  const ns = id ? cloudMap.namespaces.get(id) : undefined;
   if (!ns) throw new SimAwsError("NamespaceNotFound", `Namespace ${id ?? ""} not found`);
   return ns;
 }
 
-function serviceOrThrow(world: World, id: string | undefined): CmServiceRec {
-  const svc = id ? world.findCloudMapServiceById(id) : undefined;
+function serviceOrThrow(cloudMap: CloudMapState, id: string | undefined): CmServiceRec {
+  const svc = id ? cloudMap.findServiceById(id) : undefined;
   if (!svc) throw new SimAwsError("ServiceNotFound", `Service ${id ?? ""} not found`);
   return svc;
 }
 
 /** Namespace names and ids a request touches (for per-namespace fault rules). */
 export function cloudMapNamespaces(
-  world: World,
+  cloudMap: CloudMapState,
   operation: string,
   params: Record<string, unknown>,
   region: string,
@@ -69,11 +69,11 @@ export function cloudMapNamespaces(
   const out: NamespaceRec[] = [];
   const add = (ns: NamespaceRec | undefined) => ns && out.push(ns);
   if (operation === "DiscoverInstances" && typeof params.NamespaceName === "string") {
-    const ns = world.findNamespace(params.NamespaceName, region);
+    const ns = cloudMap.findNamespace(params.NamespaceName, region);
     if (!ns) return [params.NamespaceName];
     add(ns);
   }
-  if (operation === "GetNamespace" && typeof params.Id === "string") add(world.namespaces.get(params.Id));
+  if (operation === "GetNamespace" && typeof params.Id === "string") add(cloudMap.namespaces.get(params.Id));
   if (["GetService", "ListInstances", "GetInstance", "GetInstancesHealthStatus"].includes(operation)) {
     const id =
       typeof params.Id === "string"
@@ -81,14 +81,14 @@ export function cloudMapNamespaces(
         : typeof params.ServiceId === "string"
           ? params.ServiceId
           : "";
-    add(world.findCloudMapServiceById(id)?.namespace);
+    add(cloudMap.findServiceById(id)?.namespace);
   }
   if (operation === "ListServices" && Array.isArray(params.Filters))
     for (const f of params.Filters as { Name?: string; Values?: string[] }[])
-      if (f.Name === "NAMESPACE_ID") for (const v of f.Values ?? []) add(world.namespaces.get(v));
+      if (f.Name === "NAMESPACE_ID") for (const v of f.Values ?? []) add(cloudMap.namespaces.get(v));
   if (operation === "ListTagsForResource" && typeof params.ResourceARN === "string") {
     const arn = params.ResourceARN;
-    for (const ns of world.namespaces.values()) {
+    for (const ns of cloudMap.namespaces.values()) {
       if (ns.arn === arn) add(ns);
       for (const s of ns.services.values()) if (s.arn === arn) add(ns);
     }
@@ -97,7 +97,7 @@ export function cloudMapNamespaces(
 }
 
 export function handleCloudMap(
-  world: World,
+  cloudMap: CloudMapState,
   operation: string,
   params: Record<string, unknown>,
   region: string,
@@ -106,7 +106,7 @@ export function handleCloudMap(
     case "ListNamespaces": {
       const max = limit(params, "MaxResults", 1, 100, 100, invalid);
       const filters = parseFilters(params, ["TYPE", "NAME", "HTTP_NAME", "RESOURCE_OWNER"]);
-      const all = [...world.namespaces.values()]
+      const all = [...cloudMap.namespaces.values()]
         .filter((ns) => ns.region === region)
         .filter((ns) =>
           filters.every((f) =>
@@ -116,15 +116,15 @@ export function handleCloudMap(
         .sort(byKey((ns) => ns.id));
       const p = page(all, (ns) => ns.id, params.NextToken, max, badToken);
       return {
-        Namespaces: p.items.map((ns) => renderNamespace(world, ns)),
+        Namespaces: p.items.map((ns) => renderNamespace(cloudMap, ns)),
         ...(p.nextToken ? { NextToken: p.nextToken } : {}),
       };
     }
     case "GetNamespace": {
-      const ns = namespaceOrThrow(world, optString(params, "Id", invalid));
+      const ns = namespaceOrThrow(cloudMap, optString(params, "Id", invalid));
       return {
         Namespace: {
-          ...renderNamespace(world, ns),
+          ...renderNamespace(cloudMap, ns),
           CreatorRequestId: `sim-${ns.id}`,
         } satisfies Wire<Namespace>,
       };
@@ -135,7 +135,7 @@ export function handleCloudMap(
       for (const f of filters)
         if (f.Condition === "BEGINS_WITH")
           throw invalid(`Filter ${f.Name} does not support condition BEGINS_WITH`);
-      const all = [...world.namespaces.values()]
+      const all = [...cloudMap.namespaces.values()]
         .filter((ns) => ns.region === region)
         .flatMap((ns) => [...ns.services.values()])
         .filter((s) =>
@@ -144,13 +144,13 @@ export function handleCloudMap(
         .sort(byKey((s) => s.id));
       const p = page(all, (s) => s.id, params.NextToken, max, badToken);
       return {
-        Services: p.items.map((s) => renderServiceSummary(world, s)),
+        Services: p.items.map((s) => renderServiceSummary(cloudMap, s)),
         ...(p.nextToken ? { NextToken: p.nextToken } : {}),
       };
     }
     case "GetService": {
-      const svc = serviceOrThrow(world, optString(params, "Id", invalid));
-      const { ResourceOwner, ...summary } = renderServiceSummary(world, svc);
+      const svc = serviceOrThrow(cloudMap, optString(params, "Id", invalid));
+      const { ResourceOwner, ...summary } = renderServiceSummary(cloudMap, svc);
       const service: Wire<Service> = {
         ...summary,
         ResourceOwner,
@@ -167,7 +167,7 @@ export function handleCloudMap(
       const health = optString(params, "HealthStatus", invalid) ?? "HEALTHY";
       if (!["HEALTHY", "UNHEALTHY", "ALL", "HEALTHY_OR_ELSE_ALL"].includes(health))
         throw invalid(`HealthStatus must be HEALTHY, UNHEALTHY, ALL or HEALTHY_OR_ELSE_ALL, got ${health}`);
-      const ns = world.findNamespace(nsName, region);
+      const ns = cloudMap.findNamespace(nsName, region);
       if (!ns || ns.id === nsName)
         throw new SimAwsError("NamespaceNotFound", `Namespace ${nsName} not found`);
       const svc = ns.services.get(svcName);
@@ -198,7 +198,7 @@ export function handleCloudMap(
       return { Instances: out, InstancesRevision: svc.revision };
     }
     case "DiscoverInstancesRevision": {
-      const ns = world.findNamespace(String(params.NamespaceName ?? ""), region);
+      const ns = cloudMap.findNamespace(String(params.NamespaceName ?? ""), region);
       if (!ns)
         throw new SimAwsError("NamespaceNotFound", `Namespace ${String(params.NamespaceName)} not found`);
       const svc = ns.services.get(String(params.ServiceName ?? ""));
@@ -206,24 +206,24 @@ export function handleCloudMap(
       return { InstancesRevision: svc.revision };
     }
     case "ListInstances": {
-      const svc = serviceOrThrow(world, optString(params, "ServiceId", invalid));
+      const svc = serviceOrThrow(cloudMap, optString(params, "ServiceId", invalid));
       const max = limit(params, "MaxResults", 1, 100, 100, invalid);
       const all = [...svc.instances.values()].sort(byKey((i) => i.id));
       const p = page(all, (i) => i.id, params.NextToken, max, badToken);
       return {
-        ResourceOwner: world.accountId,
-        Instances: p.items.map((i) => renderInstance(world, i)),
+        ResourceOwner: cloudMap.ctx.accountId,
+        Instances: p.items.map((i) => renderInstance(cloudMap, i)),
         ...(p.nextToken ? { NextToken: p.nextToken } : {}),
       };
     }
     case "GetInstance": {
-      const svc = serviceOrThrow(world, optString(params, "ServiceId", invalid));
+      const svc = serviceOrThrow(cloudMap, optString(params, "ServiceId", invalid));
       const inst = svc.instances.get(String(params.InstanceId ?? ""));
       if (!inst) throw new SimAwsError("InstanceNotFound", `Instance ${String(params.InstanceId)} not found`);
-      return { ResourceOwner: world.accountId, Instance: renderInstance(world, inst) };
+      return { ResourceOwner: cloudMap.ctx.accountId, Instance: renderInstance(cloudMap, inst) };
     }
     case "GetInstancesHealthStatus": {
-      const svc = serviceOrThrow(world, optString(params, "ServiceId", invalid));
+      const svc = serviceOrThrow(cloudMap, optString(params, "ServiceId", invalid));
       const max = limit(params, "MaxResults", 1, 100, 100, invalid);
       const wanted = stringList(params, "Instances", invalid);
       const all = [...svc.instances.values()]
@@ -237,7 +237,7 @@ export function handleCloudMap(
     }
     case "ListTagsForResource": {
       const arn = optString(params, "ResourceARN", invalid);
-      for (const ns of world.namespaces.values()) {
+      for (const ns of cloudMap.namespaces.values()) {
         if (ns.arn === arn) return { Tags: Object.entries(ns.tags).map(([Key, Value]) => ({ Key, Value })) };
         for (const s of ns.services.values())
           if (s.arn === arn) return { Tags: Object.entries(s.tags).map(([Key, Value]) => ({ Key, Value })) };
@@ -252,11 +252,11 @@ export function handleCloudMap(
   }
 }
 
-function renderNamespace(world: World, ns: NamespaceRec): Wire<NamespaceSummary> {
+function renderNamespace(cloudMap: CloudMapState, ns: NamespaceRec): Wire<NamespaceSummary> {
   return {
     Id: ns.id,
     Arn: ns.arn,
-    ResourceOwner: world.accountId,
+    ResourceOwner: cloudMap.ctx.accountId,
     Name: ns.name,
     Type: ns.type,
     ...(ns.description ? { Description: ns.description } : {}),
@@ -272,12 +272,12 @@ function renderNamespace(world: World, ns: NamespaceRec): Wire<NamespaceSummary>
   };
 }
 
-function renderServiceSummary(world: World, s: CmServiceRec): Wire<ServiceSummary> {
+function renderServiceSummary(cloudMap: CloudMapState, s: CmServiceRec): Wire<ServiceSummary> {
   const dns = s.namespace.type !== "HTTP";
   return {
     Id: s.id,
     Arn: s.arn,
-    ResourceOwner: world.accountId,
+    ResourceOwner: cloudMap.ctx.accountId,
     Name: s.name,
     Type: dns ? "DNS_HTTP" : "HTTP",
     ...(s.description ? { Description: s.description } : {}),
@@ -285,13 +285,13 @@ function renderServiceSummary(world: World, s: CmServiceRec): Wire<ServiceSummar
     ...(dns ? { DnsConfig: { RoutingPolicy: "MULTIVALUE", DnsRecords: [{ Type: "A", TTL: 60 }] } } : {}),
     ...(s.customHealthCheck ? { HealthCheckCustomConfig: { FailureThreshold: 1 } } : {}),
     CreateDate: sec(s.createdAt),
-    CreatedByAccount: world.accountId,
+    CreatedByAccount: cloudMap.ctx.accountId,
   };
 }
 
 function renderInstance(
-  world: World,
+  cloudMap: CloudMapState,
   i: CmInstanceRec,
 ): { Id: string; Attributes: Record<string, string>; CreatedByAccount: string } {
-  return { Id: i.id, Attributes: { ...i.attributes }, CreatedByAccount: world.accountId };
+  return { Id: i.id, Attributes: { ...i.attributes }, CreatedByAccount: cloudMap.ctx.accountId };
 }

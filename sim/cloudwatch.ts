@@ -4,8 +4,7 @@
 import type { Metric, MetricDataResult } from "@aws-sdk/client-cloudwatch";
 import { type Wire } from "./paging.js";
 import { decodeToken, encodeToken, SimAwsError } from "./protocol.js";
-import type { SeriesRec, World } from "./state.js";
-import { seriesKey } from "./state.js";
+import { seriesKey, type CloudWatchState, type SeriesRec } from "./cloudwatch-state.js";
 import type { Statistic, ValueSpec } from "./types.js";
 
 /** Generic request validation: query code ValidationError, which the SDK maps to ValidationException. */
@@ -73,16 +72,16 @@ export function cloudWatchClusters(params: Record<string, unknown>): string[] {
 }
 
 export function handleCloudWatch(
-  world: World,
+  cloudWatch: CloudWatchState,
   operation: string,
   params: Record<string, unknown>,
   region: string,
 ): unknown {
   switch (operation) {
     case "ListMetrics":
-      return listMetrics(world, params, region);
+      return listMetrics(cloudWatch, params, region);
     case "GetMetricData":
-      return getMetricData(world, params, region);
+      return getMetricData(cloudWatch, params, region);
     default:
       throw new SimAwsError(
         "UnknownOperationException",
@@ -93,8 +92,8 @@ export function handleCloudWatch(
   }
 }
 
-function listMetrics(world: World, params: Record<string, unknown>, region: string): unknown {
-  const nowSec = world.now() / 1000;
+function listMetrics(cloudWatch: CloudWatchState, params: Record<string, unknown>, region: string): unknown {
+  const nowSec = cloudWatch.ctx.now() / 1000;
   const namespace = params.Namespace === undefined ? undefined : String(params.Namespace);
   const metricName = params.MetricName === undefined ? undefined : String(params.MetricName);
   const filters = Array.isArray(params.Dimensions)
@@ -107,7 +106,7 @@ function listMetrics(world: World, params: Record<string, unknown>, region: stri
   const recent = params.RecentlyActive === undefined ? undefined : String(params.RecentlyActive);
   if (recent !== undefined && recent !== "PT3H") throw invalidParam("RecentlyActive must be PT3H");
   const horizon = nowSec - (recent ? 3 * 3600 : TWO_WEEKS);
-  const all = [...world.series.values()]
+  const all = [...cloudWatch.series.values()]
     .filter((s) => s.region === region)
     .filter((s) => (!namespace || s.namespace === namespace) && (!metricName || s.metricName === metricName))
     // A metric is listed when it has data in the last two weeks (three hours with RecentlyActive).
@@ -135,7 +134,7 @@ function listMetrics(world: World, params: Record<string, unknown>, region: stri
   const more = start + LIST_PAGE < all.length;
   return {
     Metrics: metrics,
-    ...(params.IncludeLinkedAccounts ? { OwningAccounts: slice.map(() => world.accountId) } : {}),
+    ...(params.IncludeLinkedAccounts ? { OwningAccounts: slice.map(() => cloudWatch.ctx.accountId) } : {}),
     ...(more ? { NextToken: encodeToken(slice[slice.length - 1]!.key) } : {}),
   };
 }
@@ -152,7 +151,11 @@ interface Query {
   count: number;
 }
 
-function getMetricData(world: World, params: Record<string, unknown>, region: string): unknown {
+function getMetricData(
+  cloudWatch: CloudWatchState,
+  params: Record<string, unknown>,
+  region: string,
+): unknown {
   const raw = params.MetricDataQueries;
   if (!Array.isArray(raw) || raw.length === 0)
     throw validation("The parameter MetricDataQueries is required.");
@@ -169,8 +172,8 @@ function getMetricData(world: World, params: Record<string, unknown>, region: st
   const maxDatapoints = params.MaxDatapoints === undefined ? 100_800 : Number(params.MaxDatapoints);
   if (!Number.isInteger(maxDatapoints) || maxDatapoints < 1)
     throw validation("MaxDatapoints must be a positive integer.");
-  const budget = Math.min(maxDatapoints, world.cloudwatch.maxDatapointsPerPage);
-  const visibleUntil = world.now() / 1000 - world.cloudwatch.lagSeconds;
+  const budget = Math.min(maxDatapoints, cloudWatch.maxDatapointsPerPage);
+  const visibleUntil = cloudWatch.ctx.now() / 1000 - cloudWatch.lagSeconds;
   const ids = new Set<string>();
   const queries: Query[] = raw.map((q: unknown, i: number) => {
     const where = `MetricDataQueries.member.${i + 1}`;
@@ -197,7 +200,7 @@ function getMetricData(world: World, params: Record<string, unknown>, region: st
     const metricName = String(ms.Metric.MetricName ?? "");
     const namespace = String(ms.Metric.Namespace ?? "");
     const dims = dimensionsOf(ms.Metric.Dimensions, `${where}.MetricStat.Metric`);
-    let series = world.series.get(seriesKey(region, namespace, metricName, dims));
+    let series = cloudWatch.series.get(seriesKey(region, namespace, metricName, dims));
     if (series && ms.Unit !== undefined && series.unit && ms.Unit !== series.unit) series = undefined;
     // Timestamps are period starts: StartTime rounded down to the period, EndTime exclusive.
     let first = Math.floor(start / period) * period;

@@ -2,7 +2,7 @@
 // (or a shell) can start/stop tasks, scale services, register Cloud Map instances and flip fault switches.
 import { jsonResponse, SimScenarioError, type SimResponse } from "./protocol.js";
 import type { SimAccount } from "./account.js";
-import type { SimAws } from "./server.js";
+import type { SimAws } from "./api.js";
 
 type Body = Record<string, unknown>;
 type Route = (sim: SimAws, body: Body, query: URLSearchParams) => unknown;

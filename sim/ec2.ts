@@ -3,7 +3,8 @@
 import { randomUUID } from "node:crypto";
 import { stableHex } from "./ids.js";
 import { encodeToken, decodeToken, SimAwsError, xmlEscape } from "./protocol.js";
-import type { InstanceRec, World } from "./state.js";
+import type { InstanceRec } from "./ecs-model.js";
+import type { EcsState } from "./ecs-state.js";
 
 const invalidValue = (message: string) => new SimAwsError("InvalidParameterValue", message);
 
@@ -24,24 +25,34 @@ function filters(params: Record<string, unknown>): { name: string; values: strin
   return out;
 }
 
-function instancesIn(world: World, region: string): InstanceRec[] {
+function instancesIn(ecs: EcsState, region: string): InstanceRec[] {
   const out: InstanceRec[] = [];
-  for (const c of world.clusters.values()) if (c.region === region) out.push(...c.instances.values());
+  for (const c of ecs.clusters.values()) if (c.region === region) out.push(...c.instances.values());
   return out.sort((a, b) => (a.ec2InstanceId < b.ec2InstanceId ? -1 : 1));
 }
 
+/**
+ * A request without a filter, instance ids or pagination: EC2 bills it to the smaller "unfiltered and
+ * unpaginated" bucket. Instance ids count as a filter (the instance-id filter selects the same instances).
+ */
+export function ec2Unfiltered(params: Record<string, unknown>): boolean {
+  return !Object.keys(params).some(
+    (k) => k.startsWith("InstanceId.") || k.startsWith("Filter.") || k === "MaxResults" || k === "NextToken",
+  );
+}
+
 /** Clusters whose EC2 hosts a request names (for per-cluster fault rules). */
-export function ec2Clusters(world: World, params: Record<string, unknown>, region: string): string[] {
+export function ec2Clusters(ecs: EcsState, params: Record<string, unknown>, region: string): string[] {
   const ids = new Set(numbered(params, "InstanceId"));
   const out = new Set<string>();
-  for (const c of world.clusters.values())
+  for (const c of ecs.clusters.values())
     if (c.region === region)
       for (const i of c.instances.values()) if (ids.has(i.ec2InstanceId)) out.add(c.name).add(c.arn);
   return [...out];
 }
 
 export function handleEc2(
-  world: World,
+  ecs: EcsState,
   operation: string,
   params: Record<string, unknown>,
   region: string,
@@ -63,7 +74,7 @@ export function handleEc2(
     throw invalidValue(
       `Value ( ${String(maxRaw)} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`,
     );
-  const all = instancesIn(world, region);
+  const all = instancesIn(ecs, region);
   let selected: InstanceRec[];
   if (ids.length > 0) {
     const byId = new Map(all.map((i) => [i.ec2InstanceId, i]));
@@ -96,7 +107,7 @@ export function handleEc2(
       nextToken = encodeToken(selected[selected.length - 1]!.ec2InstanceId);
     }
   }
-  const items = selected.map((i) => renderInstance(world, i)).join("");
+  const items = selected.map((i) => renderInstance(ecs, i)).join("");
   return (
     `<?xml version="1.0" encoding="UTF-8"?>\n<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">` +
     `<requestId>${randomUUID()}</requestId><reservationSet>${items}</reservationSet>` +
@@ -105,12 +116,12 @@ export function handleEc2(
   );
 }
 
-function renderInstance(world: World, i: InstanceRec): string {
+function renderInstance(ecs: EcsState, i: InstanceRec): string {
   const x = xmlEscape;
   const dns = `ip-${i.privateIp.replace(/\./g, "-")}.ec2.internal`;
   const launch = new Date(i.registeredAt).toISOString();
   return (
-    `<item><reservationId>r-${stableHex(i.ec2InstanceId + "r", 17)}</reservationId><ownerId>${world.accountId}</ownerId><groupSet/>` +
+    `<item><reservationId>r-${stableHex(i.ec2InstanceId + "r", 17)}</reservationId><ownerId>${ecs.ctx.accountId}</ownerId><groupSet/>` +
     `<instancesSet><item>` +
     `<instanceId>${x(i.ec2InstanceId)}</instanceId><imageId>ami-${stableHex("ami", 17)}</imageId>` +
     `<instanceState><code>16</code><name>running</name></instanceState>` +

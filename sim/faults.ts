@@ -8,6 +8,10 @@ export interface CallScope {
   operation: string;
   /** The simulated account serving the call. */
   account: string;
+  /** The region of the call (SigV4 credential scope): AWS throttles per account and region. */
+  region: string;
+  /** EC2: a Describe call without filter, ids or pagination (EC2 bills these to a smaller bucket). */
+  unfiltered?: boolean;
   /** ECS cluster names and ARNs the call touches. */
   clusters: string[];
   /** Cloud Map namespace names and ids the call touches. */
@@ -24,6 +28,8 @@ export interface Matcher {
   namespace?: string;
   /** Account id (scenario.accounts); default any. */
   account?: string;
+  /** true: only EC2 calls without filter, ids or pagination; false: only those with one; default both. */
+  unfiltered?: boolean;
 }
 
 export interface FaultRule extends Matcher {
@@ -38,10 +44,11 @@ export interface FaultRule extends Matcher {
   rate?: number;
 }
 
+/** A token bucket shared by the calls it matches, one per account and region as AWS keeps them. */
 export interface ThrottleRule extends Matcher {
-  /** Bucket size (ECS: about 100). */
+  /** Bucket size: the burst (ECS ListTasks and friends: 100). */
   burst: number;
-  /** Tokens added per second (ECS: about 20); 0 never refills. */
+  /** Tokens added per second: the sustained rate (ECS ListTasks and friends: 20); 0 never refills. */
   refillPerSecond: number;
 }
 
@@ -73,6 +80,7 @@ export function matches(m: Matcher, scope: CallScope): boolean {
   if (m.cluster && !scope.clusters.some((c) => c === m.cluster || c.endsWith(`:cluster/${m.cluster}`)))
     return false;
   if (m.namespace && !scope.namespaces.includes(m.namespace)) return false;
+  if (m.unfiltered !== undefined && m.unfiltered !== (scope.unfiltered ?? false)) return false;
   return true;
 }
 
@@ -93,7 +101,7 @@ class TokenBucket {
   private last: number;
 
   constructor(
-    readonly rule: ThrottleRule,
+    private readonly rule: ThrottleRule,
     private readonly now: () => number,
   ) {
     this.tokens = rule.burst;
@@ -113,9 +121,26 @@ class TokenBucket {
   }
 }
 
+/** One rule's buckets, created on first use for each account and region. */
+class BucketSet {
+  private readonly buckets = new Map<string, TokenBucket>();
+
+  constructor(
+    readonly rule: ThrottleRule,
+    private readonly now: () => number,
+  ) {}
+
+  take(scope: CallScope): boolean {
+    const key = `${scope.account}/${scope.region}`;
+    let bucket = this.buckets.get(key);
+    if (!bucket) this.buckets.set(key, (bucket = new TokenBucket(this.rule, this.now)));
+    return bucket.take();
+  }
+}
+
 export class FaultBox {
   private faults = new Map<string, FaultRule>();
-  private buckets: TokenBucket[] = [];
+  private buckets: BucketSet[] = [];
   private latency: LatencyRule[] = [];
   private nextId = 1;
   private readonly random: () => number;
@@ -160,20 +185,20 @@ export class FaultBox {
     return undefined;
   }
 
-  /** Replaces the throttling buckets (empty: throttling off). Each rule is one shared bucket. */
+  /** Replaces the throttling buckets (empty: throttling off). Each rule is one bucket per account and region. */
   setThrottling(rules: readonly ThrottleRule[]): void {
     for (const r of rules)
       if (!(r.burst >= 1) || !(r.refillPerSecond >= 0))
         throw new RangeError(
           `throttle rule needs burst >= 1 and refillPerSecond >= 0, got ${JSON.stringify(r)}`,
         );
-    this.buckets = rules.map((r) => new TokenBucket({ ...r }, this.now));
+    this.buckets = rules.map((r) => new BucketSet({ ...r }, this.now));
   }
 
   /** False when a matching bucket is empty (every matching bucket pays one token). */
   admit(scope: CallScope): boolean {
     let ok = true;
-    for (const b of this.buckets) if (matches(b.rule, scope) && !b.take()) ok = false;
+    for (const b of this.buckets) if (matches(b.rule, scope) && !b.take(scope)) ok = false;
     return ok;
   }
 
@@ -208,29 +233,3 @@ export class FaultBox {
     this.log = [];
   }
 }
-
-/**
- * ECS's documented throttling shape: DescribeTasks and DescribeContainerInstances share one bucket; ListTasks
- * has its own; about 100 burst and 20/s refill each. Use with sim.setThrottling(ECS_THROTTLING).
- */
-export const ECS_THROTTLING: readonly ThrottleRule[] = [
-  {
-    service: "ecs",
-    operation: ["DescribeTasks", "DescribeContainerInstances"],
-    burst: 100,
-    refillPerSecond: 20,
-  },
-  { service: "ecs", operation: "ListTasks", burst: 100, refillPerSecond: 20 },
-  {
-    service: "ecs",
-    operation: [
-      "DescribeTaskDefinition",
-      "ListClusters",
-      "DescribeClusters",
-      "ListServices",
-      "DescribeServices",
-    ],
-    burst: 100,
-    refillPerSecond: 20,
-  },
-];

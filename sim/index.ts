@@ -1,11 +1,6 @@
 // Public surface of the simulated AWS endpoint (tests, benchmarks, the demo).
-export {
-  startSimAws,
-  type SimAws,
-  type SimAwsOptions,
-  type SimFaultRule,
-  type FaultOptions,
-} from "./server.js";
+export { startSimAws } from "./server.js";
+export type { FaultOptions, SimAws, SimAwsOptions, SimFaultRule } from "./api.js";
 export type { SimAccount } from "./account.js";
 export { loadScenario, parseScenario, checkScenario } from "./scenario.js";
 export {
@@ -13,13 +8,13 @@ export {
   DISCOVERY_NAME_METRICS,
   TARGET_DISCOVERY_NAME_METRICS,
 } from "./serviceconnect.js";
+export type { CallRecord, FaultRule, LatencyRule, ThrottleRule } from "./faults.js";
 export {
+  AWS_THROTTLING,
+  CLOUDMAP_THROTTLING,
+  CLOUDWATCH_THROTTLING,
+  EC2_THROTTLING,
   ECS_THROTTLING,
-  type CallRecord,
-  type FaultRule,
-  type LatencyRule,
-  type ThrottleRule,
-} from "./faults.js";
+} from "./throttling.js";
 export { SimAwsError, SimScenarioError, type SimService } from "./protocol.js";
-export type { SimEndpoint, SimTaskInfo } from "./state.js";
 export type * from "./types.js";

@@ -1,8 +1,8 @@
 // Tiny Prometheus /metrics servers on the simulated tasks' addresses (127.0.0.x:port; Linux routes all of
 // 127/8 to lo), kept in step with the sim as tasks start and stop, so the demo's targets really answer.
 import { createServer, type Server } from "node:http";
-import type { SimAws } from "./server.js";
-import type { SimEndpoint } from "./state.js";
+import type { SimAws } from "./api.js";
+import type { SimEndpoint } from "./types.js";
 
 export interface SampleServers {
   /** "host:port" of every server listening now. */

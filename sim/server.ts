@@ -5,20 +5,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { gunzipSync } from "node:zlib";
-import { accountApi, type SimAccount } from "./account.js";
+import { accountApi } from "./account.js";
+import type { SimAws, SimAwsOptions, SimFaultRule } from "./api.js";
 import { cloudMapNamespaces, handleCloudMap } from "./cloudmap.js";
 import { cloudWatchClusters, handleCloudWatch } from "./cloudwatch.js";
 import { handleControl } from "./control.js";
-import { ec2Clusters, handleEc2 } from "./ec2.js";
+import { ec2Clusters, ec2Unfiltered, handleEc2 } from "./ec2.js";
 import { ecsClusters, handleEcs } from "./ecs.js";
-import {
-  FaultBox,
-  type CallRecord,
-  type CallScope,
-  type FaultRule,
-  type LatencyRule,
-  type ThrottleRule,
-} from "./faults.js";
+import { FaultBox, type CallScope, type ThrottleRule } from "./faults.js";
 import {
   ec2Error,
   JSON_TARGETS,
@@ -34,86 +28,13 @@ import {
   type SimService,
 } from "./protocol.js";
 import { checkScenario, loadScenario } from "./scenario.js";
-import { World } from "./state.js";
+import { World } from "./world.js";
 import { accountOfKey, handleSts, STS_XMLNS, type StsAccount } from "./sts.js";
+import { AWS_THROTTLING } from "./throttling.js";
 import type { Scenario } from "./types.js";
 
-export interface SimAwsOptions {
-  /** A scenario object, or the path of a YAML/JSON scenario file. Default: an empty account. */
-  scenario?: Scenario | string;
-  /** Default 127.0.0.1. */
-  host?: string;
-  /** Default 0 (a free port). */
-  port?: number;
-  /** Clock in epoch milliseconds (CloudWatch windows, token buckets, timestamps). Default Date.now. */
-  now?: () => number;
-  /** Seed of the PRNG behind rate-based faults and latency jitter. */
-  seed?: number;
-}
-
-/** Errors a fault can force: a given AWS code and status, or the service's 5xx. */
-export interface FaultOptions {
-  status?: number;
-  code?: string;
-  message?: string;
-  count?: number;
-  rate?: number;
-}
-
-export interface SimFaultRule extends FaultRule {
-  /** Answer with the service's own throttling error (ThrottlingException, RequestLimitExceeded, Throttling). */
-  throttle?: boolean;
-}
-
-/** The simulated endpoint; the mutation methods act on the main (scenario top-level) account. */
-export interface SimAws extends SimAccount {
-  /** Endpoint for the SDK clients (`endpoint` or AWS_ENDPOINT_URL). */
-  readonly url: string;
-  close(): Promise<void>;
-  /** The API of one account (the main one or one of scenario.accounts). */
-  account(accountId: string): SimAccount;
-  /** Account ids, main first. */
-  accounts(): string[];
-
-  // --- call counter ---
-  /** Calls received for an operation ("DescribeTasks", or "ecs:ListServices" to pick a service); all when omitted. */
-  calls(operation?: string): number;
-  /** Counts keyed "service:Operation". */
-  callCounts(): Record<string, number>;
-  /** Recent calls with their parameters, account and outcome (newest last). */
-  callLog(filter?: { service?: SimService; operation?: string; account?: string }): CallRecord[];
-  resetCalls(): void;
-
-  // --- fault switches ---
-  /** Latency per call: a number applies to every call; rules match service/operation/cluster/namespace. null: off. */
-  setLatency(latency: number | LatencyRule | LatencyRule[] | null): void;
-  /** Token-bucket throttling (off by default); each rule is one bucket shared by the calls it matches. */
-  setThrottling(rules: ThrottleRule | readonly ThrottleRule[] | null): void;
-  /** Adds a forced failure; returns its id. Without code/throttle, status >= 500 answers the service's 5xx. */
-  addFault(rule: SimFaultRule): string;
-  removeFault(id: string): boolean;
-  clearFaults(): void;
-  /** Every call touching this ECS cluster (name or ARN) fails: 500 by default, or e.g. {status: 400, code: "AccessDeniedException"}. */
-  failCluster(cluster: string, opts?: FaultOptions): string;
-  /** Every call touching this Cloud Map namespace (name or id) fails. */
-  failNamespace(namespace: string, opts?: FaultOptions): string;
-  /** The next `count` matching calls answer the service's throttling error. */
-  throttleNext(match: {
-    service?: SimService;
-    operation?: string | string[];
-    account?: string;
-    count: number;
-  }): string;
-  /** Forced 5xx for a service/operation, for the next `count` calls or at `rate`. */
-  forceServerErrors(match: {
-    service?: SimService;
-    operation?: string | string[];
-    account?: string;
-    status?: number;
-    count?: number;
-    rate?: number;
-  }): string;
-}
+// Importers of this module get the endpoint's types with its constructor.
+export type { FaultOptions, SimAws, SimAwsOptions, SimFaultRule } from "./api.js";
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -157,6 +78,14 @@ function isList<T>(v: T | readonly T[]): v is readonly T[] {
   return Array.isArray(v);
 }
 
+/** The scenario's `throttling`: "aws" (the documented buckets), a list of rules, or off. */
+function initialThrottling(t: Scenario["throttling"]): readonly ThrottleRule[] {
+  if (t === undefined) return [];
+  if (t === "aws") return AWS_THROTTLING;
+  if (Array.isArray(t)) return t;
+  throw new SimScenarioError(`throttling must be "aws" or a list of rules, got ${JSON.stringify(t)}`);
+}
+
 /** One World per account: the scenario's top level, then each entry of scenario.accounts. */
 function buildWorlds(
   scenario: Scenario,
@@ -193,6 +122,7 @@ export async function startSimAws(opts: SimAwsOptions = {}): Promise<SimAws> {
   const now = opts.now ?? Date.now;
   const { main, worlds, sts } = buildWorlds(scenario, now);
   const faults = new FaultBox(now, opts.seed ?? 42);
+  faults.setThrottling(initialThrottling(scenario.throttling));
   const ecsOpts = { ipv6Bindings: scenario.ecs?.ipv6Bindings ?? false };
 
   async function handleAws(req: IncomingMessage, body: string): Promise<SimResponse> {
@@ -253,15 +183,18 @@ export async function startSimAws(opts: SimAwsOptions = {}): Promise<SimAws> {
       service,
       operation,
       account: world.accountId,
+      region,
+      ...(service === "ec2" ? { unfiltered: ec2Unfiltered(params) } : {}),
       clusters:
         service === "ecs"
-          ? ecsClusters(world, operation, params, region)
+          ? ecsClusters(world.ecs, operation, params, region)
           : service === "ec2"
-            ? ec2Clusters(world, params, region)
+            ? ec2Clusters(world.ecs, params, region)
             : service === "cloudwatch"
               ? cloudWatchClusters(params)
               : [],
-      namespaces: service === "servicediscovery" ? cloudMapNamespaces(world, operation, params, region) : [],
+      namespaces:
+        service === "servicediscovery" ? cloudMapNamespaces(world.cloudMap, operation, params, region) : [],
     };
     const delay = faults.delayFor(scope);
     if (delay > 0) await sleep(delay);
@@ -274,7 +207,7 @@ export async function startSimAws(opts: SimAwsOptions = {}): Promise<SimAws> {
       if (service === "ec2" || service === "sts") {
         const xml =
           service === "ec2"
-            ? handleEc2(world, operation, params, region)
+            ? handleEc2(world.ecs, operation, params, region)
             : handleSts(
                 operation,
                 params,
@@ -289,10 +222,10 @@ export async function startSimAws(opts: SimAwsOptions = {}): Promise<SimAws> {
       } else {
         const result =
           service === "ecs"
-            ? handleEcs(world, operation, params, region, ecsOpts)
+            ? handleEcs(world.ecs, operation, params, region, ecsOpts)
             : service === "servicediscovery"
-              ? handleCloudMap(world, operation, params, region)
-              : handleCloudWatch(world, operation, params, region);
+              ? handleCloudMap(world.cloudMap, operation, params, region)
+              : handleCloudWatch(world.cloudWatch, operation, params, region);
         response = jsonResponse(contentType, result);
       }
     } catch (err) {

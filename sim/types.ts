@@ -1,5 +1,7 @@
-// Scenario types of the simulated AWS endpoint: what a YAML/JSON scenario file (or a test's object) may say.
+// Scenario types of the simulated AWS endpoint: what a YAML/JSON scenario file (or a test's object) may say,
+// and the views of the simulated world it hands back (tasks, reachable endpoints).
 // Everything optional has a realistic default; IPs default to loopback so e2e tests can really scrape them.
+import type { ThrottleRule } from "./faults.js";
 
 export type Tags = Record<string, string>;
 export type LaunchType = "FARGATE" | "EC2";
@@ -220,6 +222,11 @@ export interface Scenario {
     /** GetMetricData datapoints per page before NextToken (AWS: 100,800; lower it to test pagination). */
     maxDatapointsPerPage?: number;
   };
+  /**
+   * Token-bucket throttling from the start: "aws" for the buckets AWS documents (sim/throttling.ts), or a
+   * list of rules. Default off; sim.setThrottling changes it at run time.
+   */
+  throttling?: "aws" | ThrottleRule[];
   taskDefinitions?: TaskDefinitionSpec[];
   clusters?: ClusterSpec[];
   namespaces?: NamespaceSpec[];
@@ -235,9 +242,50 @@ export interface Scenario {
 
 export interface AccountSpec extends Omit<
   Scenario,
-  "accounts" | "lifecycle" | "ecs" | "cloudwatch" | "accountId"
+  "accounts" | "lifecycle" | "ecs" | "cloudwatch" | "accountId" | "throttling"
 > {
   accountId: string;
   /** When set, AssumeRole into this account must present this ExternalId (else AccessDenied). */
   externalId?: string;
+}
+
+/** What tests and the demo see of a task. */
+export interface SimTaskInfo {
+  arn: string;
+  id: string;
+  cluster: string;
+  clusterArn: string;
+  service?: string;
+  group: string;
+  taskDefinitionArn: string;
+  launchType: LaunchType;
+  networkMode: NetworkMode;
+  lastStatus: TaskStatus;
+  desiredStatus: "RUNNING" | "STOPPED";
+  availabilityZone: string;
+  /** awsvpc task IP (only once the task left PROVISIONING/PENDING). */
+  ip?: string;
+  containerInstanceArn?: string;
+  ec2InstanceId?: string;
+  hostIp?: string;
+  ports: SimEndpoint[];
+}
+
+/** A reachable scrape address of a RUNNING task port or of a Cloud Map instance. */
+export interface SimEndpoint {
+  source: "ecs" | "cloudmap";
+  host: string;
+  port: number;
+  /** ECS. */
+  cluster?: string;
+  service?: string;
+  taskArn?: string;
+  container?: string;
+  containerPort?: number;
+  portName?: string;
+  dockerLabels?: Record<string, string>;
+  /** Cloud Map. */
+  namespace?: string;
+  cloudMapService?: string;
+  instanceId?: string;
 }

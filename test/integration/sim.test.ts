@@ -507,23 +507,25 @@ describe("fault switches and call counters", () => {
     await c.ecs.send(new DescribeTasksCommand({ cluster: "prod", tasks: [arn!] }));
   });
 
-  it("ECS_THROTTLING: DescribeTasks and DescribeContainerInstances share 100 tokens refilled at 20/s", async () => {
+  it("ECS_THROTTLING: ListTasks, DescribeTasks and DescribeContainerInstances share 100 tokens refilled at 20/s", async () => {
     const clock = { now: Date.UTC(2024, 0, 1) };
     sim = await startSimAws({ scenario: SCENARIO, now: () => clock.now });
     const s = sim;
     s.setThrottling(ECS_THROTTLING);
     const c = sdk(s);
-    const [arn] = (await c.ecs.send(new ListTasksCommand({ cluster: "prod", maxResults: 1 }))).taskArns!;
+    const listTasks = () => c.ecs.send(new ListTasksCommand({ cluster: "prod", maxResults: 1 }));
+    const [arn] = (await listTasks()).taskArns!;
     const describeTask = () => c.ecs.send(new DescribeTasksCommand({ cluster: "prod", tasks: [arn!] }));
     const [ci] = s.tasks({ cluster: "prod", service: "legacy" }).map((t) => t.containerInstanceArn!);
     const describeInstance = () =>
       c.ecs.send(new DescribeContainerInstancesCommand({ cluster: "prod", containerInstances: [ci!] }));
-    for (let i = 0; i < 60; i++) await describeTask();
+    for (let i = 0; i < 59; i++) await describeTask();
     for (let i = 0; i < 40; i++) await describeInstance();
     expect((await rejection(describeTask())).name).toBe("ThrottlingException");
     expect((await rejection(describeInstance())).name).toBe("ThrottlingException");
-    // ListTasks has its own bucket.
-    await c.ecs.send(new ListTasksCommand({ cluster: "prod", maxResults: 1 }));
+    expect((await rejection(listTasks())).name).toBe("ThrottlingException");
+    // Service reads have their own bucket.
+    await c.ecs.send(new ListServicesCommand({ cluster: "prod" }));
     // One second later 20 tokens are back.
     clock.now += 1000;
     for (let i = 0; i < 20; i++) await describeTask();
