@@ -12,7 +12,7 @@ import { createLogger, type Logger } from "./log.js";
 import { createSelfMetrics, type SelfMetrics } from "./metrics.js";
 import { createApp, listen } from "./server.js";
 import { Discovery, type Source } from "../sd/refresh.js";
-import { EcsSource } from "../sd/sources/ecs.js";
+import { EcsSource } from "../sd/ecs/source.js";
 import { CloudMapSource } from "../sd/sources/cloudmap.js";
 import { createExporter, type Exporter } from "../exporter/index.js";
 

@@ -8,7 +8,7 @@ import { buildScopes, type AwsScope } from "../core/scopes.js";
 import { createSelfMetrics, type SelfMetrics } from "../core/metrics.js";
 import { Discovery, type Source } from "../sd/refresh.js";
 import { CloudMapSource } from "../sd/sources/cloudmap.js";
-import { EcsSource } from "../sd/sources/ecs.js";
+import { EcsSource } from "../sd/ecs/source.js";
 import { createLambdaApi } from "./app.js";
 import type { HttpEvent } from "./events.js";
 import { OnDemandDiscovery, WarningLog } from "./freshness.js";
