@@ -15,7 +15,7 @@ import {
 } from "../sd/httpsd.js";
 import type { DiscoveredTarget } from "../sd/model.js";
 import type { Snapshot } from "../sd/refresh.js";
-import { clusterNameFromArn } from "../sd/sources/ecs-targets.js";
+import { clusterNameFromArn } from "../sd/ecs/targets.js";
 import { eventQuery, withoutCookies, type HttpEvent } from "./events.js";
 import type { OnDemandDiscovery } from "./freshness.js";
 import { parsePathForm, parseQueryForm, type RedirectRequest } from "./params.js";

@@ -1,6 +1,7 @@
 // Pure selection of a running task's metrics endpoint and the redirect URL built from it.
 // The Location host is always the IP of a discovered target: nothing from the request reaches it.
 import { isIP } from "node:net";
+import { ECS_LABELS } from "../sd/ecs/labels.js";
 import type { DiscoveredTarget } from "../sd/model.js";
 
 export const DEFAULT_METRICS_PATH = "/metrics";
@@ -60,12 +61,12 @@ function toEndpoint(t: DiscoveredTarget): TaskEndpoint | undefined {
   const address = t.group.targets[0];
   const parsed = address ? parseAddress(address) : undefined;
   const scheme = l.__scheme__ ?? "http";
-  const containerPort = Number(l.__meta_ecs_container_port);
+  const containerPort = Number(l[ECS_LABELS.containerPort]);
   if (!parsed || (scheme !== "http" && scheme !== "https") || !Number.isInteger(containerPort))
     return undefined;
   const rawPath = l.__metrics_path__ ?? DEFAULT_METRICS_PATH;
   return {
-    container: l.__meta_ecs_container_name ?? "",
+    container: l[ECS_LABELS.containerName] ?? "",
     containerPort,
     address: address!,
     ...parsed,
@@ -94,17 +95,19 @@ export function groupTasks(targets: readonly DiscoveredTarget[]): TaskSlot[] {
   for (const t of targets) {
     if (t.source !== "ecs") continue;
     const l = t.group.labels;
-    const arn = l.__meta_ecs_task_arn;
+    const arn = l[ECS_LABELS.taskArn];
+    const cluster = l[ECS_LABELS.cluster];
+    const service = l[ECS_LABELS.service];
     const endpoint = toEndpoint(t);
-    if (!arn || !endpoint || !l.__meta_ecs_cluster) continue;
+    if (!arn || !endpoint || !cluster) continue;
     let slot = byArn.get(arn);
     if (!slot) {
       slot = {
         taskArn: arn,
         taskId: arn.slice(arn.lastIndexOf("/") + 1),
-        cluster: l.__meta_ecs_cluster,
-        clusterArn: l.__meta_ecs_cluster_arn ?? "",
-        ...(l.__meta_ecs_service ? { service: l.__meta_ecs_service } : {}),
+        cluster,
+        clusterArn: l[ECS_LABELS.clusterArn] ?? "",
+        ...(service ? { service } : {}),
         endpoints: [],
       };
       byArn.set(arn, slot);

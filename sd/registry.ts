@@ -6,7 +6,7 @@ import type { SelfMetrics } from "../core/metrics.js";
 import type { AwsScope } from "../core/scopes.js";
 import type { Source } from "./refresh.js";
 import { CloudMapSource } from "./sources/cloudmap.js";
-import { EcsSource } from "./sources/ecs.js";
+import { EcsSource } from "./ecs/source.js";
 
 /** What every source is constructed with. */
 export interface SourceDeps {

@@ -1,4 +1,7 @@
-// Realistic ECS API response shapes (as the JSON wire protocol carries them) for unit tests.
+// Realistic ECS API response shapes for unit tests, typed as the SDK returns them and free of Date
+// fields, so the same objects serve the typed fake and, serialised, the JSON wire protocol.
+import type { NetworkMode, PortMapping, Task, TaskDefinition } from "@aws-sdk/client-ecs";
+
 export const ACCOUNT = "123456789012";
 export const REGION = "us-east-1";
 export const CLUSTER = "prod";
@@ -19,15 +22,15 @@ export function ciArn(id: string): string {
 export interface ContainerSpec {
   name: string;
   dockerLabels?: Record<string, string>;
-  portMappings?: { containerPort: number; hostPort?: number; name?: string; protocol?: string }[];
+  portMappings?: PortMapping[];
 }
 
 export function taskDefinition(
   family: string,
   revision: number,
-  networkMode: string | undefined,
+  networkMode: NetworkMode | undefined,
   containers: ContainerSpec[],
-): Record<string, unknown> {
+): TaskDefinition {
   return {
     taskDefinitionArn: tdArn(family, revision),
     family,
@@ -39,7 +42,7 @@ export function taskDefinition(
       image: `example/${c.name}:1`,
       essential: true,
       ...(c.dockerLabels ? { dockerLabels: c.dockerLabels } : {}),
-      portMappings: (c.portMappings ?? []).map((p) => ({ protocol: "tcp", ...p })),
+      portMappings: (c.portMappings ?? []).map((p) => ({ protocol: "tcp" as const, ...p })),
     })),
   };
 }
@@ -49,7 +52,7 @@ export function fargateTask(
   td: string,
   ip: string,
   opts: { group?: string; containers?: string[]; tags?: Record<string, string>; lastStatus?: string } = {},
-): Record<string, unknown> {
+): Task {
   const lastStatus = opts.lastStatus ?? "RUNNING";
   const hasIp = lastStatus === "RUNNING" || lastStatus === "ACTIVATING";
   return {
@@ -62,7 +65,6 @@ export function fargateTask(
     desiredStatus: "RUNNING",
     healthStatus: "HEALTHY",
     availabilityZone: "us-east-1a",
-    startedAt: 1_700_000_000,
     attachments: [
       {
         id: `att-${id}`,
@@ -93,7 +95,7 @@ export function ec2Task(
   containerInstance: string,
   containers: { name: string; bindings?: { containerPort: number; hostPort: number }[] }[],
   opts: { group?: string; lastStatus?: string; eniIp?: string } = {},
-): Record<string, unknown> {
+): Task {
   return {
     taskArn: taskArn(id),
     clusterArn: CLUSTER_ARN,
@@ -122,7 +124,7 @@ export function ec2Task(
       name: c.name,
       lastStatus: opts.lastStatus ?? "RUNNING",
       ...(c.bindings
-        ? { networkBindings: c.bindings.map((b) => ({ bindIP: "0.0.0.0", protocol: "tcp", ...b })) }
+        ? { networkBindings: c.bindings.map((b) => ({ bindIP: "0.0.0.0", protocol: "tcp" as const, ...b })) }
         : {}),
     })),
   };

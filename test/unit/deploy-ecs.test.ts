@@ -24,7 +24,7 @@ import { describe, expect, it } from "vitest";
 import { OPTIONS, loadConfig } from "../../core/config.js";
 import { parseCloudFormation } from "../../deploy/check/cfn-yaml.js";
 import { checkShape } from "../../deploy/check/sdk-shape.js";
-import { buildTaskTargets } from "../../sd/sources/ecs-targets.js";
+import { buildTaskTargets } from "../../sd/ecs/targets.js";
 
 const ENUMS: Record<string, readonly string[]> = {
   networkMode: Object.values(NetworkMode),

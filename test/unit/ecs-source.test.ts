@@ -1,11 +1,11 @@
-import nock from "nock";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Task, TaskDefinition } from "@aws-sdk/client-ecs";
+import { describe, expect, it } from "vitest";
 import { createSelfMetrics } from "../../core/metrics.js";
 import { silentLogger } from "../../core/log.js";
-import { EcsSource } from "../../sd/sources/ecs.js";
+import { EcsSource } from "../../sd/ecs/source.js";
 import type { DiscoveredTarget } from "../../sd/model.js";
-import { AwsError, mockEc2, mockJson, testClients, type Mock } from "../helpers/aws-nock.js";
 import { testConfig } from "../helpers/config.js";
+import { FakeEcsApi, fakeScope } from "../helpers/ecs-fake.js";
 import {
   CLUSTER,
   CLUSTER_ARN,
@@ -16,61 +16,14 @@ import {
   tdArn,
 } from "../helpers/ecs-fixtures.js";
 
-type Obj = Record<string, unknown>;
-
-interface World {
-  taskDefs: Obj[];
-  tasks: Obj[];
-  containerInstances?: { arn: string; ec2InstanceId: string }[];
-  ec2Ips?: Record<string, string>;
-}
-
-function mockWorld(world: World): { ecs: Mock; ec2: Mock } {
-  const tdByArn = new Map(world.taskDefs.map((td) => [td.taskDefinitionArn as string, td]));
-  const ecs = mockJson({
-    ListClusters: () => ({ clusterArns: [CLUSTER_ARN] }),
-    ListTasks: (body) => {
-      expect(body.desiredStatus).toBe("RUNNING");
-      const arns = world.tasks.map((t) => t.taskArn as string);
-      const start = body.nextToken ? Number(body.nextToken) : 0;
-      const max = (body.maxResults as number) ?? 100;
-      const page = arns.slice(start, start + max);
-      return { taskArns: page, ...(start + max < arns.length ? { nextToken: String(start + max) } : {}) };
-    },
-    DescribeTasks: (body) => {
-      const wanted = body.tasks as string[];
-      if (wanted.length > 100)
-        throw new AwsError("InvalidParameterException", "Tasks cannot be more than 100.");
-      const tasks = world.tasks.filter((t) => wanted.includes(t.taskArn as string));
-      const failures = wanted
-        .filter((a) => !tasks.some((t) => t.taskArn === a))
-        .map((arn) => ({ arn, reason: "MISSING" }));
-      return { tasks, failures };
-    },
-    DescribeTaskDefinition: (body) => {
-      const td = tdByArn.get(body.taskDefinition as string);
-      if (!td) throw new AwsError("ClientException", "Unable to describe task definition.");
-      return { taskDefinition: td, tags: [] };
-    },
-    DescribeContainerInstances: (body) => ({
-      containerInstances: (world.containerInstances ?? [])
-        .filter((ci) => (body.containerInstances as string[]).includes(ci.arn))
-        .map((ci) => ({ containerInstanceArn: ci.arn, ec2InstanceId: ci.ec2InstanceId, status: "ACTIVE" })),
-      failures: [],
-    }),
-  });
-  const ec2 = mockEc2(world.ec2Ips ?? {});
-  return { ecs, ec2 };
-}
-
-function source(env: Record<string, string> = {}) {
+function source(api: FakeEcsApi, env: Record<string, string> = { BRIDGE_CLUSTERS: CLUSTER }) {
   const metrics = createSelfMetrics({ defaults: false });
-  const config = testConfig({ BRIDGE_CLUSTERS: CLUSTER, ...env });
   const src = new EcsSource({
-    scopes: [{ key: "default/us-east-1", region: "us-east-1", clients: testClients(metrics) }],
-    config,
+    scopes: [fakeScope()],
+    config: testConfig(env),
     metrics,
     logger: silentLogger,
+    api: () => api,
   });
   return { src, metrics };
 }
@@ -85,9 +38,6 @@ async function targetsOf(src: EcsSource): Promise<DiscoveredTarget[]> {
 
 const addresses = (ts: DiscoveredTarget[]) => ts.map((t) => t.group.targets[0]).sort();
 
-beforeAll(() => nock.disableNetConnect());
-afterEach(() => nock.cleanAll());
-
 const LABELLED = { PROMETHEUS_EXPORTER_PORT: "9100", PROMETHEUS_EXPORTER_PATH: "/stats" };
 
 describe("ECS source response shapes", () => {
@@ -99,11 +49,11 @@ describe("ECS source response shapes", () => {
         portMappings: [{ containerPort: 9100, name: "metrics" }],
       },
     ]);
-    mockWorld({
+    const ecs = new FakeEcsApi({
       taskDefs: [td],
       tasks: [fargateTask("t1", tdArn("api", 3), "10.0.1.5", { tags: { "cost-center": "42" } })],
     });
-    const { src } = source();
+    const { src } = source(ecs);
     const [t] = await targetsOf(src);
     expect(t!.group.targets).toEqual(["10.0.1.5:9100"]);
     expect(t!.cluster).toBe("prod");
@@ -141,16 +91,16 @@ describe("ECS source response shapes", () => {
 
   it("EC2 awsvpc: ENI IP, instance id from the container instance, no EC2 call", async () => {
     const td = taskDefinition("api", 1, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
-    const { ec2 } = mockWorld({
+    const ecs = new FakeEcsApi({
       taskDefs: [td],
       tasks: [ec2Task("t1", tdArn("api", 1), ciArn("ci1"), [{ name: "app" }], { eniIp: "10.0.2.7" })],
-      containerInstances: [{ arn: ciArn("ci1"), ec2InstanceId: "i-0aaa" }],
+      containerInstances: [{ containerInstanceArn: ciArn("ci1"), ec2InstanceId: "i-0aaa" }],
     });
-    const [t] = await targetsOf(source().src);
+    const [t] = await targetsOf(source(ecs).src);
     expect(t!.group.targets).toEqual(["10.0.2.7:9100"]);
     expect(t!.group.labels.__meta_ecs_ec2_instance_id).toBe("i-0aaa");
     expect(t!.group.labels.__meta_ecs_container_instance_arn).toBe(ciArn("ci1"));
-    expect(ec2.calls.DescribeInstances).toBeUndefined();
+    expect(ecs.calls.DescribeInstances).toBeUndefined();
   });
 
   it("bridge mode: dynamic host port from networkBindings on the EC2 private IP", async () => {
@@ -161,7 +111,7 @@ describe("ECS source response shapes", () => {
         portMappings: [{ containerPort: 8080, hostPort: 0 }],
       },
     ]);
-    mockWorld({
+    const ecs = new FakeEcsApi({
       taskDefs: [td],
       tasks: [
         ec2Task("t1", tdArn("worker", 2), ciArn("ci1"), [
@@ -172,12 +122,12 @@ describe("ECS source response shapes", () => {
         ]),
       ],
       containerInstances: [
-        { arn: ciArn("ci1"), ec2InstanceId: "i-01" },
-        { arn: ciArn("ci2"), ec2InstanceId: "i-02" },
+        { containerInstanceArn: ciArn("ci1"), ec2InstanceId: "i-01" },
+        { containerInstanceArn: ciArn("ci2"), ec2InstanceId: "i-02" },
       ],
       ec2Ips: { "i-01": "10.0.3.1", "i-02": "10.0.3.2" },
     });
-    const ts = await targetsOf(source().src);
+    const ts = await targetsOf(source(ecs).src);
     expect(addresses(ts)).toEqual(["10.0.3.1:32768", "10.0.3.2:32771"]);
     const t1 = ts.find((t) => t.group.targets[0] === "10.0.3.1:32768")!;
     expect(t1.group.labels).toMatchObject({
@@ -193,13 +143,13 @@ describe("ECS source response shapes", () => {
     const td = taskDefinition("worker", 2, undefined, [
       { name: "app", dockerLabels: { PROMETHEUS_EXPORTER_PORT: "8080" } },
     ]);
-    mockWorld({
+    const ecs = new FakeEcsApi({
       taskDefs: [td],
       tasks: [ec2Task("t1", tdArn("worker", 2), ciArn("ci1"), [{ name: "app" }])],
-      containerInstances: [{ arn: ciArn("ci1"), ec2InstanceId: "i-01" }],
+      containerInstances: [{ containerInstanceArn: ciArn("ci1"), ec2InstanceId: "i-01" }],
       ec2Ips: { "i-01": "10.0.3.1" },
     });
-    const { src, metrics } = source();
+    const { src, metrics } = source(ecs);
     expect(await targetsOf(src)).toEqual([]);
     const skipped = await metrics.skipped.get();
     expect(skipped.values.find((v) => v.labels.reason === "unresolved_host_port")?.value).toBe(1);
@@ -215,7 +165,7 @@ describe("ECS source response shapes", () => {
       },
     ]);
     const bindings = [{ containerPort: 8080, hostPort: 32768 }];
-    const { ec2 } = mockWorld({
+    const ecs = new FakeEcsApi({
       taskDefs: [td],
       tasks: [
         ec2Task("t1", tdArn("edge", 1), ciArn("ci1"), [{ name: "app", bindings }]),
@@ -225,14 +175,14 @@ describe("ECS source response shapes", () => {
         },
       ],
       containerInstances: [
-        { arn: ciArn("ci1"), ec2InstanceId: "i-01" },
-        { arn: ciArn("ext1"), ec2InstanceId: "mi-0123456789abcdef0" },
+        { containerInstanceArn: ciArn("ci1"), ec2InstanceId: "i-01" },
+        { containerInstanceArn: ciArn("ext1"), ec2InstanceId: "mi-0123456789abcdef0" },
       ],
       ec2Ips: { "i-01": "10.0.3.1" },
     });
-    const { src, metrics } = source();
+    const { src, metrics } = source(ecs);
     expect(addresses(await targetsOf(src))).toEqual(["10.0.3.1:32768"]);
-    expect(ec2.bodies.DescribeInstances!.flatMap((b) => b.ids as string[])).toEqual(["i-01"]);
+    expect(ecs.requests.DescribeInstances.flat()).toEqual(["i-01"]);
     const skipped = await metrics.skipped.get();
     expect(skipped.values.find((v) => v.labels.reason === "no_host_ip")?.value).toBe(1);
   });
@@ -241,15 +191,15 @@ describe("ECS source response shapes", () => {
     const td = taskDefinition("node", 1, "host", [
       { name: "exporter", dockerLabels: { PROMETHEUS_EXPORTER_PORT: "9100" } },
     ]);
-    mockWorld({
+    const ecs = new FakeEcsApi({
       taskDefs: [td],
       tasks: [
         ec2Task("t1", tdArn("node", 1), ciArn("ci1"), [{ name: "exporter" }], { group: "family:node" }),
       ],
-      containerInstances: [{ arn: ciArn("ci1"), ec2InstanceId: "i-09" }],
+      containerInstances: [{ containerInstanceArn: ciArn("ci1"), ec2InstanceId: "i-09" }],
       ec2Ips: { "i-09": "10.0.9.9" },
     });
-    const [t] = await targetsOf(source().src);
+    const [t] = await targetsOf(source(ecs).src);
     expect(t!.group.targets).toEqual(["10.0.9.9:9100"]);
     // Standalone task: a group but no service.
     expect(t!.group.labels.__meta_ecs_task_group).toBe("family:node");
@@ -276,13 +226,13 @@ describe("ECS source response shapes", () => {
       },
       { name: "log-router" },
     ]);
-    mockWorld({
+    const ecs = new FakeEcsApi({
       taskDefs: [td],
       tasks: [
         fargateTask("t1", tdArn("multi", 1), "10.0.1.9", { containers: ["app", "envoy", "log-router"] }),
       ],
     });
-    const ts = await targetsOf(source().src);
+    const ts = await targetsOf(source(ecs).src);
     expect(addresses(ts)).toEqual(["10.0.1.9:9100", "10.0.1.9:9200", "10.0.1.9:9300", "10.0.1.9:9901"]);
     const by = (a: string) => ts.find((t) => t.group.targets[0] === a)!.group.labels;
     expect(by("10.0.1.9:9200")).toMatchObject({
@@ -309,16 +259,19 @@ describe("ECS source response shapes", () => {
         ],
       },
     ]);
-    mockWorld({ taskDefs: [td], tasks: [fargateTask("t1", tdArn("named", 1), "10.0.1.2")] });
-    expect(addresses(await targetsOf(source({ BRIDGE_ECS_OPT_IN: "port-name" }).src))).toEqual([
-      "10.0.1.2:9464",
-    ]);
-    expect(addresses(await targetsOf(source({ BRIDGE_ECS_OPT_IN: "all-named-ports" }).src))).toEqual([
-      "10.0.1.2:8080",
-      "10.0.1.2:9464",
-    ]);
+    const ecs = new FakeEcsApi({ taskDefs: [td], tasks: [fargateTask("t1", tdArn("named", 1), "10.0.1.2")] });
+    expect(
+      addresses(
+        await targetsOf(source(ecs, { BRIDGE_CLUSTERS: CLUSTER, BRIDGE_ECS_OPT_IN: "port-name" }).src),
+      ),
+    ).toEqual(["10.0.1.2:9464"]);
+    expect(
+      addresses(
+        await targetsOf(source(ecs, { BRIDGE_CLUSTERS: CLUSTER, BRIDGE_ECS_OPT_IN: "all-named-ports" }).src),
+      ),
+    ).toEqual(["10.0.1.2:8080", "10.0.1.2:9464"]);
     // Default opt-in is labels only: nothing here opts in.
-    expect(await targetsOf(source().src)).toEqual([]);
+    expect(await targetsOf(source(ecs).src)).toEqual([]);
   });
 
   it("a port declared by labels is not added again, without its path, by a port-name opt-in", async () => {
@@ -332,9 +285,9 @@ describe("ECS source response shapes", () => {
         ],
       },
     ]);
-    mockWorld({ taskDefs: [td], tasks: [fargateTask("t1", tdArn("both", 1), "10.0.1.4")] });
+    const ecs = new FakeEcsApi({ taskDefs: [td], tasks: [fargateTask("t1", tdArn("both", 1), "10.0.1.4")] });
     for (const optIn of ["labels,port-name", "labels,all-named-ports"]) {
-      const ts = await targetsOf(source({ BRIDGE_ECS_OPT_IN: optIn }).src);
+      const ts = await targetsOf(source(ecs, { BRIDGE_CLUSTERS: CLUSTER, BRIDGE_ECS_OPT_IN: optIn }).src);
       const at9464 = ts.filter((t) => t.group.targets[0] === "10.0.1.4:9464");
       expect(
         at9464.map((t) => t.group.labels.__metrics_path__),
@@ -342,7 +295,9 @@ describe("ECS source response shapes", () => {
       ).toEqual(["/stats"]);
     }
     // A named port that no label declares is still opted in.
-    const all = await targetsOf(source({ BRIDGE_ECS_OPT_IN: "labels,all-named-ports" }).src);
+    const all = await targetsOf(
+      source(ecs, { BRIDGE_CLUSTERS: CLUSTER, BRIDGE_ECS_OPT_IN: "labels,all-named-ports" }).src,
+    );
     expect(addresses(all)).toEqual(["10.0.1.4:9464", "10.0.1.4:9500"]);
   });
 
@@ -351,33 +306,33 @@ describe("ECS source response shapes", () => {
       { name: "a", dockerLabels: { SCRAPE_PORT: "9100" } },
       { name: "b", dockerLabels: { SCRAPE_PORT: "not-a-port" } },
     ]);
-    mockWorld({
+    const ecs = new FakeEcsApi({
       taskDefs: [td],
       tasks: [fargateTask("t1", tdArn("p", 1), "10.0.1.3", { containers: ["a", "b"] })],
     });
-    const { src, metrics } = source({ BRIDGE_ECS_LABEL_PREFIX: "SCRAPE_" });
+    const { src, metrics } = source(ecs, { BRIDGE_CLUSTERS: CLUSTER, BRIDGE_ECS_LABEL_PREFIX: "SCRAPE_" });
     expect(addresses(await targetsOf(src))).toEqual(["10.0.1.3:9100"]);
     const skipped = await metrics.skipped.get();
     expect(skipped.values.find((v) => v.labels.reason === "bad_port_label")?.value).toBe(1);
   });
 
   it("absent optional fields (no tags, health, AZ, group, labels, networkMode) do not crash", async () => {
-    const td = {
+    const td: TaskDefinition = {
       taskDefinitionArn: tdArn("bare", 1),
       family: "bare",
       revision: 1,
       networkMode: "awsvpc",
       containerDefinitions: [{ name: "app", dockerLabels: { PROMETHEUS_EXPORTER_PORT: "9100" } }],
     };
-    const task = {
+    const task: Task = {
       taskArn: "arn:aws:ecs:us-east-1:123456789012:task/prod/bare1",
       clusterArn: CLUSTER_ARN,
       taskDefinitionArn: tdArn("bare", 1),
       lastStatus: "RUNNING",
       containers: [{ name: "app", networkInterfaces: [{ privateIpv4Address: "10.0.0.1" }] }],
     };
-    mockWorld({ taskDefs: [td], tasks: [task] });
-    const [t] = await targetsOf(source().src);
+    const ecs = new FakeEcsApi({ taskDefs: [td], tasks: [task] });
+    const [t] = await targetsOf(source(ecs).src);
     expect(t!.group.targets).toEqual(["10.0.0.1:9100"]);
     expect(t!.group.labels).not.toHaveProperty("__meta_ecs_health_status");
     expect(t!.group.labels).not.toHaveProperty("__meta_ecs_subnet_id");
@@ -389,8 +344,8 @@ describe("ECS source response shapes", () => {
       taskDefs: [td],
       tasks: [fargateTask("new", tdArn("api", 3), "10.0.1.8", { lastStatus: "PROVISIONING" })],
     };
-    const { ecs } = mockWorld(world);
-    const { src, metrics } = source();
+    const ecs = new FakeEcsApi(world);
+    const { src, metrics } = source(ecs);
     expect(await targetsOf(src)).toEqual([]);
     expect((await metrics.skipped.get()).values.find((v) => v.labels.reason === "not_running")?.value).toBe(
       1,
@@ -403,19 +358,19 @@ describe("ECS source response shapes", () => {
     expect(ecs.calls.DescribeTasks).toBe(2);
   });
 
-  it("more than 100 tasks: ListTasks paginated, DescribeTasks batched by 100, only new ARNs described", async () => {
+  it("more than 100 tasks: one ListTasks walk, DescribeTasks batched by 100, only new ARNs described", async () => {
     const td = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
     const tasks = Array.from({ length: 250 }, (_, i) =>
       fargateTask(`t${i}`, tdArn("api", 3), `10.1.${Math.floor(i / 250)}.${i % 250}`),
     );
     const world = { taskDefs: [td], tasks };
-    const { ecs } = mockWorld(world);
-    const { src } = source();
+    const ecs = new FakeEcsApi(world);
+    const { src } = source(ecs);
     expect(await targetsOf(src)).toHaveLength(250);
-    expect(ecs.calls.ListTasks).toBe(3);
+    expect(ecs.calls.ListTasks).toBe(1);
     expect(ecs.calls.DescribeTasks).toBe(3);
-    expect(ecs.bodies.DescribeTasks!.map((b) => (b.tasks as string[]).length).sort()).toEqual([100, 100, 50]);
-    expect(ecs.bodies.DescribeTasks![0]!.include).toEqual(["TAGS"]);
+    expect(ecs.requests.DescribeTasks.map((r) => r.taskArns.length).sort()).toEqual([100, 100, 50]);
+    expect(ecs.requests.DescribeTasks[0]!.withTags).toBe(true);
     expect(ecs.calls.DescribeTaskDefinition).toBe(1);
 
     // Steady state: nothing new, nothing described. One task replaced: exactly that one described.
@@ -427,7 +382,7 @@ describe("ECS source response shapes", () => {
     expect(addresses(ts)).toContain("10.2.0.1:9100");
     expect(addresses(ts)).not.toContain("10.1.0.0:9100");
     expect(ecs.calls.DescribeTasks).toBe(4);
-    expect(ecs.bodies.DescribeTasks![3]!.tasks).toEqual([expect.stringMatching(/fresh$/)]);
+    expect(ecs.requests.DescribeTasks[3]!.taskArns).toEqual([expect.stringMatching(/fresh$/)]);
     expect(ecs.calls.DescribeTaskDefinition).toBe(1);
   });
 
@@ -437,8 +392,8 @@ describe("ECS source response shapes", () => {
       { name: "app", dockerLabels: { PROMETHEUS_EXPORTER_PORT: "9200" } },
     ]);
     const world = { taskDefs: [td1, td2], tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1")] };
-    const { ecs } = mockWorld(world);
-    const { src } = source();
+    const ecs = new FakeEcsApi(world);
+    const { src } = source(ecs);
     await targetsOf(src);
     expect(ecs.calls.DescribeTaskDefinition).toBe(1);
     // A deployment rolls out revision 4: only that definition is fetched.
@@ -449,78 +404,102 @@ describe("ECS source response shapes", () => {
     ];
     expect(addresses(await targetsOf(src))).toEqual(["10.0.0.1:9100", "10.0.0.2:9200", "10.0.0.3:9200"]);
     expect(ecs.calls.DescribeTaskDefinition).toBe(2);
-    expect(ecs.bodies.DescribeTaskDefinition!.map((b) => b.taskDefinition)).toEqual([
-      tdArn("api", 3),
-      tdArn("api", 4),
-    ]);
+    expect(ecs.requests.DescribeTaskDefinition).toEqual([tdArn("api", 3), tdArn("api", 4)]);
   });
 
-  it("more task definitions in use than the LRU holds: every task is still served", async () => {
+  it("every task definition in use is kept, however many: all served, none described twice", async () => {
     const defs = Array.from({ length: 12 }, (_, i) =>
       taskDefinition(`svc${i}`, 1, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]),
     );
     const tasks = defs.map((_, i) => fargateTask(`t${i}`, tdArn(`svc${i}`, 1), `10.0.4.${i + 1}`));
-    mockWorld({ taskDefs: defs, tasks });
-    const { src } = source({ BRIDGE_ECS_TASK_DEFINITION_CACHE_SIZE: "10" });
+    const ecs = new FakeEcsApi({ taskDefs: defs, tasks });
+    const { src } = source(ecs);
     expect(await targetsOf(src)).toHaveLength(12);
+    expect(ecs.calls.DescribeTaskDefinition).toBe(12);
+    // A task that is replaced (described again) finds its definition in what the last refresh kept.
+    ecs.world.tasks = [...tasks.slice(1), fargateTask("t0b", tdArn("svc0", 1), "10.0.4.100")];
+    expect(await targetsOf(src)).toHaveLength(12);
+    expect(ecs.calls.DescribeTaskDefinition).toBe(12);
+  });
+
+  it("what no task references any more is forgotten: a definition that returns is described again", async () => {
+    const td1 = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const td2 = taskDefinition("api", 4, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const old = fargateTask("a", tdArn("api", 3), "10.0.0.1");
+    const ecs = new FakeEcsApi({ taskDefs: [td1, td2], tasks: [old] });
+    const { src } = source(ecs);
+    await targetsOf(src);
+    ecs.world.tasks = [fargateTask("b", tdArn("api", 4), "10.0.0.2")];
+    await targetsOf(src);
+    ecs.world.tasks = [fargateTask("c", tdArn("api", 3), "10.0.0.3")]; // a rollback to revision 3
+    expect(addresses(await targetsOf(src))).toEqual(["10.0.0.3:9100"]);
+    expect(ecs.requests.DescribeTaskDefinition).toEqual([tdArn("api", 3), tdArn("api", 4), tdArn("api", 3)]);
+  });
+
+  it("container instances and EC2 IPs are described once while in use, again after they were dropped", async () => {
+    const td = taskDefinition("worker", 2, "bridge", [
+      {
+        name: "app",
+        dockerLabels: { PROMETHEUS_EXPORTER_PORT: "8080" },
+        portMappings: [{ containerPort: 8080 }],
+      },
+    ]);
+    const bindings = [{ containerPort: 8080, hostPort: 32768 }];
+    const onCi1 = (id: string) => ec2Task(id, tdArn("worker", 2), ciArn("ci1"), [{ name: "app", bindings }]);
+    const ecs = new FakeEcsApi({
+      taskDefs: [td],
+      tasks: [onCi1("t1")],
+      containerInstances: [{ containerInstanceArn: ciArn("ci1"), ec2InstanceId: "i-01" }],
+      ec2Ips: { "i-01": "10.0.3.1" },
+    });
+    const { src } = source(ecs);
+    await targetsOf(src);
+    ecs.world.tasks = [onCi1("t2")]; // replaced on the same instance: nothing about the host is asked again
+    expect(addresses(await targetsOf(src))).toEqual(["10.0.3.1:32768"]);
+    expect(ecs.calls).toMatchObject({ DescribeContainerInstances: 1, DescribeInstances: 1 });
+    ecs.world.tasks = [];
+    await targetsOf(src);
+    ecs.world.tasks = [onCi1("t3")];
+    expect(addresses(await targetsOf(src))).toEqual(["10.0.3.1:32768"]);
+    expect(ecs.calls).toMatchObject({ DescribeContainerInstances: 2, DescribeInstances: 2 });
   });
 
   it("a task definition that cannot be described fails the cluster unit (so last-good is kept)", async () => {
-    mockWorld({ taskDefs: [], tasks: [fargateTask("a", tdArn("gone", 1), "10.0.0.1")] });
-    const r = await source().src.refresh();
+    const ecs = new FakeEcsApi({ taskDefs: [], tasks: [fargateTask("a", tdArn("gone", 1), "10.0.0.1")] });
+    const r = await source(ecs).src.refresh();
     expect(r.units).toHaveLength(1);
     expect(r.units[0]!.ok).toBe(false);
   });
 
   it("all clusters via ListClusters when none are configured", async () => {
     const td = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
-    const { ecs } = mockWorld({ taskDefs: [td], tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1")] });
-    const metrics = createSelfMetrics({ defaults: false });
-    const src = new EcsSource({
-      scopes: [{ key: "default/us-east-1", region: "us-east-1", clients: testClients(metrics) }],
-      config: testConfig(),
-      metrics,
-      logger: silentLogger,
-    });
-    const r = await src.refresh();
+    const ecs = new FakeEcsApi({ taskDefs: [td], tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1")] });
+    const r = await source(ecs, {}).src.refresh();
     expect(ecs.calls.ListClusters).toBe(1);
     expect(r.units.map((u) => u.unit)).toEqual(["default/us-east-1/prod"]);
-    // The call counter saw every operation.
-    const counted = await metrics.awsRequests.get();
-    const ops = Object.fromEntries(counted.values.map((v) => [v.labels.operation, v.value]));
-    expect(ops).toMatchObject({ ListClusters: 1, ListTasks: 1, DescribeTasks: 1, DescribeTaskDefinition: 1 });
+    expect(ecs.calls).toMatchObject({ ListTasks: 1, DescribeTasks: 1, DescribeTaskDefinition: 1 });
   });
-});
 
-describe("AWS call accounting", () => {
-  it("counts errors and throttles per operation", async () => {
-    mockJson({
-      ListTasks: () => {
-        throw new AwsError("ThrottlingException", "Rate exceeded");
-      },
-    });
-    const { src, metrics } = source();
-    const r = await src.refresh();
-    expect(r.units[0]!.ok).toBe(false);
-    const throttles = await metrics.awsThrottles.get();
-    expect(throttles.values).toEqual([{ labels: { service: "ecs", operation: "ListTasks" }, value: 1 }]);
-    const errors = await metrics.awsErrors.get();
-    expect(errors.values[0]!.labels).toEqual({
-      service: "ecs",
-      operation: "ListTasks",
-      code: "ThrottlingException",
-    });
+  it("a configured cluster that does not exist fails its own unit; the others are served", async () => {
+    const td = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const ecs = new FakeEcsApi({ taskDefs: [td], tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1")] });
+    const r = await source(ecs, { BRIDGE_CLUSTERS: "prod,gone" }).src.refresh();
+    const byUnit = Object.fromEntries(r.units.map((u) => [u.unit, u]));
+    expect(byUnit["default/us-east-1/prod"]!.ok).toBe(true);
+    const gone = byUnit["default/us-east-1/gone"]!;
+    expect(gone.ok).toBe(false);
+    expect(gone.ok ? undefined : gone.error.name).toBe("ClusterNotFoundException");
   });
 });
 
 describe("health status freshness", () => {
   it("re-describes a task until its container health check reports, then serves it from the cache", async () => {
     const td = taskDefinition("api", 5, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
-    (td.containerDefinitions as Obj[])[0]!.healthCheck = { command: ["CMD-SHELL", "true"] };
-    const starting = { ...fargateTask("h1", tdArn("api", 5), "10.0.7.1"), healthStatus: "UNKNOWN" };
-    const world = { taskDefs: [td], tasks: [starting] as Obj[] };
-    const { ecs } = mockWorld(world);
-    const { src } = source();
+    td.containerDefinitions![0]!.healthCheck = { command: ["CMD-SHELL", "true"] };
+    const starting: Task = { ...fargateTask("h1", tdArn("api", 5), "10.0.7.1"), healthStatus: "UNKNOWN" };
+    const world = { taskDefs: [td], tasks: [starting] };
+    const ecs = new FakeEcsApi(world);
+    const { src } = source(ecs);
     const [first] = await targetsOf(src);
     expect(first!.group.labels.__meta_ecs_health_status).toBe("UNKNOWN");
     world.tasks = [{ ...starting, healthStatus: "HEALTHY" }];
@@ -533,9 +512,9 @@ describe("health status freshness", () => {
 
   it("a task without health checks (always UNKNOWN) is cached at once", async () => {
     const td = taskDefinition("api", 6, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
-    const task = { ...fargateTask("h2", tdArn("api", 6), "10.0.7.2"), healthStatus: "UNKNOWN" };
-    const { ecs } = mockWorld({ taskDefs: [td], tasks: [task] });
-    const { src } = source();
+    const task: Task = { ...fargateTask("h2", tdArn("api", 6), "10.0.7.2"), healthStatus: "UNKNOWN" };
+    const ecs = new FakeEcsApi({ taskDefs: [td], tasks: [task] });
+    const { src } = source(ecs);
     await targetsOf(src);
     await targetsOf(src);
     expect(ecs.calls.DescribeTasks).toBe(1);

@@ -8,7 +8,7 @@ import { functionUrlEvent, type FunctionUrlRequest, type HttpEvent } from "../..
 import { OnDemandDiscovery } from "../../lambda/freshness.js";
 import { compareTargets, type DiscoveredTarget } from "../../sd/model.js";
 import type { ScopeFailure, Snapshot, UnitStatus } from "../../sd/refresh.js";
-import { buildTaskTargets } from "../../sd/sources/ecs-targets.js";
+import { buildTaskTargets } from "../../sd/ecs/targets.js";
 import { ACCOUNT, REGION, fargateTask, taskArn, taskDefinition, tdArn } from "../helpers/ecs-fixtures.js";
 import { testConfig } from "../helpers/config.js";
 
@@ -44,14 +44,14 @@ export const TD_BATCH = taskDefinition("batch", 1, "awsvpc", [
 ]);
 
 export function clusterTask(cluster: string, id: string, td: string, ip: string, group: string): Task {
-  const t = fargateTask(id, td, ip, { group }) as Record<string, unknown>;
+  const t = fargateTask(id, td, ip, { group });
   t.taskArn = taskArn(id, cluster);
   t.clusterArn = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${cluster}`;
-  return t as Task;
+  return t;
 }
 
 /** prod/api has 3 tasks whose ARN order (a1 < b2 < c3) differs from their IP order. */
-export const WORLD: { task: Task; def: Record<string, unknown> }[] = [
+export const WORLD: { task: Task; def: TaskDefinition }[] = [
   { task: clusterTask("prod", "c3c3c3", tdArn("api", 1), "10.0.0.1", "service:api"), def: TD_API },
   { task: clusterTask("prod", "a1a1a1", tdArn("api", 1), "10.0.0.3", "service:api"), def: TD_API },
   { task: clusterTask("prod", "b2b2b2", tdArn("api", 1), "10.0.0.2", "service:api"), def: TD_API },
@@ -62,7 +62,7 @@ export const WORLD: { task: Task; def: Record<string, unknown> }[] = [
 
 export function targetsOf(world = WORLD): DiscoveredTarget[] {
   return world
-    .flatMap(({ task, def }) => buildTaskTargets(task, def as TaskDefinition, undefined, OPTS).targets)
+    .flatMap(({ task, def }) => buildTaskTargets(task, def, undefined, OPTS).targets)
     .sort(compareTargets);
 }
 

@@ -4,13 +4,13 @@ import type { ContainerDefinition, Task, TaskDefinition } from "@aws-sdk/client-
 import {
   formatAddress,
   parseArn,
-  sanitizeLabelName,
   setLabel,
   sortedLabels,
   type DiscoveredTarget,
   type Labels,
 } from "../model.js";
 import type { OptInMode } from "../../core/config.js";
+import { ECS_LABELS, containerLabelName, taskTagLabelName } from "./labels.js";
 
 export interface OptInOptions {
   optIn: OptInMode[];
@@ -145,28 +145,27 @@ function taskLabels(
   const l: Labels = {};
   const arn = parseArn(task.taskArn ?? "");
   const cluster = clusterNameFromArn(task.clusterArn);
-  setLabel(l, "__meta_ecs_cluster", cluster);
-  setLabel(l, "__meta_ecs_cluster_arn", task.clusterArn);
+  setLabel(l, ECS_LABELS.cluster, cluster);
+  setLabel(l, ECS_LABELS.clusterArn, task.clusterArn);
   if (task.group?.startsWith("service:"))
-    setLabel(l, "__meta_ecs_service", task.group.slice("service:".length));
-  setLabel(l, "__meta_ecs_task_arn", task.taskArn);
-  setLabel(l, "__meta_ecs_task_group", task.group);
-  setLabel(l, "__meta_ecs_task_definition", task.taskDefinitionArn);
-  setLabel(l, "__meta_ecs_task_definition_family", def.family);
-  setLabel(l, "__meta_ecs_task_definition_revision", def.revision);
-  setLabel(l, "__meta_ecs_launch_type", task.launchType);
-  setLabel(l, "__meta_ecs_network_mode", networkMode);
-  setLabel(l, "__meta_ecs_last_status", task.lastStatus);
-  setLabel(l, "__meta_ecs_desired_status", task.desiredStatus);
-  setLabel(l, "__meta_ecs_health_status", task.healthStatus);
-  setLabel(l, "__meta_ecs_availability_zone", task.availabilityZone);
-  setLabel(l, "__meta_ecs_region", arn?.region);
-  setLabel(l, "__meta_ecs_account_id", arn?.accountId);
-  setLabel(l, "__meta_ecs_container_instance_arn", task.containerInstanceArn);
-  setLabel(l, "__meta_ecs_ec2_instance_id", host?.ec2InstanceId);
-  setLabel(l, "__meta_ecs_ec2_instance_private_ip", host?.privateIp);
-  for (const tag of task.tags ?? [])
-    if (tag.key) setLabel(l, `__meta_ecs_tag_task_${sanitizeLabelName(tag.key)}`, tag.value);
+    setLabel(l, ECS_LABELS.service, task.group.slice("service:".length));
+  setLabel(l, ECS_LABELS.taskArn, task.taskArn);
+  setLabel(l, ECS_LABELS.taskGroup, task.group);
+  setLabel(l, ECS_LABELS.taskDefinition, task.taskDefinitionArn);
+  setLabel(l, ECS_LABELS.taskDefinitionFamily, def.family);
+  setLabel(l, ECS_LABELS.taskDefinitionRevision, def.revision);
+  setLabel(l, ECS_LABELS.launchType, task.launchType);
+  setLabel(l, ECS_LABELS.networkMode, networkMode);
+  setLabel(l, ECS_LABELS.lastStatus, task.lastStatus);
+  setLabel(l, ECS_LABELS.desiredStatus, task.desiredStatus);
+  setLabel(l, ECS_LABELS.healthStatus, task.healthStatus);
+  setLabel(l, ECS_LABELS.availabilityZone, task.availabilityZone);
+  setLabel(l, ECS_LABELS.region, arn?.region);
+  setLabel(l, ECS_LABELS.accountId, arn?.accountId);
+  setLabel(l, ECS_LABELS.containerInstanceArn, task.containerInstanceArn);
+  setLabel(l, ECS_LABELS.ec2InstanceId, host?.ec2InstanceId);
+  setLabel(l, ECS_LABELS.ec2InstancePrivateIp, host?.privateIp);
+  for (const tag of task.tags ?? []) if (tag.key) setLabel(l, taskTagLabelName(tag.key), tag.value);
   return l;
 }
 
@@ -186,8 +185,8 @@ export function buildTaskTargets(
   const networkMode = networkModeOf(task, def);
   const eni = networkMode === "awsvpc" ? taskEniAddress(task) : {};
   const base = taskLabels(task, def, networkMode, host);
-  const cluster = base.__meta_ecs_cluster;
-  const service = base.__meta_ecs_service;
+  const cluster = base[ECS_LABELS.cluster];
+  const service = base[ECS_LABELS.service];
   const targets: DiscoveredTarget[] = [];
   for (const container of def.containerDefinitions ?? []) {
     const endpoints = containerEndpoints(container, opts, skipped);
@@ -222,14 +221,14 @@ export function buildTaskTargets(
         }
       }
       const labels: Labels = { ...base };
-      setLabel(labels, "__meta_ecs_ip_address", ip);
-      setLabel(labels, "__meta_ecs_subnet_id", eni.subnetId);
-      setLabel(labels, "__meta_ecs_container_name", container.name);
-      setLabel(labels, "__meta_ecs_container_port", ep.containerPort);
+      setLabel(labels, ECS_LABELS.ipAddress, ip);
+      setLabel(labels, ECS_LABELS.subnetId, eni.subnetId);
+      setLabel(labels, ECS_LABELS.containerName, container.name);
+      setLabel(labels, ECS_LABELS.containerPort, ep.containerPort);
       const mapping = container.portMappings?.find((pm) => pm.containerPort === ep.containerPort);
-      setLabel(labels, "__meta_ecs_port_name", mapping?.name);
+      setLabel(labels, ECS_LABELS.portName, mapping?.name);
       for (const [k, v] of Object.entries(container.dockerLabels ?? {}))
-        setLabel(labels, `__meta_ecs_container_label_${sanitizeLabelName(k)}`, v);
+        setLabel(labels, containerLabelName(k), v);
       setLabel(labels, "__metrics_path__", ep.path);
       setLabel(labels, "__scheme__", ep.scheme);
       setLabel(labels, "job", ep.job);
