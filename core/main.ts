@@ -13,7 +13,7 @@ import { createSelfMetrics, type SelfMetrics } from "./metrics.js";
 import { createApp, listen } from "./server.js";
 import { Discovery, type Source } from "../sd/refresh.js";
 import { EcsSource } from "../sd/sources/ecs.js";
-import { CloudMapSource } from "../sd/sources/cloudmap.js";
+import { CloudMapSource } from "../sd/cloudmap/source.js";
 import { createExporter, type Exporter } from "../exporter/index.js";
 
 export interface Bridge {

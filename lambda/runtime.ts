@@ -7,7 +7,7 @@ import { createLogger, type Logger } from "../core/log.js";
 import { buildScopes, type AwsScope } from "../core/scopes.js";
 import { createSelfMetrics, type SelfMetrics } from "../core/metrics.js";
 import { Discovery, type Source } from "../sd/refresh.js";
-import { CloudMapSource } from "../sd/sources/cloudmap.js";
+import { CloudMapSource } from "../sd/cloudmap/source.js";
 import { EcsSource } from "../sd/sources/ecs.js";
 import { createLambdaApi } from "./app.js";
 import type { HttpEvent } from "./events.js";

@@ -8,7 +8,7 @@ import { startBridge, type Bridge } from "../../core/main.js";
 import { createSelfMetrics, type SelfMetrics } from "../../core/metrics.js";
 import type { DiscoveredTarget } from "../../sd/model.js";
 import { Discovery } from "../../sd/refresh.js";
-import { CloudMapSource } from "../../sd/sources/cloudmap.js";
+import { CloudMapSource } from "../../sd/cloudmap/source.js";
 import { startSimAws, type SimAws } from "../../sim/server.js";
 import type { Scenario } from "../../sim/types.js";
 import { testConfig } from "../helpers/config.js";

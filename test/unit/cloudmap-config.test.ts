@@ -3,7 +3,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../core/config.js";
 import { silentLogger } from "../../core/log.js";
 import { startBridge } from "../../core/main.js";
-import { parseDefaultPorts } from "../../sd/sources/cloudmap/targets.js";
+import { parseDefaultPorts } from "../../sd/cloudmap/targets.js";
 import { ENDPOINT } from "../helpers/aws-nock.js";
 import { testConfig } from "../helpers/config.js";
 import { mockCloudMap } from "./cloudmap-fake.js";

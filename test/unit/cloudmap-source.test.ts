@@ -5,7 +5,7 @@ import { createSelfMetrics, type SelfMetrics } from "../../core/metrics.js";
 import { matches, parseFilter } from "../../sd/httpsd.js";
 import type { DiscoveredTarget } from "../../sd/model.js";
 import { Discovery, type SourceRefresh } from "../../sd/refresh.js";
-import { CloudMapSource } from "../../sd/sources/cloudmap.js";
+import { CloudMapSource } from "../../sd/cloudmap/source.js";
 import { AwsError, testClients } from "../helpers/aws-nock.js";
 import { testConfig } from "../helpers/config.js";
 import { instances, mockCloudMap, type FakeWorld } from "./cloudmap-fake.js";

@@ -1,12 +1,6 @@
 // Pure mapping from one Cloud Map instance to one target: address, metrics port and path, labels.
-import { ConfigError } from "../../../core/config.js";
-import {
-  formatAddress,
-  sanitizeLabelName,
-  setLabel,
-  type DiscoveredTarget,
-  type Labels,
-} from "../../model.js";
+import { ConfigError } from "../../core/config.js";
+import { formatAddress, sanitizeLabelName, setLabel, type DiscoveredTarget, type Labels } from "../model.js";
 import type { Instance, Namespace, Service } from "./api.js";
 
 export type SkipReason = "no_ip" | "no_port" | "invalid_port";

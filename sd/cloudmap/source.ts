@@ -20,8 +20,8 @@ import {
   type Instance,
   type Namespace,
   type Service,
-} from "./cloudmap/api.js";
-import { buildTarget, parseDefaultPorts, type SkipReason, type TargetOptions } from "./cloudmap/targets.js";
+} from "./api.js";
+import { buildTarget, parseDefaultPorts, type SkipReason, type TargetOptions } from "./targets.js";
 
 export interface CloudMapSourceOptions {
   scopes: AwsScope[];
