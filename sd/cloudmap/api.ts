@@ -1,17 +1,16 @@
-// The Cloud Map calls the source makes, each paginated to the end and run through the scope's limiter.
-// Results are reduced to the few fields the source uses, so caches stay small.
+// The narrow Cloud Map API the source uses: the only place the ServiceDiscovery client is called. Listings
+// are read to the end with the SDK's paginators; results are reduced to the few fields the source uses, so
+// caches stay small. The source wraps this object in `limited()` for its concurrency bound.
 import {
   DiscoverInstancesCommand,
-  GetInstancesHealthStatusCommand,
-  ListInstancesCommand,
-  ListNamespacesCommand,
-  ListServicesCommand,
   ListTagsForResourceCommand,
-  type HealthStatusFilter,
+  paginateGetInstancesHealthStatus,
+  paginateListInstances,
+  paginateListNamespaces,
+  paginateListServices,
+  type DiscoverInstancesRequest,
   type ServiceDiscoveryClient,
 } from "@aws-sdk/client-servicediscovery";
-
-export type Limit = <T>(fn: () => Promise<T>) => Promise<T>;
 
 export interface Namespace {
   id: string;
@@ -36,143 +35,102 @@ export interface Instance {
   health?: string;
 }
 
-/** DiscoverInstances returns at most this many and cannot page: a full page means "maybe more". */
-export const DISCOVER_MAX_RESULTS = 1000;
-const PAGE = 100;
+/** The request fields the source sets; DiscoverInstances does not page, so the source owns MaxResults. */
+export type DiscoverRequest = Required<
+  Pick<DiscoverInstancesRequest, "NamespaceName" | "ServiceName" | "MaxResults" | "HealthStatus">
+>;
 
-export class CloudMapApi {
-  constructor(
-    private readonly client: ServiceDiscoveryClient,
-    private readonly limit: Limit,
-  ) {}
+// A type alias, not an interface: `limited()` needs the index signature an alias gets implicitly.
+export type CloudMapApi = {
+  listNamespaces(): Promise<Namespace[]>;
+  listServices(namespaceId: string): Promise<Service[]>;
+  /** One call: at most `MaxResults` instances (AWS allows up to 1000, defaults to 100). */
+  discoverInstances(request: DiscoverRequest): Promise<Instance[]>;
+  /** Every registered instance, without health information. */
+  listInstances(serviceId: string): Promise<Instance[]>;
+  /** Instance id -> health status, for services with health checks. */
+  instancesHealth(serviceId: string): Promise<Map<string, string>>;
+  serviceTags(serviceArn: string): Promise<Record<string, string>>;
+};
 
-  async listNamespaces(): Promise<Namespace[]> {
-    const out: Namespace[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.limit(() =>
-        this.client.send(
-          new ListNamespacesCommand({ MaxResults: PAGE, ...(token ? { NextToken: token } : {}) }),
-        ),
+/** The largest page ListNamespaces, ListServices, ListInstances and GetInstancesHealthStatus accept. */
+const PAGE_SIZE = 100;
+
+export function cloudMapApi(client: ServiceDiscoveryClient): CloudMapApi {
+  // stopOnSameToken: an endpoint that repeats its NextToken ends the listing instead of looping forever.
+  const paging = { client, pageSize: PAGE_SIZE, stopOnSameToken: true };
+  return {
+    async listNamespaces() {
+      const out: Namespace[] = [];
+      for await (const page of paginateListNamespaces(paging, {}))
+        for (const ns of page.Namespaces ?? []) {
+          if (!ns.Id || !ns.Name) continue;
+          out.push({
+            id: ns.Id,
+            name: ns.Name,
+            httpName: ns.Properties?.HttpProperties?.HttpName || ns.Name,
+            type: ns.Type ?? "UNKNOWN",
+            ...(ns.Arn ? { arn: ns.Arn } : {}),
+          });
+        }
+      return out;
+    },
+
+    async listServices(namespaceId) {
+      const out: Service[] = [];
+      const input = {
+        Filters: [{ Name: "NAMESPACE_ID" as const, Values: [namespaceId], Condition: "EQ" as const }],
+      };
+      for await (const page of paginateListServices(paging, input))
+        for (const s of page.Services ?? []) {
+          if (!s.Id || !s.Name) continue;
+          out.push({
+            id: s.Id,
+            name: s.Name,
+            ...(s.Arn ? { arn: s.Arn } : {}),
+            healthChecked: Boolean(s.HealthCheckConfig || s.HealthCheckCustomConfig),
+          });
+        }
+      return out;
+    },
+
+    async discoverInstances(request) {
+      const res = await client.send(new DiscoverInstancesCommand(request));
+      return (res.Instances ?? []).flatMap((i) =>
+        i.InstanceId
+          ? [
+              {
+                id: i.InstanceId,
+                attributes: i.Attributes ?? {},
+                ...(i.HealthStatus ? { health: i.HealthStatus } : {}),
+              },
+            ]
+          : [],
       );
-      for (const ns of page.Namespaces ?? []) {
-        if (!ns.Id || !ns.Name) continue;
-        out.push({
-          id: ns.Id,
-          name: ns.Name,
-          httpName: ns.Properties?.HttpProperties?.HttpName || ns.Name,
-          type: ns.Type ?? "UNKNOWN",
-          ...(ns.Arn ? { arn: ns.Arn } : {}),
-        });
-      }
-      token = page.NextToken;
-    } while (token);
-    return out;
-  }
+    },
 
-  async listServices(namespaceId: string): Promise<Service[]> {
-    const out: Service[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.limit(() =>
-        this.client.send(
-          new ListServicesCommand({
-            MaxResults: PAGE,
-            Filters: [{ Name: "NAMESPACE_ID", Values: [namespaceId], Condition: "EQ" }],
-            ...(token ? { NextToken: token } : {}),
-          }),
-        ),
-      );
-      for (const s of page.Services ?? []) {
-        if (!s.Id || !s.Name) continue;
-        out.push({
-          id: s.Id,
-          name: s.Name,
-          ...(s.Arn ? { arn: s.Arn } : {}),
-          healthChecked: Boolean(s.HealthCheckConfig || s.HealthCheckCustomConfig),
-        });
-      }
-      token = page.NextToken;
-    } while (token);
-    return out;
-  }
+    async listInstances(serviceId) {
+      const out: Instance[] = [];
+      for await (const page of paginateListInstances(paging, { ServiceId: serviceId }))
+        for (const i of page.Instances ?? [])
+          if (i.Id) out.push({ id: i.Id, attributes: i.Attributes ?? {} });
+      return out;
+    },
 
-  /** One call; MaxResults 1000 because the API default (100) silently truncates bigger services. */
-  async discoverInstances(
-    httpName: string,
-    service: string,
-    health: HealthStatusFilter,
-  ): Promise<Instance[]> {
-    const res = await this.limit(() =>
-      this.client.send(
-        new DiscoverInstancesCommand({
-          NamespaceName: httpName,
-          ServiceName: service,
-          MaxResults: DISCOVER_MAX_RESULTS,
-          HealthStatus: health,
-        }),
-      ),
-    );
-    return (res.Instances ?? []).flatMap((i) =>
-      i.InstanceId
-        ? [
-            {
-              id: i.InstanceId,
-              attributes: i.Attributes ?? {},
-              ...(i.HealthStatus ? { health: i.HealthStatus } : {}),
-            },
-          ]
-        : [],
-    );
-  }
+    async instancesHealth(serviceId) {
+      const out = new Map<string, string>();
+      for await (const page of paginateGetInstancesHealthStatus(paging, { ServiceId: serviceId }))
+        for (const [id, status] of Object.entries(page.Status ?? {})) out.set(id, status);
+      return out;
+    },
 
-  /** Every registered instance, no health information. */
-  async listInstances(serviceId: string): Promise<Instance[]> {
-    const out: Instance[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.limit(() =>
-        this.client.send(
-          new ListInstancesCommand({
-            ServiceId: serviceId,
-            MaxResults: PAGE,
-            ...(token ? { NextToken: token } : {}),
-          }),
-        ),
-      );
-      for (const i of page.Instances ?? []) if (i.Id) out.push({ id: i.Id, attributes: i.Attributes ?? {} });
-      token = page.NextToken;
-    } while (token);
-    return out;
-  }
-
-  async healthStatus(serviceId: string): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
-    let token: string | undefined;
-    do {
-      const page = await this.limit(() =>
-        this.client.send(
-          new GetInstancesHealthStatusCommand({
-            ServiceId: serviceId,
-            MaxResults: PAGE,
-            ...(token ? { NextToken: token } : {}),
-          }),
-        ),
-      );
-      for (const [id, status] of Object.entries(page.Status ?? {})) out.set(id, status);
-      token = page.NextToken;
-    } while (token);
-    return out;
-  }
-
-  async tags(arn: string): Promise<Record<string, string>> {
-    const res = await this.limit(() =>
-      this.client.send(new ListTagsForResourceCommand({ ResourceARN: arn })),
-    );
-    const out: Record<string, string> = {};
-    for (const t of res.Tags ?? []) if (t.Key !== undefined && t.Value !== undefined) out[t.Key] = t.Value;
-    return out;
-  }
+    async serviceTags(serviceArn) {
+      const res = await client.send(new ListTagsForResourceCommand({ ResourceARN: serviceArn }));
+      const out: Record<string, string> = {};
+      for (const t of res.Tags ?? []) if (t.Key !== undefined && t.Value !== undefined) out[t.Key] = t.Value;
+      return out;
+    },
+  };
 }
 
 function errorName(err: unknown): string {

@@ -320,4 +320,46 @@ describe("Cloud Map source against the simulated AWS endpoint", () => {
       },
     ]);
   });
+
+  it("a bridge with only Cloud Map enabled serves its targets on /sd, filterable by source and namespace", async () => {
+    sim = await startSimAws({
+      scenario: {
+        namespaces: [
+          {
+            name: "apps.local",
+            type: "DNS_PRIVATE",
+            services: [
+              {
+                name: "api",
+                instances: [
+                  { id: "i-1", attributes: { AWS_INSTANCE_IPV4: "192.0.2.7", AWS_INSTANCE_PORT: "9100" } },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    });
+    bridge = await startBridge({
+      config: testConfig({
+        BRIDGE_ECS_ENABLED: "false",
+        BRIDGE_CLOUDMAP_ENABLED: "true",
+        BRIDGE_LISTEN_HOST: "127.0.0.1",
+        BRIDGE_LISTEN_PORT: "0",
+      }),
+      logger: silentLogger,
+      defaultMetrics: false,
+      schedule: false,
+      clientOptions: { credentials: CREDENTIALS, env: { AWS_ENDPOINT_URL: sim.url } },
+    });
+    await bridge.discovery.refreshOnce();
+    const res = await fetch(`${bridge.url}/sd?source=cloudmap&namespace=apps.local`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { targets: string[]; labels: Record<string, string> }[];
+    expect(body).toHaveLength(1);
+    expect(body[0]!.targets).toEqual(["192.0.2.7:9100"]);
+    expect(body[0]!.labels.__meta_cloudmap_service_name).toBe("api");
+    const other = await fetch(`${bridge.url}/sd?namespace=elsewhere`);
+    expect(await other.json()).toEqual([]);
+  });
 });
