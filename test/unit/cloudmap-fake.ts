@@ -2,7 +2,7 @@
 // service that matter here: DiscoverInstances is addressed by HttpName, returns 100 instances unless
 // MaxResults says otherwise, rejects a MaxResults over 1000 and ignores the health filter for services
 // without a health check; unknown names, ids and ARNs fail with the errors Cloud Map raises for them.
-// Paging is the API layer's business and is tested against the simulator (test/integration).
+// Paging is the API layer's business, counted against the simulator (test/integration/cloudmap.test.ts).
 import {
   InvalidInput,
   NamespaceNotFound,

@@ -156,7 +156,7 @@ describe("Cloud Map namespaces", () => {
     expect(okTargets(r)).toHaveLength(3);
   });
 
-  it("reads every namespace and every service of a selected namespace (paging is counted in test/integration)", async () => {
+  it("reads every namespace and every service of a selected namespace (paging is counted against the simulator)", async () => {
     const world: FakeWorld = {
       namespaces: Array.from({ length: 130 }, (_, k) => ({
         id: `ns-${k}`,
@@ -204,7 +204,7 @@ describe("Cloud Map instances", () => {
     const { src, metrics } = source(mock);
     const ts = okTargets(await src.refresh());
     expect(ts).toHaveLength(1234);
-    // One listing of every instance (its 13 pages are counted against the simulator, test/integration).
+    // One listing of every instance (its 13 pages are counted against the simulator).
     expect(mock.calls.listInstances).toBe(1);
     const fallbacks = await metrics.registry
       .getSingleMetric("ecs_bridge_cloudmap_list_instances_fallbacks_total")!
