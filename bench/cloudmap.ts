@@ -6,7 +6,7 @@ import { createClients, destroyClients } from "../core/aws.js";
 import { loadConfig } from "../core/config.js";
 import { silentLogger } from "../core/log.js";
 import { createSelfMetrics } from "../core/metrics.js";
-import { CloudMapSource } from "../sd/sources/cloudmap.js";
+import { CloudMapSource } from "../sd/cloudmap/source.js";
 import { startSimAws } from "../sim/server.js";
 import type { Scenario } from "../sim/types.js";
 

@@ -8,7 +8,7 @@ import { loadConfig, optionsMarkdown } from "../core/config.js";
 import { silentLogger } from "../core/log.js";
 import { createSelfMetrics } from "../core/metrics.js";
 import { createExporterMetrics } from "../exporter/selfmetrics.js";
-import { CloudMapSource } from "../sd/sources/cloudmap.js";
+import { CloudMapSource } from "../sd/cloudmap/source.js";
 
 function kind(metric: unknown): string {
   if (metric instanceof Counter) return "counter";

@@ -5,7 +5,7 @@ import type { Logger } from "../core/log.js";
 import type { SelfMetrics } from "../core/metrics.js";
 import type { AwsScope } from "../core/scopes.js";
 import type { Source } from "./refresh.js";
-import { CloudMapSource } from "./sources/cloudmap.js";
+import { CloudMapSource } from "./cloudmap/source.js";
 import { EcsSource } from "./ecs/source.js";
 
 /** What every source is constructed with. */

@@ -2,7 +2,7 @@
 // simulated AWS), shows its JSON, reports no console errors, and a screenshot is written under .tmp/.
 import { existsSync, statSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Bridge } from "../../core/main.js";
+import type { Bridge } from "../../cmd/bridge.js";
 import { defaultScenarioFile } from "../../sim/demo.js";
 import { startSimAws, type SimAws } from "../../sim/index.js";
 import { bridgeOnSim } from "../helpers/bridge.js";

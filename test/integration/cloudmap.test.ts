@@ -8,7 +8,8 @@ import { startBridge, type Bridge } from "../../cmd/bridge.js";
 import { createSelfMetrics, type SelfMetrics } from "../../core/metrics.js";
 import type { DiscoveredTarget } from "../../sd/model.js";
 import { Discovery } from "../../sd/refresh.js";
-import { CloudMapSource } from "../../sd/sources/cloudmap.js";
+import { cloudMapApi } from "../../sd/cloudmap/api.js";
+import { CloudMapSource } from "../../sd/cloudmap/source.js";
 import { startSimAws, type SimAws } from "../../sim/server.js";
 import type { Scenario } from "../../sim/types.js";
 import { testConfig } from "../helpers/config.js";
@@ -124,6 +125,28 @@ function sourceFor(s: SimAws, env: Record<string, string> = {}, maxAttempts = 1)
   });
   const discovery = new Discovery({ sources: [src], metrics, logger: silentLogger, intervalSeconds: 30 });
   return { src, discovery, metrics, clients };
+}
+
+async function startBridgeOn(s: SimAws, env: Record<string, string>): Promise<Bridge> {
+  return startBridge({
+    config: testConfig({
+      BRIDGE_CLOUDMAP_ENABLED: "true",
+      BRIDGE_LISTEN_HOST: "127.0.0.1",
+      BRIDGE_LISTEN_PORT: "0",
+      ...env,
+    }),
+    logger: silentLogger,
+    defaultMetrics: false,
+    schedule: false,
+    clientOptions: { credentials: CREDENTIALS, env: { AWS_ENDPOINT_URL: s.url } },
+  });
+}
+
+/** Calls the simulator answered, by Cloud Map operation. */
+function cloudMapCalls(s: SimAws): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, n] of Object.entries(s.callCounts())) out[key.replace(/^servicediscovery:/, "")] = n;
+  return out;
 }
 
 const byNs = (ts: DiscoveredTarget[], ns: string, svc?: string) =>
@@ -288,17 +311,7 @@ describe("Cloud Map source against the simulated AWS endpoint", () => {
 
   it("the bridge serves Cloud Map and ECS targets on /sd; ?cluster= selects both, ?source= one", async () => {
     sim = await startSimAws({ scenario: SCENARIO });
-    bridge = await startBridge({
-      config: testConfig({
-        BRIDGE_CLOUDMAP_ENABLED: "true",
-        BRIDGE_LISTEN_HOST: "127.0.0.1",
-        BRIDGE_LISTEN_PORT: "0",
-      }),
-      logger: silentLogger,
-      defaultMetrics: false,
-      schedule: false,
-      clientOptions: { credentials: CREDENTIALS, env: { AWS_ENDPOINT_URL: sim.url } },
-    });
+    bridge = await startBridgeOn(sim, {});
     await bridge.discovery.refreshOnce();
     const get = async (q: string) => {
       const res = await fetch(`${bridge!.url}/sd?${q}`);
@@ -319,5 +332,79 @@ describe("Cloud Map source against the simulated AWS endpoint", () => {
         labels: expect.objectContaining({ __meta_cloudmap_instance_id: "v6" }) as unknown,
       },
     ]);
+  });
+
+  it("a bridge with only Cloud Map enabled serves its targets on /sd, filterable by source and namespace", async () => {
+    sim = await startSimAws({
+      scenario: {
+        namespaces: [
+          {
+            name: "apps.local",
+            type: "DNS_PRIVATE",
+            services: [
+              {
+                name: "api",
+                instances: [
+                  { id: "i-1", attributes: { AWS_INSTANCE_IPV4: "192.0.2.7", AWS_INSTANCE_PORT: "9100" } },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    });
+    bridge = await startBridgeOn(sim, { BRIDGE_ECS_ENABLED: "false" });
+    await bridge.discovery.refreshOnce();
+    const res = await fetch(`${bridge.url}/sd?source=cloudmap&namespace=apps.local`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { targets: string[]; labels: Record<string, string> }[];
+    expect(body).toHaveLength(1);
+    expect(body[0]!.targets).toEqual(["192.0.2.7:9100"]);
+    expect(body[0]!.labels.__meta_cloudmap_service_name).toBe("api");
+    const other = await fetch(`${bridge.url}/sd?namespace=elsewhere`);
+    expect(await other.json()).toEqual([]);
+  });
+});
+
+// Paging is the API layer's business: the simulator pages and limits page sizes as Cloud Map does.
+describe("Cloud Map API paging against the simulated AWS endpoint", () => {
+  it("pages through ListNamespaces and ListServices", async () => {
+    sim = await startSimAws({
+      scenario: {
+        namespaces: Array.from({ length: 130 }, (_, k) => ({
+          name: `n${k}`,
+          type: "HTTP" as const,
+          services: k === 129 ? Array.from({ length: 230 }, (_, s) => ({ name: `svc${s}` })) : [],
+        })),
+      },
+    });
+    const api = cloudMapApi(sourceFor(sim).clients.servicediscovery);
+    const namespaces = await api.listNamespaces();
+    expect(namespaces).toHaveLength(130);
+    const services = await api.listServices(namespaces.find((ns) => ns.name === "n129")!.id);
+    expect(new Set(services.map((s) => s.name)).size).toBe(230);
+    expect(cloudMapCalls(sim)).toEqual({ ListNamespaces: 2, ListServices: 3 });
+  });
+
+  it("falls back to paginated ListInstances when DiscoverInstances returns a full (maybe truncated) 1000", async () => {
+    sim = await startSimAws({
+      scenario: {
+        namespaces: [
+          {
+            name: "apps.local",
+            type: "DNS_PRIVATE",
+            services: [{ name: "api", customHealthCheck: false, generate: { count: 1234, port: 8080 } }],
+          },
+        ],
+      },
+    });
+    const { discovery, metrics } = sourceFor(sim);
+    await discovery.refreshOnce();
+    expect(discovery.snapshot().targets).toHaveLength(1234);
+    expect(cloudMapCalls(sim)).toMatchObject({ DiscoverInstances: 1, ListInstances: 13 });
+    const fallbacks = await metrics.registry
+      .getSingleMetric("ecs_bridge_cloudmap_list_instances_fallbacks_total")!
+      .get();
+    expect(fallbacks.values).toEqual([{ labels: { reason: "truncated" }, value: 1 }]);
   });
 });

@@ -1,9 +1,21 @@
-// An in-memory Cloud Map behind nock, answering the six operations the source uses with the real API's
-// semantics that matter here: paging, the DiscoverInstances default of 100 results, health filters
-// (ignored for services without a health check), NamespaceName = HttpName.
-import { AwsError, mockJson, type Mock } from "../helpers/aws-nock.js";
+// An in-memory Cloud Map behind the source's narrow API (sd/cloudmap/api.ts), with the semantics of the real
+// service that matter here: DiscoverInstances is addressed by HttpName, returns 100 instances unless
+// MaxResults says otherwise, rejects a MaxResults over 1000 and ignores the health filter for services
+// without a health check; unknown names, ids and ARNs fail with the errors Cloud Map raises for them.
+// Paging is the API layer's business, counted against the simulator (test/integration/cloudmap.test.ts).
+import {
+  InvalidInput,
+  NamespaceNotFound,
+  ResourceNotFoundException,
+  ServiceDiscoveryServiceException,
+  ServiceNotFound,
+} from "@aws-sdk/client-servicediscovery";
+import type { CloudMapApi, DiscoverRequest, Instance } from "../../sd/cloudmap/api.js";
 
 export const ACCOUNT = "123456789012";
+
+export type Operation = keyof CloudMapApi;
+type Request<K extends Operation> = Parameters<CloudMapApi[K]>[0];
 
 export interface FakeNamespace {
   id: string;
@@ -32,127 +44,120 @@ export interface FakeWorld {
   namespaces: FakeNamespace[];
   services: FakeService[];
   instances: FakeInstance[];
-  /** Per operation: return an error to answer with it instead. */
-  fail?: Partial<Record<string, (body: Record<string, unknown>) => AwsError | undefined>>;
+  /** Per operation: return an error to fail the call with it. */
+  fail?: { [K in Operation]?: (request: Request<K>) => Error | undefined };
   /** Namespaces whose DiscoverInstances answers NamespaceNotFound (as for API-only lookups that cannot serve). */
   discoverUnsupported?: Set<string>;
+}
+
+export interface FakeCloudMap {
+  api: CloudMapApi;
+  /** Calls per operation (absent: never called). */
+  calls: Partial<Record<Operation, number>>;
+  /** Each call's argument, per operation, in call order. */
+  requests: { [K in Operation]?: Request<K>[] };
 }
 
 export const nsArn = (id: string) => `arn:aws:servicediscovery:us-east-1:${ACCOUNT}:namespace/${id}`;
 export const svcArn = (id: string) => `arn:aws:servicediscovery:us-east-1:${ACCOUNT}:service/${id}`;
 
-function page<T>(items: T[], body: Record<string, unknown>, max: number): { items: T[]; next?: string } {
-  const start = body.NextToken ? Number(body.NextToken) : 0;
-  const size = Math.min((body.MaxResults as number | undefined) ?? max, max);
-  const slice = items.slice(start, start + size);
-  return start + size < items.length ? { items: slice, next: String(start + size) } : { items: slice };
+/** An error as the SDK raises it for an AWS error code it has no class for: named by the code. */
+export function awsError(code: string, message: string, status = 400): ServiceDiscoveryServiceException {
+  return new ServiceDiscoveryServiceException({
+    name: code,
+    $fault: status >= 500 ? "server" : "client",
+    $metadata: { httpStatusCode: status },
+    message,
+  });
 }
+
+const meta = { $metadata: { httpStatusCode: 400 } };
 
 function healthOf(svc: FakeService, inst: FakeInstance): string {
   return inst.health ?? (svc.healthChecked ? "HEALTHY" : "UNKNOWN");
 }
 
-export function mockCloudMap(world: FakeWorld): Mock {
-  const guard =
-    (op: string, fn: (body: Record<string, unknown>) => unknown) =>
-    (body: Record<string, unknown>): unknown => {
-      const err = world.fail?.[op]?.(body);
-      if (err) throw err;
-      return fn(body);
-    };
-  return mockJson({
-    ListNamespaces: guard("ListNamespaces", (body) => {
-      const p = page(world.namespaces, body, 100);
-      return {
-        Namespaces: p.items.map((ns) => ({
-          Id: ns.id,
-          Arn: nsArn(ns.id),
-          Name: ns.name,
-          Type: ns.type,
-          Properties: { HttpProperties: { HttpName: ns.httpName ?? ns.name } },
-        })),
-        ...(p.next ? { NextToken: p.next } : {}),
-      };
-    }),
-    ListServices: guard("ListServices", (body) => {
-      const filter = (body.Filters as { Name: string; Values: string[] }[] | undefined)?.find(
-        (f) => f.Name === "NAMESPACE_ID",
+function discover(world: FakeWorld, req: DiscoverRequest): Instance[] {
+  const max = req.MaxResults ?? 100;
+  if (!Number.isInteger(max) || max < 1 || max > 1000)
+    throw new InvalidInput({ ...meta, message: `MaxResults must be 1-1000, got ${max}` });
+  const ns = world.namespaces.find((n) => (n.httpName ?? n.name) === req.NamespaceName);
+  if (!ns || world.discoverUnsupported?.has(ns.name))
+    throw new NamespaceNotFound({ ...meta, message: `No namespace exists with name: ${req.NamespaceName}` });
+  const svc = world.services.find((s) => s.namespaceId === ns.id && s.name === req.ServiceName);
+  if (!svc) throw new ServiceNotFound({ ...meta, message: `Service not found: ${req.ServiceName}` });
+  let found = world.instances.filter((i) => i.serviceId === svc.id);
+  if (svc.healthChecked) {
+    const filter = req.HealthStatus ?? "HEALTHY";
+    const healthy = found.filter((i) => healthOf(svc, i) === "HEALTHY");
+    if (filter === "HEALTHY") found = healthy;
+    else if (filter === "UNHEALTHY") found = found.filter((i) => healthOf(svc, i) === "UNHEALTHY");
+    else if (filter === "HEALTHY_OR_ELSE_ALL" && healthy.length > 0) found = healthy;
+  }
+  return found
+    .slice(0, max)
+    .map((i) => ({ id: i.id, attributes: { ...i.attributes }, health: healthOf(svc, i) }));
+}
+
+function serviceById(world: FakeWorld, id: string): FakeService {
+  const svc = world.services.find((s) => s.id === id);
+  if (!svc) throw new ServiceNotFound({ ...meta, message: `Service not found: ${id}` });
+  return svc;
+}
+
+export function fakeCloudMap(world: FakeWorld): FakeCloudMap {
+  const calls: FakeCloudMap["calls"] = {};
+  const requests: FakeCloudMap["requests"] = {};
+  // Every call is counted and recorded, then failed when the world says so.
+  const record = <K extends Operation>(name: K, request: Request<K>): void => {
+    calls[name] = (calls[name] ?? 0) + 1;
+    ((requests[name] ??= []) as Request<K>[]).push(request);
+    const err = world.fail?.[name]?.(request);
+    if (err) throw err;
+  };
+  const api: CloudMapApi = {
+    async listNamespaces() {
+      record("listNamespaces", undefined);
+      return world.namespaces.map((ns) => ({
+        id: ns.id,
+        name: ns.name,
+        httpName: ns.httpName ?? ns.name,
+        type: ns.type,
+        arn: nsArn(ns.id),
+      }));
+    },
+    async listServices(namespaceId) {
+      record("listServices", namespaceId);
+      return world.services
+        .filter((s) => s.namespaceId === namespaceId)
+        .map((s) => ({ id: s.id, name: s.name, arn: svcArn(s.id), healthChecked: Boolean(s.healthChecked) }));
+    },
+    async discoverInstances(request) {
+      record("discoverInstances", request);
+      return discover(world, request);
+    },
+    async listInstances(serviceId) {
+      record("listInstances", serviceId);
+      const svc = serviceById(world, serviceId);
+      return world.instances
+        .filter((i) => i.serviceId === svc.id)
+        .map((i) => ({ id: i.id, attributes: { ...i.attributes } }));
+    },
+    async instancesHealth(serviceId) {
+      record("instancesHealth", serviceId);
+      const svc = serviceById(world, serviceId);
+      return new Map(
+        world.instances.filter((i) => i.serviceId === svc.id).map((i) => [i.id, healthOf(svc, i)]),
       );
-      const services = world.services.filter((s) => !filter || filter.Values.includes(s.namespaceId));
-      const p = page(services, body, 100);
-      return {
-        Services: p.items.map((s) => ({
-          Id: s.id,
-          Arn: svcArn(s.id),
-          Name: s.name,
-          Type: "HTTP",
-          ...(s.healthChecked ? { HealthCheckCustomConfig: { FailureThreshold: 1 } } : {}),
-        })),
-        ...(p.next ? { NextToken: p.next } : {}),
-      };
-    }),
-    DiscoverInstances: guard("DiscoverInstances", (body) => {
-      const ns = world.namespaces.find((n) => (n.httpName ?? n.name) === body.NamespaceName);
-      if (!ns || world.discoverUnsupported?.has(ns.name))
-        throw new AwsError(
-          "NamespaceNotFound",
-          `No namespace exists with name: ${String(body.NamespaceName)}`,
-        );
-      const svc = world.services.find((s) => s.namespaceId === ns.id && s.name === body.ServiceName);
-      if (!svc) throw new AwsError("ServiceNotFound", `Service not found: ${String(body.ServiceName)}`);
-      let instances = world.instances.filter((i) => i.serviceId === svc.id);
-      if (svc.healthChecked) {
-        const filter = (body.HealthStatus as string | undefined) ?? "HEALTHY";
-        const healthy = instances.filter((i) => healthOf(svc, i) === "HEALTHY");
-        if (filter === "HEALTHY") instances = healthy;
-        else if (filter === "UNHEALTHY")
-          instances = instances.filter((i) => healthOf(svc, i) === "UNHEALTHY");
-        else if (filter === "HEALTHY_OR_ELSE_ALL" && healthy.length > 0) instances = healthy;
-      }
-      const max = (body.MaxResults as number | undefined) ?? 100;
-      return {
-        Instances: instances.slice(0, max).map((i) => ({
-          InstanceId: i.id,
-          NamespaceName: ns.httpName ?? ns.name,
-          ServiceName: svc.name,
-          HealthStatus: healthOf(svc, i),
-          Attributes: i.attributes,
-        })),
-        InstancesRevision: 1,
-      };
-    }),
-    ListInstances: guard("ListInstances", (body) => {
-      const svc = world.services.find((s) => s.id === body.ServiceId);
-      if (!svc) throw new AwsError("ServiceNotFound", `Service not found: ${String(body.ServiceId)}`);
-      const p = page(
-        world.instances.filter((i) => i.serviceId === svc.id),
-        body,
-        100,
-      );
-      return {
-        Instances: p.items.map((i) => ({ Id: i.id, Attributes: i.attributes })),
-        ...(p.next ? { NextToken: p.next } : {}),
-      };
-    }),
-    GetInstancesHealthStatus: guard("GetInstancesHealthStatus", (body) => {
-      const svc = world.services.find((s) => s.id === body.ServiceId);
-      if (!svc) throw new AwsError("ServiceNotFound", `Service not found: ${String(body.ServiceId)}`);
-      const p = page(
-        world.instances.filter((i) => i.serviceId === svc.id),
-        body,
-        100,
-      );
-      return {
-        Status: Object.fromEntries(p.items.map((i) => [i.id, healthOf(svc, i)])),
-        ...(p.next ? { NextToken: p.next } : {}),
-      };
-    }),
-    ListTagsForResource: guard("ListTagsForResource", (body) => {
-      const svc = world.services.find((s) => svcArn(s.id) === body.ResourceARN);
-      if (!svc) throw new AwsError("ResourceNotFoundException", "no such resource");
-      return { Tags: Object.entries(svc.tags ?? {}).map(([Key, Value]) => ({ Key, Value })) };
-    }),
-  });
+    },
+    async serviceTags(serviceArn) {
+      record("serviceTags", serviceArn);
+      const svc = world.services.find((s) => svcArn(s.id) === serviceArn);
+      if (!svc) throw new ResourceNotFoundException({ ...meta, message: `No resource: ${serviceArn}` });
+      return { ...svc.tags };
+    },
+  };
+  return { api, calls, requests };
 }
 
 /** `n` instances of a service, 10.0.x.y addresses, port 8080. */

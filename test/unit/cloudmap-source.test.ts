@@ -1,18 +1,17 @@
-import nock from "nock";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { silentLogger } from "../../core/log.js";
 import { createSelfMetrics, type SelfMetrics } from "../../core/metrics.js";
 import { matches, parseFilter } from "../../sd/httpsd.js";
 import type { DiscoveredTarget } from "../../sd/model.js";
 import { Discovery, type SourceRefresh } from "../../sd/refresh.js";
-import { CloudMapSource } from "../../sd/sources/cloudmap.js";
-import { AwsError, testClients } from "../helpers/aws-nock.js";
+import { CloudMapSource } from "../../sd/cloudmap/source.js";
+import { testClients } from "../helpers/aws-nock.js";
 import { testConfig } from "../helpers/config.js";
-import { instances, mockCloudMap, type FakeWorld } from "./cloudmap-fake.js";
+import { awsError, fakeCloudMap, instances, type FakeCloudMap, type FakeWorld } from "./cloudmap-fake.js";
 
 const SCOPE = "default/us-east-1";
 
-function source(env: Record<string, string> = {}, clock = { t: 1_000_000 }) {
+function source(fake: FakeCloudMap, env: Record<string, string> = {}, clock = { t: 1_000_000 }) {
   const metrics = createSelfMetrics({ defaults: false });
   const config = testConfig({ BRIDGE_ECS_ENABLED: "false", BRIDGE_CLOUDMAP_ENABLED: "true", ...env });
   const src = new CloudMapSource({
@@ -21,6 +20,7 @@ function source(env: Record<string, string> = {}, clock = { t: 1_000_000 }) {
     metrics,
     logger: silentLogger,
     now: () => clock.t,
+    api: () => fake.api,
   });
   return { src, metrics, clock };
 }
@@ -54,12 +54,9 @@ function oneService(
   };
 }
 
-beforeAll(() => nock.disableNetConnect());
-afterEach(() => nock.cleanAll());
-
 describe("Cloud Map namespaces", () => {
   it("serves HTTP, private DNS and public DNS namespaces, one unit each, with exactly the documented labels", async () => {
-    const mock = mockCloudMap({
+    const mock = fakeCloudMap({
       namespaces: [
         { id: "ns-http", name: "http-apps", type: "HTTP" },
         { id: "ns-priv", name: "corp.local", type: "DNS_PRIVATE", httpName: "corp.local-7f3a" },
@@ -88,14 +85,14 @@ describe("Cloud Map namespaces", () => {
         },
       ],
     });
-    const r = await source().src.refresh();
+    const r = await source(mock).src.refresh();
     expect(r.units.map((u) => u.unit).sort()).toEqual(
       [`${SCOPE}/corp.local`, `${SCOPE}/example.com`, `${SCOPE}/http-apps`].sort(),
     );
     const ts = okTargets(r);
     expect(addresses(ts)).toEqual(["192.0.2.1:80", "192.0.2.2:81", "192.0.2.3:82"]);
     // DiscoverInstances is addressed by the namespace's HttpName, which differs when a name was reused.
-    expect(mock.bodies.DiscoverInstances!.map((b) => b.NamespaceName).sort()).toEqual([
+    expect(mock.requests.discoverInstances!.map((b) => b.NamespaceName).sort()).toEqual([
       "corp.local-7f3a",
       "example.com",
       "http-apps",
@@ -116,7 +113,7 @@ describe("Cloud Map namespaces", () => {
   });
 
   it("selects namespaces by name or ID and leaves the others alone", async () => {
-    const mock = mockCloudMap({
+    const mock = fakeCloudMap({
       namespaces: [
         { id: "ns-1", name: "one", type: "HTTP" },
         { id: "ns-2", name: "two", type: "HTTP" },
@@ -129,20 +126,18 @@ describe("Cloud Map namespaces", () => {
       ],
       instances: [...instances("s1", 1), ...instances("s2", 1), ...instances("s3", 1)],
     });
-    const r = await source({ BRIDGE_CLOUDMAP_NAMESPACES: "one,ns-3" }).src.refresh();
+    const r = await source(mock, { BRIDGE_CLOUDMAP_NAMESPACES: "one,ns-3" }).src.refresh();
     expect(r.units.map((u) => u.unit).sort()).toEqual([`${SCOPE}/one`, `${SCOPE}/three`]);
     expect(
       okTargets(r)
         .map((t) => t.namespace)
         .sort(),
     ).toEqual(["one", "three"]);
-    expect(
-      mock.bodies.ListServices!.map((b) => (b.Filters as { Values: string[] }[])[0]!.Values[0]).sort(),
-    ).toEqual(["ns-1", "ns-3"]);
+    expect(mock.requests.listServices!.sort()).toEqual(["ns-1", "ns-3"]);
   });
 
   it("keeps two private DNS namespaces of the same name (one per VPC) in separate units", async () => {
-    mockCloudMap({
+    const mock = fakeCloudMap({
       namespaces: [
         { id: "ns-a", name: "corp.local", type: "DNS_PRIVATE" },
         { id: "ns-b", name: "corp.local", type: "DNS_PRIVATE", httpName: "corp.local-1b2c" },
@@ -153,7 +148,7 @@ describe("Cloud Map namespaces", () => {
       ],
       instances: [...instances("sa", 1), ...instances("sb", 2)],
     });
-    const r = await source().src.refresh();
+    const r = await source(mock).src.refresh();
     expect(r.units.map((u) => u.unit).sort()).toEqual([
       `${SCOPE}/corp.local/ns-a`,
       `${SCOPE}/corp.local/ns-b`,
@@ -161,7 +156,7 @@ describe("Cloud Map namespaces", () => {
     expect(okTargets(r)).toHaveLength(3);
   });
 
-  it("pages through ListNamespaces and ListServices", async () => {
+  it("reads every namespace and every service of a selected namespace (paging is counted against the simulator)", async () => {
     const world: FakeWorld = {
       namespaces: Array.from({ length: 130 }, (_, k) => ({
         id: `ns-${k}`,
@@ -176,10 +171,10 @@ describe("Cloud Map namespaces", () => {
       instances: [],
     };
     world.instances = world.services.flatMap((s) => instances(s.id, 1));
-    const mock = mockCloudMap(world);
-    const r = await source({ BRIDGE_CLOUDMAP_NAMESPACES: "n129" }).src.refresh();
-    expect(mock.calls.ListNamespaces).toBe(2);
-    expect(mock.calls.ListServices).toBe(3);
+    const mock = fakeCloudMap(world);
+    const r = await source(mock, { BRIDGE_CLOUDMAP_NAMESPACES: "n129" }).src.refresh();
+    expect(mock.calls.listNamespaces).toBe(1);
+    expect(mock.requests.listServices).toEqual(["ns-129"]);
     expect(okTargets(r)).toHaveLength(230);
   });
 });
@@ -188,28 +183,29 @@ describe("Cloud Map instances", () => {
   it("asks DiscoverInstances for 1000 results and returns all of a 250-instance service", async () => {
     const world = oneService([]);
     world.instances = instances("srv-1", 250);
-    const mock = mockCloudMap(world);
-    const ts = okTargets(await source().src.refresh());
+    const mock = fakeCloudMap(world);
+    const ts = okTargets(await source(mock).src.refresh());
     expect(ts).toHaveLength(250);
     expect(new Set(addresses(ts)).size).toBe(250);
-    expect(mock.calls.DiscoverInstances).toBe(1);
-    expect(mock.bodies.DiscoverInstances![0]).toMatchObject({
+    expect(mock.calls.discoverInstances).toBe(1);
+    expect(mock.requests.discoverInstances![0]).toMatchObject({
       NamespaceName: "apps.local",
       ServiceName: "api",
       MaxResults: 1000,
       HealthStatus: "HEALTHY_OR_ELSE_ALL",
     });
-    expect(mock.calls.ListInstances).toBeUndefined();
+    expect(mock.calls.listInstances).toBeUndefined();
   });
 
   it("falls back to paginated ListInstances when DiscoverInstances returns a full (maybe truncated) 1000", async () => {
     const world = oneService([]);
     world.instances = instances("srv-1", 1234);
-    const { src, metrics } = source();
-    const mock = mockCloudMap(world);
+    const mock = fakeCloudMap(world);
+    const { src, metrics } = source(mock);
     const ts = okTargets(await src.refresh());
     expect(ts).toHaveLength(1234);
-    expect(mock.calls.ListInstances).toBe(13);
+    // One listing of every instance (its 13 pages are counted against the simulator).
+    expect(mock.calls.listInstances).toBe(1);
     const fallbacks = await metrics.registry
       .getSingleMetric("ecs_bridge_cloudmap_list_instances_fallbacks_total")!
       .get();
@@ -221,10 +217,10 @@ describe("Cloud Map instances", () => {
     world.instances = instances("srv-1", 3);
     world.instances[0]!.health = "UNHEALTHY";
     world.discoverUnsupported = new Set(["apps.local"]);
-    const mock = mockCloudMap(world);
-    const ts = okTargets(await source({ BRIDGE_CLOUDMAP_HEALTH_STATUS: "HEALTHY" }).src.refresh());
-    expect(mock.calls.ListInstances).toBe(1);
-    expect(mock.calls.GetInstancesHealthStatus).toBe(1);
+    const mock = fakeCloudMap(world);
+    const ts = okTargets(await source(mock, { BRIDGE_CLOUDMAP_HEALTH_STATUS: "HEALTHY" }).src.refresh());
+    expect(mock.calls.listInstances).toBe(1);
+    expect(mock.calls.instancesHealth).toBe(1);
     expect(ts.map((t) => t.group.labels.__meta_cloudmap_instance_id).sort()).toEqual([
       "srv-1-i1",
       "srv-1-i2",
@@ -235,18 +231,18 @@ describe("Cloud Map instances", () => {
   it("treats a service deleted since the cached listing as empty and lists services again next time", async () => {
     const world = oneService([{ AWS_INSTANCE_IPV4: "192.0.2.1", AWS_INSTANCE_PORT: "80" }]);
     world.services.push({ id: "srv-2", name: "gone", namespaceId: "ns-1" });
-    const mock = mockCloudMap(world);
-    const { src } = source();
+    const mock = fakeCloudMap(world);
+    const { src } = source(mock);
     expect(okTargets(await src.refresh())).toHaveLength(1);
     world.services.pop();
     expect(addresses(okTargets(await src.refresh()))).toEqual(["192.0.2.1:80"]);
-    expect(mock.calls.ListServices).toBe(1);
+    expect(mock.calls.listServices).toBe(1);
     await src.refresh();
-    expect(mock.calls.ListServices).toBe(2);
+    expect(mock.calls.listServices).toBe(2);
   });
 
   it("skips and counts instances without an IP or a port, never emitting ip: or :port", async () => {
-    mockCloudMap(
+    const mock = fakeCloudMap(
       oneService([
         { AWS_INSTANCE_IPV4: "192.0.2.1", AWS_INSTANCE_PORT: "8080" },
         { AWS_INSTANCE_IPV4: "192.0.2.2" },
@@ -255,7 +251,7 @@ describe("Cloud Map instances", () => {
         { AWS_INSTANCE_IPV4: "192.0.2.5", AWS_INSTANCE_PORT: "eighty" },
       ]),
     );
-    const { src, metrics } = source();
+    const { src, metrics } = source(mock);
     const ts = okTargets(await src.refresh());
     expect(addresses(ts)).toEqual(["192.0.2.1:8080"]);
     expect(await skipped(metrics)).toEqual({ no_ip: 2, no_port: 1, invalid_port: 1 });
@@ -284,8 +280,8 @@ describe("Cloud Map instances", () => {
         },
       ],
     };
-    mockCloudMap(world);
-    const { src } = source({
+    const mock = fakeCloudMap(world);
+    const { src } = source(mock, {
       BRIDGE_CLOUDMAP_DEFAULT_PORTS: "apps.local/api=9001,apps.local=9002",
       BRIDGE_CLOUDMAP_DEFAULT_PORT: "9003",
     });
@@ -311,41 +307,41 @@ describe("Cloud Map instances", () => {
       ],
       { tags: { METRICS_PORT: "9100", METRICS_PATH: "/internal/metrics" } },
     );
-    const mock = mockCloudMap(world);
-    const { src } = source();
+    const mock = fakeCloudMap(world);
+    const { src } = source(mock);
     const ts = okTargets(await src.refresh());
     expect(Object.fromEntries(ts.map((t) => [t.group.targets[0], t.group.labels.__metrics_path__]))).toEqual({
       "192.0.2.1:9100": "/internal/metrics",
       "192.0.2.2:9100": "/internal/metrics",
       "192.0.2.3:9200": "/own",
     });
-    expect(mock.bodies.ListTagsForResource![0]!.ResourceARN).toMatch(/:service\/srv-1$/);
+    expect(mock.requests.serviceTags![0]).toMatch(/:service\/srv-1$/);
     await src.refresh();
-    expect(mock.calls.ListTagsForResource).toBe(1);
+    expect(mock.calls.serviceTags).toBe(1);
   });
 
   it("still discovers when ListTagsForResource is denied", async () => {
     const world = oneService([{ AWS_INSTANCE_IPV4: "192.0.2.1", AWS_INSTANCE_PORT: "80" }]);
-    world.fail = { ListTagsForResource: () => new AwsError("AccessDeniedException", "not authorized") };
-    mockCloudMap(world);
-    expect(addresses(okTargets(await source().src.refresh()))).toEqual(["192.0.2.1:80"]);
+    world.fail = { serviceTags: () => awsError("AccessDeniedException", "not authorized") };
+    const mock = fakeCloudMap(world);
+    expect(addresses(okTargets(await source(mock).src.refresh()))).toEqual(["192.0.2.1:80"]);
   });
 
   it("brackets IPv6 when it is the only address and prefers IPv4 when both exist", async () => {
-    mockCloudMap(
+    const mock = fakeCloudMap(
       oneService([
         { AWS_INSTANCE_IPV6: "2001:db8::5", AWS_INSTANCE_PORT: "9100" },
         { AWS_INSTANCE_IPV4: "192.0.2.9", AWS_INSTANCE_IPV6: "2001:db8::9", AWS_INSTANCE_PORT: "9100" },
       ]),
     );
-    expect(addresses(okTargets(await source().src.refresh()))).toEqual([
+    expect(addresses(okTargets(await source(mock).src.refresh()))).toEqual([
       "192.0.2.9:9100",
       "[2001:db8::5]:9100",
     ]);
   });
 
   it("sanitises every attribute key into a valid label name", async () => {
-    mockCloudMap(
+    const mock = fakeCloudMap(
       oneService([
         {
           AWS_INSTANCE_IPV4: "192.0.2.1",
@@ -357,7 +353,7 @@ describe("Cloud Map instances", () => {
         },
       ]),
     );
-    const [t] = okTargets(await source().src.refresh());
+    const [t] = okTargets(await source(mock).src.refresh());
     const attrs = Object.entries(t!.group.labels).filter(([k]) => k.startsWith("__meta_cloudmap_attribute_"));
     expect(Object.fromEntries(attrs)).toEqual({
       __meta_cloudmap_attribute_AWS_INSTANCE_IPV4: "192.0.2.1",
@@ -370,7 +366,7 @@ describe("Cloud Map instances", () => {
   });
 
   it("gives ECS-registered instances the __meta_ecs_* labels and a cluster, so ?cluster= filters both sources", async () => {
-    mockCloudMap(
+    const mock = fakeCloudMap(
       oneService([
         {
           AWS_INSTANCE_IPV4: "192.0.2.1",
@@ -384,7 +380,7 @@ describe("Cloud Map instances", () => {
         { AWS_INSTANCE_IPV4: "192.0.2.2", AWS_INSTANCE_PORT: "8080", REGION: "us-east-1" },
       ]),
     );
-    const ts = okTargets(await source().src.refresh());
+    const ts = okTargets(await source(mock).src.refresh());
     const ecs = ts.find((t) => t.group.targets[0] === "192.0.2.1:8080")!;
     expect(ecs.cluster).toBe("prod");
     expect(ecs.group.labels).toMatchObject({
@@ -421,9 +417,9 @@ describe("Cloud Map health filter", () => {
   ])("%s with one unhealthy instance", async (filter, expected) => {
     const w = world();
     w.instances[2]!.health = "UNHEALTHY";
-    const mock = mockCloudMap(w);
-    const ts = okTargets(await source({ BRIDGE_CLOUDMAP_HEALTH_STATUS: filter }).src.refresh());
-    expect(mock.bodies.DiscoverInstances![0]!.HealthStatus).toBe(filter);
+    const mock = fakeCloudMap(w);
+    const ts = okTargets(await source(mock, { BRIDGE_CLOUDMAP_HEALTH_STATUS: filter }).src.refresh());
+    expect(mock.requests.discoverInstances![0]!.HealthStatus).toBe(filter);
     expect(addresses(ts)).toEqual(expected);
     const unhealthy = ts.find((t) => t.group.targets[0] === "192.0.2.3:80");
     if (unhealthy) expect(unhealthy.group.labels.__meta_cloudmap_health_status).toBe("UNHEALTHY");
@@ -436,18 +432,18 @@ describe("Cloud Map health filter", () => {
   ])("%s when every instance is unhealthy", async (filter, expected) => {
     const w = world();
     for (const i of w.instances) i.health = "UNHEALTHY";
-    mockCloudMap(w);
-    expect(okTargets(await source({ BRIDGE_CLOUDMAP_HEALTH_STATUS: filter }).src.refresh())).toHaveLength(
-      expected,
-    );
+    const mock = fakeCloudMap(w);
+    expect(
+      okTargets(await source(mock, { BRIDGE_CLOUDMAP_HEALTH_STATUS: filter }).src.refresh()),
+    ).toHaveLength(expected);
   });
 });
 
 describe("Cloud Map caching and failures", () => {
   it("caches namespace and service listings for the TTL; instances are read every refresh", async () => {
     const world = oneService([{ AWS_INSTANCE_IPV4: "192.0.2.1", AWS_INSTANCE_PORT: "80" }]);
-    const mock = mockCloudMap(world);
-    const { src, clock } = source({ BRIDGE_CLOUDMAP_SERVICES_TTL_SECONDS: "300" });
+    const mock = fakeCloudMap(world);
+    const { src, clock } = source(mock, { BRIDGE_CLOUDMAP_SERVICES_TTL_SECONDS: "300" });
     await src.refresh();
     world.instances.push({
       id: "new",
@@ -457,18 +453,18 @@ describe("Cloud Map caching and failures", () => {
     clock.t += 299_000;
     expect(addresses(okTargets(await src.refresh()))).toEqual(["192.0.2.1:80", "192.0.2.2:80"]);
     expect(mock.calls).toMatchObject({
-      ListNamespaces: 1,
-      ListServices: 1,
-      ListTagsForResource: 1,
-      DiscoverInstances: 2,
+      listNamespaces: 1,
+      listServices: 1,
+      serviceTags: 1,
+      discoverInstances: 2,
     });
     clock.t += 2_000;
     await src.refresh();
     expect(mock.calls).toMatchObject({
-      ListNamespaces: 2,
-      ListServices: 2,
-      ListTagsForResource: 2,
-      DiscoverInstances: 3,
+      listNamespaces: 2,
+      listServices: 2,
+      serviceTags: 2,
+      discoverInstances: 3,
     });
   });
 
@@ -501,15 +497,14 @@ describe("Cloud Map caching and failures", () => {
           },
         ],
       };
-      mockCloudMap(world);
-      const { src, metrics } = source();
+      const mock = fakeCloudMap(world);
+      const { src, metrics } = source(mock);
       const discovery = new Discovery({ sources: [src], metrics, logger: silentLogger, intervalSeconds: 30 });
       await discovery.refreshOnce();
       expect(addresses(discovery.snapshot().targets)).toEqual(["192.0.2.1:80", "192.0.2.2:80"]);
 
       world.fail = {
-        DiscoverInstances: (b) =>
-          b.NamespaceName === "a" ? new AwsError(code, "slow down", status) : undefined,
+        discoverInstances: (b) => (b.NamespaceName === "a" ? awsError(code, "slow down", status) : undefined),
       };
       world.instances = world.instances.map((i) => ({
         ...i,
@@ -532,11 +527,11 @@ describe("Cloud Map caching and failures", () => {
   it("a failed ListNamespaces marks the scope failed, keeps every namespace, and still refreshes known ones", async () => {
     const world = oneService([{ AWS_INSTANCE_IPV4: "192.0.2.1", AWS_INSTANCE_PORT: "80" }]);
     world.namespaces.push({ id: "ns-2", name: "quiet", type: "HTTP" });
-    const mock = mockCloudMap(world);
-    const { src, metrics } = source({ BRIDGE_CLOUDMAP_SERVICES_TTL_SECONDS: "0" });
+    const mock = fakeCloudMap(world);
+    const { src, metrics } = source(mock, { BRIDGE_CLOUDMAP_SERVICES_TTL_SECONDS: "0" });
     const discovery = new Discovery({ sources: [src], metrics, logger: silentLogger, intervalSeconds: 30 });
     await discovery.refreshOnce();
-    world.fail = { ListNamespaces: () => new AwsError("InternalFailure", "internal error", 500) };
+    world.fail = { listNamespaces: () => awsError("InternalFailure", "internal error", 500) };
     world.instances[0]!.attributes.AWS_INSTANCE_PORT = "81";
     const r = await src.refresh();
     expect(r.failedScopes).toEqual([`${SCOPE}/`]);
@@ -547,14 +542,14 @@ describe("Cloud Map caching and failures", () => {
       [`${SCOPE}/apps.local`, true],
       [`${SCOPE}/quiet`, true],
     ]);
-    expect(mock.calls.ListNamespaces).toBe(3);
+    expect(mock.calls.listNamespaces).toBe(3);
   });
 
   it("a first refresh whose ListNamespaces fails reports the scope failed and serves nothing as ready", async () => {
     const world = oneService([{ AWS_INSTANCE_IPV4: "192.0.2.1", AWS_INSTANCE_PORT: "80" }]);
-    world.fail = { ListNamespaces: () => new AwsError("AccessDeniedException", "not authorized") };
-    mockCloudMap(world);
-    const { src, metrics } = source();
+    world.fail = { listNamespaces: () => awsError("AccessDeniedException", "not authorized") };
+    const mock = fakeCloudMap(world);
+    const { src, metrics } = source(mock);
     const discovery = new Discovery({ sources: [src], metrics, logger: silentLogger, intervalSeconds: 30 });
     await discovery.refreshOnce();
     expect(discovery.snapshot().ready).toBe(false);
@@ -569,16 +564,35 @@ describe("Cloud Map caching and failures", () => {
       services: [{ id: "sb", name: "api", namespaceId: "ns-b" }],
       instances: instances("sb", 2),
       fail: {
-        ListServices: (b) =>
-          (b.Filters as { Values: string[] }[])[0]!.Values[0] === "ns-a"
-            ? new AwsError("ServiceUnavailable", "try later", 503)
-            : undefined,
+        listServices: (namespaceId) =>
+          namespaceId === "ns-a" ? awsError("ServiceUnavailable", "try later", 503) : undefined,
       },
     };
-    mockCloudMap(world);
-    const r = await source().src.refresh();
+    const mock = fakeCloudMap(world);
+    const r = await source(mock).src.refresh();
     expect(r.units.find((u) => u.unit === `${SCOPE}/a`)).toMatchObject({ ok: false });
     const b = r.units.find((u) => u.unit === `${SCOPE}/b`)!;
     expect(b.ok && b.targets.length).toBe(2);
+  });
+});
+
+describe("the Cloud Map fake", () => {
+  it("rejects what Cloud Map rejects, with Cloud Map's error names", async () => {
+    const { api } = fakeCloudMap(oneService([{ AWS_INSTANCE_IPV4: "192.0.2.1" }]));
+    const discover = { NamespaceName: "apps.local", ServiceName: "api", HealthStatus: "ALL" } as const;
+    await expect(api.discoverInstances({ ...discover, MaxResults: 1001 })).rejects.toMatchObject({
+      name: "InvalidInput",
+    });
+    await expect(
+      api.discoverInstances({ ...discover, NamespaceName: "nope", MaxResults: 1000 }),
+    ).rejects.toMatchObject({ name: "NamespaceNotFound" });
+    await expect(
+      api.discoverInstances({ ...discover, ServiceName: "nope", MaxResults: 1000 }),
+    ).rejects.toMatchObject({ name: "ServiceNotFound" });
+    await expect(api.listInstances("srv-nope")).rejects.toMatchObject({ name: "ServiceNotFound" });
+    await expect(api.instancesHealth("srv-nope")).rejects.toMatchObject({ name: "ServiceNotFound" });
+    await expect(api.serviceTags("arn:aws:servicediscovery:us-east-1:1:service/x")).rejects.toMatchObject({
+      name: "ResourceNotFoundException",
+    });
   });
 });

@@ -13,7 +13,7 @@ import {
 import { defaultScenarioFile } from "../../sim/demo.js";
 import { startSimAws, type SimAws } from "../../sim/index.js";
 import { bridgeOnSim } from "../helpers/bridge.js";
-import type { Bridge } from "../../core/main.js";
+import type { Bridge } from "../../cmd/bridge.js";
 
 const { panels, exprs, variableQueries, variableSelectors } = dashboardQueries("deploy/grafana/bridge.json");
 

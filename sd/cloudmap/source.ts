@@ -2,26 +2,27 @@
 // service tags are cached with a TTL; instances come from DiscoverInstances (MaxResults 1000, health
 // filter) every refresh, from ListInstances where DiscoverInstances cannot serve. Errors fail the
 // namespace's unit so the refresh helper keeps its last-good targets.
+import { LRUCache } from "lru-cache";
 import { Counter } from "prom-client";
 import { UnitBackoff } from "../../core/backoff.js";
-import { createLimiter, TtlCache } from "../../core/cache.js";
 import type { Config, HealthFilter } from "../../core/config.js";
+import { limited } from "../../core/limit.js";
 import type { Logger } from "../../core/log.js";
 import type { AwsScope } from "../../core/scopes.js";
 import { METRIC_PREFIX, type SelfMetrics } from "../../core/metrics.js";
 import type { DiscoveredTarget } from "../model.js";
 import type { Source, SourceRefresh, UnitOutcome } from "../refresh.js";
 import {
-  CloudMapApi,
-  DISCOVER_MAX_RESULTS,
+  cloudMapApi,
   discoverCannotServe,
   isAccessDenied,
   isNotFound,
+  type CloudMapApi,
   type Instance,
   type Namespace,
   type Service,
-} from "./cloudmap/api.js";
-import { buildTarget, parseDefaultPorts, type SkipReason, type TargetOptions } from "./cloudmap/targets.js";
+} from "./api.js";
+import { buildTarget, parseDefaultPorts, type SkipReason, type TargetOptions } from "./targets.js";
 
 export interface CloudMapSourceOptions {
   scopes: AwsScope[];
@@ -29,16 +30,28 @@ export interface CloudMapSourceOptions {
   metrics: SelfMetrics;
   logger: Logger;
   now?: () => number;
+  /** Builds a scope's Cloud Map API; tests pass a fake. Defaults to the scope's ServiceDiscovery client. */
+  api?: (scope: AwsScope) => CloudMapApi;
 }
+
+/** DiscoverInstances returns at most this many (AWS's maximum) and cannot page: a full page means "maybe more". */
+const DISCOVER_MAX_RESULTS = 1000;
+
+/**
+ * Upper bound on cached service listings and tag sets per scope, well above Cloud Map's default quotas:
+ * it bounds memory when namespaces and services come and go; an evicted entry costs one call.
+ */
+const MAX_CACHED = 10_000;
 
 interface ScopeState {
   scope: AwsScope;
   api: CloudMapApi;
-  namespaces: TtlCache<"all", Namespace[]>;
+  /** Undefined when the listing TTL is 0: listings are then read every refresh. */
+  namespaces?: LRUCache<"all", Namespace[]>;
   /** The last successful listing, used (with the scope marked failed) when ListNamespaces fails. */
   lastNamespaces?: Namespace[];
-  services: TtlCache<string, Service[]>;
-  tags: TtlCache<string, Record<string, string>>;
+  services?: LRUCache<string, Service[]>;
+  tags?: LRUCache<string, Record<string, string>>;
   tagsDeniedLogged: boolean;
 }
 
@@ -57,7 +70,7 @@ export class CloudMapSource implements Source {
   constructor(private readonly opts: CloudMapSourceOptions) {
     const { config, metrics } = opts;
     const ttlMs = config.cloudmap.servicesTtlSeconds * 1000;
-    const now = opts.now ?? Date.now;
+    const api = opts.api ?? ((scope: AwsScope) => cloudMapApi(scope.clients.servicediscovery));
     this.health = config.cloudmap.healthStatus;
     this.targetOptions = {
       portAttribute: config.cloudmap.portAttribute,
@@ -67,10 +80,10 @@ export class CloudMapSource implements Source {
     };
     this.states = opts.scopes.map((scope) => ({
       scope,
-      api: new CloudMapApi(scope.clients.servicediscovery, createLimiter(config.aws.maxConcurrency)),
-      namespaces: new TtlCache(ttlMs, now),
-      services: new TtlCache(ttlMs, now),
-      tags: new TtlCache(ttlMs, now),
+      api: limited(api(scope), config.aws.maxConcurrency),
+      namespaces: listingCache<"all", Namespace[]>(ttlMs, 1, opts.now),
+      services: listingCache<string, Service[]>(ttlMs, MAX_CACHED, opts.now),
+      tags: listingCache<string, Record<string, string>>(ttlMs, MAX_CACHED, opts.now),
       tagsDeniedLogged: false,
     }));
     this.fallbacks = fallbackCounter(metrics);
@@ -93,12 +106,12 @@ export class CloudMapSource implements Source {
   private async refreshScope(
     st: ScopeState,
   ): Promise<{ outcomes: NamespaceOutcome[]; failedScopes: string[] }> {
-    let namespaces = st.namespaces.get("all");
+    let namespaces = st.namespaces?.get("all");
     const failedScopes: string[] = [];
     if (!namespaces) {
       try {
         namespaces = await st.api.listNamespaces();
-        st.namespaces.set("all", namespaces);
+        st.namespaces?.set("all", namespaces);
         st.lastNamespaces = namespaces;
         this.warnMissing(st, namespaces);
       } catch (err) {
@@ -148,10 +161,10 @@ export class CloudMapSource implements Source {
 
   private async refreshNamespace(st: ScopeState, ns: Namespace, unit: string): Promise<NamespaceOutcome> {
     try {
-      let services = st.services.get(ns.id);
+      let services = st.services?.get(ns.id);
       if (!services) {
         services = await st.api.listServices(ns.id);
-        st.services.set(ns.id, services);
+        st.services?.set(ns.id, services);
       }
       const found = await Promise.all(services.map((svc) => this.serviceInstances(st, ns, svc)));
       const targets: DiscoveredTarget[] = [];
@@ -179,7 +192,12 @@ export class CloudMapSource implements Source {
     let instances: Instance[] = [];
     let fallback: string | undefined;
     try {
-      instances = await st.api.discoverInstances(ns.httpName, svc.name, this.health);
+      instances = await st.api.discoverInstances({
+        NamespaceName: ns.httpName,
+        ServiceName: svc.name,
+        MaxResults: DISCOVER_MAX_RESULTS,
+        HealthStatus: this.health,
+      });
       // A full answer may be a truncated one: DiscoverInstances cannot page.
       if (instances.length >= DISCOVER_MAX_RESULTS) fallback = "truncated";
     } catch (err) {
@@ -198,7 +216,7 @@ export class CloudMapSource implements Source {
       } catch (err) {
         // Deleted since the cached listing: it has no instances; list services again next time.
         if (!isNotFound(err, "ServiceNotFound")) throw err;
-        st.services.delete(ns.id);
+        st.services?.delete(ns.id);
         return { instances: [], tags: {} };
       }
     }
@@ -210,7 +228,7 @@ export class CloudMapSource implements Source {
   private async listWithHealth(st: ScopeState, svc: Service): Promise<Instance[]> {
     const all = await st.api.listInstances(svc.id);
     if (!svc.healthChecked || all.length === 0) return all;
-    const status = await st.api.healthStatus(svc.id);
+    const status = await st.api.instancesHealth(svc.id);
     const withHealth = all.map((i) => ({ ...i, health: status.get(i.id) ?? "UNKNOWN" }));
     if (this.health === "ALL") return withHealth;
     const healthy = withHealth.filter((i) => i.health === "HEALTHY");
@@ -220,11 +238,11 @@ export class CloudMapSource implements Source {
 
   private async serviceTags(st: ScopeState, svc: Service): Promise<Record<string, string>> {
     if (!svc.arn) return {};
-    const cached = st.tags.get(svc.arn);
+    const cached = st.tags?.get(svc.arn);
     if (cached) return cached;
     let tags: Record<string, string>;
     try {
-      tags = await st.api.tags(svc.arn);
+      tags = await st.api.serviceTags(svc.arn);
     } catch (err) {
       // Tags are optional: a policy without ListTagsForResource must not stop discovery.
       if (!isAccessDenied(err)) throw err;
@@ -236,9 +254,23 @@ export class CloudMapSource implements Source {
       st.tagsDeniedLogged = true;
       tags = {};
     }
-    st.tags.set(svc.arn, tags);
+    st.tags?.set(svc.arn, tags);
     return tags;
   }
+}
+
+/**
+ * A listing cache: entries expire after `ttlMs` and at most `max` are kept (lru-cache evicts the least
+ * recently used, where a plain TTL map kept every key never read again). A TTL of 0 caches nothing, since
+ * lru-cache reads 0 as "never expires". The clock is read on every check so an injected one is exact.
+ */
+function listingCache<K extends string, V extends object>(
+  ttlMs: number,
+  max: number,
+  now: (() => number) | undefined,
+): LRUCache<K, V> | undefined {
+  if (ttlMs === 0) return undefined;
+  return new LRUCache<K, V>({ max, ttl: ttlMs, ttlResolution: 0, ...(now ? { perf: { now } } : {}) });
 }
 
 function fallbackCounter(metrics: SelfMetrics): Counter<"reason"> {

@@ -1,13 +1,8 @@
 // Pure mapping from one Cloud Map instance to one target: address, metrics port and path, labels.
-import { ConfigError } from "../../../core/config.js";
-import {
-  formatAddress,
-  sanitizeLabelName,
-  setLabel,
-  type DiscoveredTarget,
-  type Labels,
-} from "../../model.js";
+import { ConfigError } from "../../core/config.js";
+import { formatAddress, setLabel, type DiscoveredTarget, type Labels } from "../model.js";
 import type { Instance, Namespace, Service } from "./api.js";
+import { attributeLabel, CLOUDMAP_LABELS, ECS_ATTRIBUTE_LABELS, METRICS_PATH_LABEL } from "./labels.js";
 
 export type SkipReason = "no_ip" | "no_port" | "invalid_port";
 
@@ -18,15 +13,6 @@ export interface TargetOptions {
   /** Keys `namespace` or `namespace/service` (name or ID) -> port. */
   defaultPorts: Map<string, number>;
 }
-
-/** Attributes ECS writes when it registers a task, and the ECS source's label for each. */
-const ECS_ATTRIBUTES: readonly [string, string][] = [
-  ["ECS_CLUSTER_NAME", "__meta_ecs_cluster"],
-  ["ECS_SERVICE_NAME", "__meta_ecs_service"],
-  ["ECS_TASK_DEFINITION_FAMILY", "__meta_ecs_task_definition_family"],
-  ["AVAILABILITY_ZONE", "__meta_ecs_availability_zone"],
-  ["REGION", "__meta_ecs_region"],
-];
 
 export function parsePort(value: string | undefined): number | "invalid" | undefined {
   if (value === undefined || value.trim() === "") return undefined;
@@ -112,21 +98,21 @@ export function buildTarget(
   if (port === undefined) return { skip: "no_port" };
 
   const labels: Labels = {};
-  setLabel(labels, "__meta_cloudmap_namespace_name", ns.name);
-  setLabel(labels, "__meta_cloudmap_namespace_id", ns.id);
-  setLabel(labels, "__meta_cloudmap_service_name", svc.name);
-  setLabel(labels, "__meta_cloudmap_service_id", svc.id);
-  setLabel(labels, "__meta_cloudmap_instance_id", inst.id);
-  setLabel(labels, "__meta_cloudmap_health_status", inst.health);
+  setLabel(labels, CLOUDMAP_LABELS.namespaceName, ns.name);
+  setLabel(labels, CLOUDMAP_LABELS.namespaceId, ns.id);
+  setLabel(labels, CLOUDMAP_LABELS.serviceName, svc.name);
+  setLabel(labels, CLOUDMAP_LABELS.serviceId, svc.id);
+  setLabel(labels, CLOUDMAP_LABELS.instanceId, inst.id);
+  setLabel(labels, CLOUDMAP_LABELS.healthStatus, inst.health);
   // Sorted so that when two keys sanitise to the same name the same one wins every time.
   for (const key of Object.keys(inst.attributes).sort()) {
-    const name = `__meta_cloudmap_attribute_${sanitizeLabelName(key)}`;
+    const name = attributeLabel(key);
     if (!(name in labels)) setLabel(labels, name, inst.attributes[key]);
   }
   const cluster = inst.attributes.ECS_CLUSTER_NAME?.trim() || undefined;
   if (cluster || inst.attributes.ECS_SERVICE_NAME)
-    for (const [attr, label] of ECS_ATTRIBUTES) setLabel(labels, label, inst.attributes[attr]);
-  setLabel(labels, "__metrics_path__", metricsPath(inst, tags, opts));
+    for (const [attr, label] of ECS_ATTRIBUTE_LABELS) setLabel(labels, label, inst.attributes[attr]);
+  setLabel(labels, METRICS_PATH_LABEL, metricsPath(inst, tags, opts));
 
   return {
     source: "cloudmap",

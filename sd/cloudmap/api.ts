@@ -1,0 +1,161 @@
+// The narrow Cloud Map API the source uses: the only place the ServiceDiscovery client is called. Listings
+// are read to the end with the SDK's paginators; results are reduced to the few fields the source uses, so
+// caches stay small. The source wraps this object in `limited()` for its concurrency bound.
+import {
+  DiscoverInstancesCommand,
+  ListTagsForResourceCommand,
+  paginateGetInstancesHealthStatus,
+  paginateListInstances,
+  paginateListNamespaces,
+  paginateListServices,
+  type DiscoverInstancesRequest,
+  type ServiceDiscoveryClient,
+} from "@aws-sdk/client-servicediscovery";
+
+export interface Namespace {
+  id: string;
+  name: string;
+  /** What DiscoverInstances calls NamespaceName; differs from `name` when a name was reused. */
+  httpName: string;
+  type: string;
+  arn?: string;
+}
+
+export interface Service {
+  id: string;
+  name: string;
+  arn?: string;
+  /** Route 53 or custom health checks; without one the health filter does not apply. */
+  healthChecked: boolean;
+}
+
+export interface Instance {
+  id: string;
+  attributes: Record<string, string>;
+  health?: string;
+}
+
+/** The request fields the source sets; DiscoverInstances does not page, so the source owns MaxResults. */
+export type DiscoverRequest = Required<
+  Pick<DiscoverInstancesRequest, "NamespaceName" | "ServiceName" | "MaxResults" | "HealthStatus">
+>;
+
+// A type alias, not an interface: `limited()` needs the index signature an alias gets implicitly.
+export type CloudMapApi = {
+  listNamespaces(): Promise<Namespace[]>;
+  listServices(namespaceId: string): Promise<Service[]>;
+  /** One call: at most `MaxResults` instances (AWS allows up to 1000, defaults to 100). */
+  discoverInstances(request: DiscoverRequest): Promise<Instance[]>;
+  /** Every registered instance, without health information. */
+  listInstances(serviceId: string): Promise<Instance[]>;
+  /** Instance id -> health status, for services with health checks. */
+  instancesHealth(serviceId: string): Promise<Map<string, string>>;
+  serviceTags(serviceArn: string): Promise<Record<string, string>>;
+};
+
+/** The largest page ListNamespaces, ListServices, ListInstances and GetInstancesHealthStatus accept. */
+const PAGE_SIZE = 100;
+
+export function cloudMapApi(client: ServiceDiscoveryClient): CloudMapApi {
+  // stopOnSameToken: an endpoint that repeats its NextToken ends the listing instead of looping forever.
+  const paging = { client, pageSize: PAGE_SIZE, stopOnSameToken: true };
+  return {
+    async listNamespaces() {
+      const out: Namespace[] = [];
+      for await (const page of paginateListNamespaces(paging, {}))
+        for (const ns of page.Namespaces ?? []) {
+          if (!ns.Id || !ns.Name) continue;
+          out.push({
+            id: ns.Id,
+            name: ns.Name,
+            httpName: ns.Properties?.HttpProperties?.HttpName || ns.Name,
+            type: ns.Type ?? "UNKNOWN",
+            ...(ns.Arn ? { arn: ns.Arn } : {}),
+          });
+        }
+      return out;
+    },
+
+    async listServices(namespaceId) {
+      const out: Service[] = [];
+      const input = {
+        Filters: [{ Name: "NAMESPACE_ID" as const, Values: [namespaceId], Condition: "EQ" as const }],
+      };
+      for await (const page of paginateListServices(paging, input))
+        for (const s of page.Services ?? []) {
+          if (!s.Id || !s.Name) continue;
+          out.push({
+            id: s.Id,
+            name: s.Name,
+            ...(s.Arn ? { arn: s.Arn } : {}),
+            healthChecked: Boolean(s.HealthCheckConfig || s.HealthCheckCustomConfig),
+          });
+        }
+      return out;
+    },
+
+    async discoverInstances(request) {
+      const res = await client.send(new DiscoverInstancesCommand(request));
+      return (res.Instances ?? []).flatMap((i) =>
+        i.InstanceId
+          ? [
+              {
+                id: i.InstanceId,
+                attributes: i.Attributes ?? {},
+                ...(i.HealthStatus ? { health: i.HealthStatus } : {}),
+              },
+            ]
+          : [],
+      );
+    },
+
+    async listInstances(serviceId) {
+      const out: Instance[] = [];
+      for await (const page of paginateListInstances(paging, { ServiceId: serviceId }))
+        for (const i of page.Instances ?? [])
+          if (i.Id) out.push({ id: i.Id, attributes: i.Attributes ?? {} });
+      return out;
+    },
+
+    async instancesHealth(serviceId) {
+      const out = new Map<string, string>();
+      for await (const page of paginateGetInstancesHealthStatus(paging, { ServiceId: serviceId }))
+        for (const [id, status] of Object.entries(page.Status ?? {})) out.set(id, status);
+      return out;
+    },
+
+    async serviceTags(serviceArn) {
+      const res = await client.send(new ListTagsForResourceCommand({ ResourceARN: serviceArn }));
+      const out: Record<string, string> = {};
+      for (const t of res.Tags ?? []) if (t.Key !== undefined && t.Value !== undefined) out[t.Key] = t.Value;
+      return out;
+    },
+  };
+}
+
+function errorName(err: unknown): string {
+  return (err as { name?: string } | undefined)?.name ?? "";
+}
+
+function httpStatus(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}
+
+/**
+ * DiscoverInstances errors after which ListInstances may still answer: the namespace or service is not
+ * reachable through the discovery API (API-only lookups, emulators without the data plane).
+ */
+export function discoverCannotServe(err: unknown): boolean {
+  const name = errorName(err);
+  if (["NamespaceNotFound", "ServiceNotFound", "UnknownOperationException", "NotImplemented"].includes(name))
+    return true;
+  return httpStatus(err) === 501;
+}
+
+export function isNotFound(err: unknown, what: "ServiceNotFound" | "NamespaceNotFound"): boolean {
+  return errorName(err) === what;
+}
+
+export function isAccessDenied(err: unknown): boolean {
+  return /AccessDenied/.test(errorName(err));
+}
