@@ -3,7 +3,7 @@
 import { existsSync, statSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Bridge } from "../../cmd/bridge.js";
-import { defaultScenarioFile } from "../../sim/demo.js";
+import { defaultScenarioFile } from "../../cmd/demo.js";
 import { startSimAws, type SimAws } from "../../sim/index.js";
 import { bridgeOnSim } from "../helpers/bridge.js";
 import { browserAvailable, openBrowser, type BrowserSession } from "../helpers/browser.js";

@@ -10,7 +10,7 @@ import {
   recordingRules,
   LABEL_VALUES,
 } from "../../deploy/check/promql.js";
-import { defaultScenarioFile } from "../../sim/demo.js";
+import { defaultScenarioFile } from "../../cmd/demo.js";
 import { startSimAws, type SimAws } from "../../sim/index.js";
 import { bridgeOnSim } from "../helpers/bridge.js";
 import type { Bridge } from "../../cmd/bridge.js";
