@@ -117,7 +117,8 @@ describe("no input redirects elsewhere than a discovered task", () => {
         expect([308, 400, 401, 404, 405, 503, 200]).toContain(r.statusCode);
         assertSafe(r.statusCode, r.headers.location, json(r));
       }),
-      { numRuns: 1500 },
+      // A fixed seed: the count below is a property of the generators, not of a lucky run.
+      { numRuns: 1500, seed: 20261202 },
     );
     // The generators must reach the redirect path often, or the property proves little.
     expect(redirects).toBeGreaterThan(20);
