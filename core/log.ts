@@ -1,6 +1,6 @@
 // Structured JSON log lines on stdout. Callers pass fields, never secrets: the config is logged
 // only through redactedConfig().
-import type { LogLevel } from "./config.js";
+import type { LogLevel } from "./options.js";
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 

@@ -7,7 +7,14 @@ import { pathToFileURL } from "node:url";
 import { createAuthCheck } from "./auth.js";
 import { destroyClients, type ClientOptions } from "./aws.js";
 import { buildScopes, type AwsScope } from "./scopes.js";
-import { ConfigError, helpText, loadConfig, redactedConfig, type Config } from "./config.js";
+import {
+  ConfigError,
+  helpText,
+  loadConfig,
+  redactedConfig,
+  versionText,
+  type Config,
+} from "../cmd/config.js";
 import { createLogger, type Logger } from "./log.js";
 import { createSelfMetrics, type SelfMetrics } from "./metrics.js";
 import { createApp, listen } from "./server.js";
@@ -114,6 +121,10 @@ export function credentialsConfigured(env: NodeJS.ProcessEnv = process.env): boo
 async function main(argv: string[]): Promise<void> {
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(helpText() + "\n");
+    return;
+  }
+  if (argv.includes("--version")) {
+    process.stdout.write(versionText() + "\n");
     return;
   }
   let config: Config;

@@ -9,7 +9,7 @@ import {
   type ListMetricsInput,
   type ListMetricsOutput,
 } from "@aws-sdk/client-cloudwatch";
-import type { AccountConfig } from "../core/config.js";
+import type { AccountConfig } from "../core/options.js";
 
 export interface CloudWatchApi {
   listMetrics(input: ListMetricsInput): Promise<ListMetricsOutput>;

@@ -4,7 +4,7 @@
 import cron, { type ScheduledTask } from "node-cron";
 import type { Registry } from "prom-client";
 import { mapLimit } from "../core/aws.js";
-import { ConfigError, type Config } from "../core/config.js";
+import type { Config } from "../cmd/config.js";
 import { silentLogger, type Logger } from "../core/log.js";
 import { parseArn } from "../sd/model.js";
 import { cloudWatchApi, type CloudWatchApi, type ExporterScope } from "./api.js";
@@ -13,6 +13,7 @@ import { alignWindow, buildQueries, fetchBatch, toBatches, type Window } from ".
 import { GET_METRIC_DATA_USD_PER_METRIC, LIST_METRICS_USD_PER_REQUEST } from "./cost.js";
 import { SeriesCatalog, dimensionMap } from "./discovery.js";
 import { helpText, promName, seriesLabels } from "./names.js";
+import { windowSeconds } from "./options.js";
 import { createExporterMetrics } from "./selfmetrics.js";
 import { SeriesStore } from "./series.js";
 
@@ -62,33 +63,8 @@ export interface Exporter {
   stop(): Promise<void>;
 }
 
-function validate(cfg: Config["exporter"]): void {
-  if (!cron.validate(cfg.schedule))
-    throw new ConfigError(
-      `invalid exporter.schedule: got ${JSON.stringify(cfg.schedule)}; expected a cron expression`,
-    );
-  // CloudWatch starts its buckets at StartTime: a window of whole periods keeps them on the aligned end, or the
-  // newest bucket would be cut off at EndTime and exported as if it covered a full period.
-  if (cfg.lengthSeconds % cfg.periodSeconds !== 0)
-    throw new ConfigError(
-      `invalid exporter.lengthSeconds: got ${cfg.lengthSeconds}; expected a multiple of exporter.periodSeconds (${cfg.periodSeconds})`,
-    );
-  // The newest point of a window is delay+period to delay+2*period old when fetched; a shorter staleness
-  // would drop every series on arrival.
-  const minStaleness = cfg.delaySeconds + 2 * cfg.periodSeconds;
-  if (cfg.stalenessSeconds < minStaleness)
-    throw new ConfigError(
-      `invalid exporter.stalenessSeconds: got ${cfg.stalenessSeconds}; expected at least exporter.delaySeconds + 2 * exporter.periodSeconds (${minStaleness})`,
-    );
-  if (cfg.dimensions === "1" && (cfg.clusters.length > 0 || cfg.services.length > 0))
-    throw new ConfigError(
-      "invalid exporter.clusters/exporter.services: the 1-dimension set has no ClusterName or ServiceName; use exporter.dimensions=3 or exporter.discoveryNames",
-    );
-}
-
 export function createExporter(opts: ExporterOptions): Exporter {
   const cfg = opts.config.exporter;
-  validate(cfg);
   const stats = resolveStatistics(cfg.statistics);
   const now = opts.now ?? Date.now;
   const logger = opts.logger ?? silentLogger;
@@ -183,7 +159,7 @@ export function createExporter(opts: ExporterOptions): Exporter {
 
   async function run(): Promise<CollectionReport> {
     const endTimer = m.collectionDuration.startTimer();
-    const window = alignWindow(now(), cfg.periodSeconds, cfg.lengthSeconds, cfg.delaySeconds);
+    const window = alignWindow(now(), cfg.periodSeconds, windowSeconds(cfg), cfg.delaySeconds);
     const scopes = await mapLimit(opts.scopes, concurrency, (s) => collectScope(s, window));
     const removed = store.expire();
     endTimer();

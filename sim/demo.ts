@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { loadConfig } from "../core/config.js";
+import { loadConfig } from "../cmd/config.js";
 import { createLogger } from "../core/log.js";
 import { startBridge, type Bridge } from "../core/main.js";
 import { startSampleServers, type SampleServers } from "./samples.js";

@@ -5,7 +5,7 @@
 import { Counter } from "prom-client";
 import { UnitBackoff } from "../../core/backoff.js";
 import { createLimiter, TtlCache } from "../../core/cache.js";
-import type { Config, HealthFilter } from "../../core/config.js";
+import type { Config, HealthFilter } from "../../cmd/config.js";
 import type { Logger } from "../../core/log.js";
 import type { AwsScope } from "../../core/scopes.js";
 import { METRIC_PREFIX, type SelfMetrics } from "../../core/metrics.js";
@@ -21,7 +21,8 @@ import {
   type Namespace,
   type Service,
 } from "./cloudmap/api.js";
-import { buildTarget, parseDefaultPorts, type SkipReason, type TargetOptions } from "./cloudmap/targets.js";
+import { parseDefaultPorts } from "../cloudmap/options.js";
+import { buildTarget, type SkipReason, type TargetOptions } from "./cloudmap/targets.js";
 
 export interface CloudMapSourceOptions {
   scopes: AwsScope[];
@@ -62,7 +63,6 @@ export class CloudMapSource implements Source {
     this.targetOptions = {
       portAttribute: config.cloudmap.portAttribute,
       pathAttribute: config.cloudmap.pathAttribute,
-      ...(config.cloudmap.defaultPort !== undefined ? { defaultPort: config.cloudmap.defaultPort } : {}),
       defaultPorts: parseDefaultPorts(config.cloudmap.defaultPorts ?? []),
     };
     this.states = opts.scopes.map((scope) => ({

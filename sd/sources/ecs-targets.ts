@@ -10,7 +10,7 @@ import {
   type DiscoveredTarget,
   type Labels,
 } from "../model.js";
-import type { OptInMode } from "../../core/config.js";
+import type { OptInMode } from "../ecs/options.js";
 
 export interface OptInOptions {
   optIn: OptInMode[];

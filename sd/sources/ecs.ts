@@ -13,7 +13,7 @@ import { DescribeInstancesCommand } from "@aws-sdk/client-ec2";
 import { chunk } from "../../core/aws.js";
 import { UnitBackoff } from "../../core/backoff.js";
 import { LruCache, TtlCache, createLimiter } from "../../core/cache.js";
-import type { Config } from "../../core/config.js";
+import type { Config } from "../../cmd/config.js";
 import type { Logger } from "../../core/log.js";
 import type { AwsScope } from "../../core/scopes.js";
 import type { SelfMetrics } from "../../core/metrics.js";
@@ -28,6 +28,11 @@ import {
   SKIP_REASONS,
   type SkipReason,
 } from "./ecs-targets.js";
+
+// The former ecs.taskDefinitionCacheSize / ecs.containerInstanceTtlSeconds defaults, until the source keeps
+// exactly what the last refresh referenced.
+const TASK_DEFINITION_CACHE_SIZE = 5000;
+const CONTAINER_INSTANCE_TTL_MS = 600_000;
 
 function hasHealthCheck(def: TaskDefinition): boolean {
   return (def.containerDefinitions ?? []).some((c) => c.healthCheck !== undefined);
@@ -63,9 +68,9 @@ export class EcsSource implements Source {
   constructor(private readonly deps: EcsSourceDeps) {
     const { ecs } = deps.config;
     const now = deps.now ?? Date.now;
-    this.taskDefinitions = new LruCache(ecs.taskDefinitionCacheSize);
-    this.containerInstances = new TtlCache(ecs.containerInstanceTtlSeconds * 1000, now);
-    this.ec2Ips = new TtlCache(ecs.containerInstanceTtlSeconds * 1000, now);
+    this.taskDefinitions = new LruCache(TASK_DEFINITION_CACHE_SIZE);
+    this.containerInstances = new TtlCache(CONTAINER_INSTANCE_TTL_MS, now);
+    this.ec2Ips = new TtlCache(CONTAINER_INSTANCE_TTL_MS, now);
     this.opts = { optIn: ecs.optIn, labelPrefix: ecs.labelPrefix, portName: ecs.portName };
   }
 

@@ -1,9 +1,9 @@
 import nock from "nock";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError } from "../../core/config.js";
+import { ConfigError } from "../../cmd/config.js";
 import { silentLogger } from "../../core/log.js";
 import { startBridge } from "../../core/main.js";
-import { parseDefaultPorts } from "../../sd/sources/cloudmap/targets.js";
+import { parseDefaultPorts } from "../../sd/cloudmap/options.js";
 import { ENDPOINT } from "../helpers/aws-nock.js";
 import { testConfig } from "../helpers/config.js";
 import { mockCloudMap } from "./cloudmap-fake.js";

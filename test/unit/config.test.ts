@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, optionsMarkdown, redactedConfig } from "../../core/config.js";
+import { ConfigError, loadConfig, optionsMarkdown, redactedConfig } from "../../cmd/config.js";
 
 function yamlFile(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), "bridge-config-"));

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { Registry } from "prom-client";
 import { stringify } from "yaml";
 import { describe, expect, it } from "vitest";
-import { OPTIONS } from "../../core/config.js";
+import { OPTIONS } from "../../cmd/config.js";
 import { METRICS } from "../../exporter/catalog.js";
 import { LABEL_NAMES, promName } from "../../exporter/names.js";
 import { createExporterMetrics } from "../../exporter/selfmetrics.js";

@@ -461,7 +461,7 @@ describe("ECS source response shapes", () => {
     );
     const tasks = defs.map((_, i) => fargateTask(`t${i}`, tdArn(`svc${i}`, 1), `10.0.4.${i + 1}`));
     mockWorld({ taskDefs: defs, tasks });
-    const { src } = source({ BRIDGE_ECS_TASK_DEFINITION_CACHE_SIZE: "10" });
+    const { src } = source();
     expect(await targetsOf(src)).toHaveLength(12);
   });
 

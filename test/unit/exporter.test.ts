@@ -1,6 +1,6 @@
 import nock from "nock";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError } from "../../core/config.js";
+import { ConfigError } from "../../cmd/config.js";
 import { createSelfMetrics, type SelfMetrics } from "../../core/metrics.js";
 import { createExporter, type Exporter, type ExporterScope } from "../../exporter/index.js";
 import { AwsError, testClients } from "../helpers/aws-nock.js";
@@ -10,11 +10,10 @@ import { testConfig } from "../helpers/config.js";
 const MINUTE_RESOLUTION = {
   BRIDGE_EXPORTER_SCHEDULE: "*/1 * * * *",
   BRIDGE_EXPORTER_PERIOD_SECONDS: "60",
-  BRIDGE_EXPORTER_LENGTH_SECONDS: "300",
 };
 import { FakeCloudWatch, serviceConnect, testScope, type FakeSeries } from "./exporter-fake.js";
 
-// 2024-01-01T12:00:30Z. Defaults: period 60, delay 120, length 300 -> window [11:53:00, 11:58:00).
+// 2024-01-01T12:00:30Z. Defaults: period 60, delay 120, two periods -> window [11:56:00, 11:58:00).
 const NOW = Date.UTC(2024, 0, 1, 12, 0, 30);
 const WINDOW_END = Date.UTC(2024, 0, 1, 11, 58, 0) / 1000;
 const NEWEST = WINDOW_END - 60;
@@ -216,38 +215,37 @@ describe("GetMetricData", () => {
     await h.exporter.collectOnce();
     const [first, second] = h.cw.bodies("GetMetricData");
     expect(first).toMatchObject({
-      StartTime: WINDOW_END - 300,
+      StartTime: WINDOW_END - 120,
       EndTime: WINDOW_END,
       ScanBy: "TimestampDescending",
     });
     const end2 = Date.UTC(2024, 0, 1, 12, 0, 0) / 1000;
-    expect(second).toMatchObject({ StartTime: end2 - 300, EndTime: end2 });
+    expect(second).toMatchObject({ StartTime: end2 - 120, EndTime: end2 });
     for (const q of queriesOf(first!))
       expect((q.MetricStat as unknown as { Period: number }).Period).toBe(60);
   });
 
-  it("uses the configured period, length and delay", async () => {
+  it("uses the configured period and delay, with a window of two periods", async () => {
     const h = setup(serviceConnect("prod", "orders", "orders-http"), {
       BRIDGE_EXPORTER_PERIOD_SECONDS: "300",
-      BRIDGE_EXPORTER_LENGTH_SECONDS: "900",
       BRIDGE_EXPORTER_DELAY_SECONDS: "600",
       BRIDGE_EXPORTER_STALENESS_SECONDS: "1800",
     });
     await h.exporter.collectOnce();
     const body = h.cw.bodies("GetMetricData")[0]!;
     const end = Date.UTC(2024, 0, 1, 11, 50, 0) / 1000; // 12:00:30 - 10 min = 11:50:30 -> 11:50:00
-    expect(body).toMatchObject({ StartTime: end - 900, EndTime: end });
+    expect(body).toMatchObject({ StartTime: end - 600, EndTime: end });
     for (const q of queriesOf(body)) expect((q.MetricStat as unknown as { Period: number }).Period).toBe(300);
   });
 
   it("exports the newest point of the window, following NextToken across pages", async () => {
     const h = setup(serviceConnect("prod", "orders", "orders-http"));
-    // Value = minutes since the window start, so the newest point is 4 and older ones are smaller.
-    h.cw.data = (_s, _stat, t) => (t - (WINDOW_END - 300)) / 60;
-    h.cw.dataPageSize = 3; // 16 queries x 5 points = 80 points -> 27 pages
+    // Value = minutes since the window start, so the newest point is 1 and the older one is 0.
+    h.cw.data = (_s, _stat, t) => (t - (WINDOW_END - 120)) / 60;
+    h.cw.dataPageSize = 3; // 16 queries x 2 points = 32 points -> 11 pages
     await h.exporter.collectOnce();
     const bodies = h.cw.bodies("GetMetricData");
-    expect(bodies).toHaveLength(27);
+    expect(bodies).toHaveLength(11);
     expect(bodies.slice(1).every((b) => typeof b.NextToken === "string")).toBe(true);
     for (const b of bodies) expect(queriesOf(b)).toHaveLength(16);
     for (const name of [
@@ -255,9 +253,9 @@ describe("GetMetricData", () => {
       "aws_ecs_target_response_time_average",
       "aws_ecs_active_connection_count_maximum",
     ])
-      expect(await value(h, name)).toBe(4);
+      expect(await value(h, name)).toBe(1);
     // Billed per request: every page carries all 16 queries.
-    expect(await value(h, "ecs_bridge_cloudwatch_metrics_requested_total")).toBe(27 * 16);
+    expect(await value(h, "ecs_bridge_cloudwatch_metrics_requested_total")).toBe(11 * 16);
   });
 
   it.each([
@@ -354,10 +352,8 @@ describe("staleness and errors", () => {
   });
 
   it("does not export a point that is already stale when it arrives", async () => {
-    const h = setup(serviceConnect("prod", "orders", "orders-http"), {
-      BRIDGE_EXPORTER_LENGTH_SECONDS: "3600",
-    });
-    // Only points older than 20 minutes exist in the hour-long window.
+    const h = setup(serviceConnect("prod", "orders", "orders-http"));
+    // Only points older than 20 minutes exist.
     h.cw.data = (s, _stat, t) => (t < NOW / 1000 - 1200 ? (s.value ?? 1) : undefined);
     const report = await h.exporter.collectOnce();
     expect(report.ok).toBe(true);
@@ -569,16 +565,6 @@ describe("configuration checks", () => {
     expect(make({ BRIDGE_EXPORTER_STALENESS_SECONDS: "200" })).toThrow(ConfigError);
     expect(make({ BRIDGE_EXPORTER_STALENESS_SECONDS: "200" })).toThrow(/exporter.stalenessSeconds.*240/);
     expect(make({ BRIDGE_EXPORTER_STALENESS_SECONDS: "240" })).not.toThrow();
-  });
-
-  it("rejects a window length that is not whole periods (CloudWatch buckets start at StartTime)", () => {
-    // 450 s with 300 s periods: buckets would start at end - 450, the newest one cut off at the window end.
-    const fiveMinutes = { BRIDGE_EXPORTER_PERIOD_SECONDS: "300", BRIDGE_EXPORTER_STALENESS_SECONDS: "900" };
-    expect(make({ ...fiveMinutes, BRIDGE_EXPORTER_LENGTH_SECONDS: "450" })).toThrow(ConfigError);
-    expect(make({ ...fiveMinutes, BRIDGE_EXPORTER_LENGTH_SECONDS: "450" })).toThrow(
-      /exporter.lengthSeconds.*multiple of exporter.periodSeconds/,
-    );
-    expect(make({ ...fiveMinutes, BRIDGE_EXPORTER_LENGTH_SECONDS: "600" })).not.toThrow();
   });
 
   it("rejects cluster or service filters with the 1-dimension set", () => {
