@@ -99,13 +99,13 @@ describe("exporter against the simulated AWS endpoint", () => {
     ]);
     expect(await sampleLines(metrics, "aws_ecs_target_response_time_average")).toHaveLength(2);
     expect(await sampleLines(metrics, "aws_ecs_active_connection_count_maximum")).toHaveLength(2);
-    // 33 queries in one batch; 33 x 5 points = 165 datapoints at 40 per page -> 5 pages.
-    expect(s.calls("GetMetricData")).toBe(5);
+    // 33 queries in one batch; 33 x 2 points = 66 datapoints at 40 per page -> 2 pages.
+    expect(s.calls("GetMetricData")).toBe(2);
     expect(s.calls("ListMetrics")).toBe(2);
     for (const call of s.callLog({ operation: "GetMetricData" })) {
       expect(call.params).toMatchObject({
         ScanBy: "TimestampDescending",
-        StartTime: NEWEST + 60 - 300,
+        StartTime: NEWEST + 60 - 120,
         EndTime: NEWEST + 60,
       });
     }
