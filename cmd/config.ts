@@ -11,11 +11,8 @@ import { LAMBDA_OPTIONS, type LambdaConfig } from "../lambda/options.js";
 import { CLOUDMAP_OPTIONS, type CloudMapConfig } from "../sd/cloudmap/options.js";
 import { ECS_OPTIONS, type EcsConfig } from "../sd/ecs/options.js";
 
-export { ConfigError, type OptionSpec } from "../core/config/spec.js";
+export { ConfigError } from "../core/config/spec.js";
 export type { LoadInput } from "../core/config/loader.js";
-export type { AccountConfig, LogLevel } from "../core/options.js";
-export type { OptInMode } from "../sd/ecs/options.js";
-export type { HealthFilter } from "../sd/cloudmap/options.js";
 
 export interface Config extends CoreConfig {
   ecs: EcsConfig;

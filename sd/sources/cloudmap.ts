@@ -5,7 +5,8 @@
 import { Counter } from "prom-client";
 import { UnitBackoff } from "../../core/backoff.js";
 import { createLimiter, TtlCache } from "../../core/cache.js";
-import type { Config, HealthFilter } from "../../cmd/config.js";
+import type { Config } from "../../cmd/config.js";
+import type { HealthFilter } from "../cloudmap/options.js";
 import type { Logger } from "../../core/log.js";
 import type { AwsScope } from "../../core/scopes.js";
 import { METRIC_PREFIX, type SelfMetrics } from "../../core/metrics.js";
