@@ -2,7 +2,7 @@
 // an in-process CloudWatch that answers like AWS (500 metrics per ListMetrics page, both families published
 // with 1 and 3 dimensions) and counts what the exporter sends; the monthly figure follows from those counts.
 import { pathToFileURL } from "node:url";
-import { loadConfig } from "../core/config.js";
+import { loadConfig } from "../cmd/config.js";
 import { createSelfMetrics } from "../core/metrics.js";
 import type { CloudWatchApi, ExporterScope } from "../exporter/api.js";
 import { METRICS, NAMESPACE } from "../exporter/catalog.js";

@@ -6,7 +6,7 @@ import { ECSClient } from "@aws-sdk/client-ecs";
 import { ServiceDiscoveryClient } from "@aws-sdk/client-servicediscovery";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@aws-sdk/types";
-import type { AccountConfig } from "./config.js";
+import type { AccountConfig } from "./options.js";
 import type { SelfMetrics } from "./metrics.js";
 
 export type ServiceKey = "ecs" | "ec2" | "servicediscovery" | "cloudwatch" | "sts";

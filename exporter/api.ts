@@ -10,7 +10,7 @@ import {
   type ListMetricsInput,
   type ListMetricsOutput,
 } from "@aws-sdk/client-cloudwatch";
-import type { AccountConfig } from "../core/config.js";
+import type { AccountConfig } from "../core/options.js";
 
 /** A walk over NextToken never ends if a server keeps returning tokens; stop at a number no real account hits. */
 export const MAX_PAGES = 1000;

@@ -3,7 +3,7 @@
 // registry until they go stale. Failures keep the last values; nothing is ever frozen or turned into 0.
 import cron, { type ScheduledTask } from "node-cron";
 import type { Registry } from "prom-client";
-import { ConfigError, type Config } from "../core/config.js";
+import type { Config } from "../cmd/config.js";
 import { limited } from "../core/limit.js";
 import { silentLogger, type Logger } from "../core/log.js";
 import { parseArn } from "../sd/model.js";
@@ -62,33 +62,8 @@ export interface Exporter {
   stop(): Promise<void>;
 }
 
-function validate(cfg: Config["exporter"]): void {
-  if (!cron.validate(cfg.schedule))
-    throw new ConfigError(
-      `invalid exporter.schedule: got ${JSON.stringify(cfg.schedule)}; expected a cron expression`,
-    );
-  // CloudWatch starts its buckets at StartTime: a window of whole periods keeps them on the aligned end, or the
-  // newest bucket would be cut off at EndTime and exported as if it covered a full period.
-  if (cfg.lengthSeconds % cfg.periodSeconds !== 0)
-    throw new ConfigError(
-      `invalid exporter.lengthSeconds: got ${cfg.lengthSeconds}; expected a multiple of exporter.periodSeconds (${cfg.periodSeconds})`,
-    );
-  // The newest point of a window is delay+period to delay+2*period old when fetched; a shorter staleness
-  // would drop every series on arrival.
-  const minStaleness = cfg.delaySeconds + 2 * cfg.periodSeconds;
-  if (cfg.stalenessSeconds < minStaleness)
-    throw new ConfigError(
-      `invalid exporter.stalenessSeconds: got ${cfg.stalenessSeconds}; expected at least exporter.delaySeconds + 2 * exporter.periodSeconds (${minStaleness})`,
-    );
-  if (cfg.dimensions === "1" && (cfg.clusters.length > 0 || cfg.services.length > 0))
-    throw new ConfigError(
-      "invalid exporter.clusters/exporter.services: the 1-dimension set has no ClusterName or ServiceName; use exporter.dimensions=3 or exporter.discoveryNames",
-    );
-}
-
 export function createExporter(opts: ExporterOptions): Exporter {
   const cfg = opts.config.exporter;
-  validate(cfg);
   const stats = resolveStatistics(cfg.statistics);
   const now = opts.now ?? Date.now;
   const logger = opts.logger ?? silentLogger;

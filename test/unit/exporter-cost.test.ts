@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { expect, it } from "vitest";
 import { measureExporterCost } from "../../bench/exporter-cost.js";
-import { OPTIONS } from "../../core/config.js";
+import { OPTIONS } from "../../cmd/config.js";
 import { alignWindow } from "../../exporter/collect.js";
 
 it("20 services with default settings: 320 metrics in 1 GetMetricData call per collection", async () => {

@@ -1,7 +1,7 @@
 import type { GetMetricDataInput, MetricDataQuery } from "@aws-sdk/client-cloudwatch";
 import nock from "nock";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError } from "../../core/config.js";
+import { ConfigError } from "../../cmd/config.js";
 import { createSelfMetrics, type SelfMetrics } from "../../core/metrics.js";
 import { toMetricDataQuery } from "../../exporter/collect.js";
 import { createExporter, type Exporter, type ExporterScope } from "../../exporter/index.js";
