@@ -9,6 +9,7 @@ import { checkTemplate, type CfnSpec } from "../../deploy/check/cfn-spec.js";
 import { actionsOf, checkPolicyStructure, type PolicyDocument } from "../../deploy/check/iam.js";
 import {
   ACCOUNT,
+  FunctionUrlAuthType,
   LAMBDA_SECRET,
   Match,
   TARGET_ROLE_ARN,
@@ -234,7 +235,7 @@ describe("EcsPrometheusBridgeLambda", () => {
   });
 
   it("AuthType AWS_IAM needs no shared secret", () => {
-    const s = synthLambda({ functionUrlAuthType: "AWS_IAM" as never });
+    const s = synthLambda({ functionUrlAuthType: FunctionUrlAuthType.AWS_IAM });
     expectSound(s);
     s.assertions.hasResourceProperties("AWS::Lambda::Url", { AuthType: "AWS_IAM" });
   });

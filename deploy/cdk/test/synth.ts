@@ -10,6 +10,7 @@ import {
   aws_ec2 as ec2,
   aws_ecr as ecr,
   aws_ecs as ecs,
+  aws_lambda,
   aws_secretsmanager as secretsmanager,
   aws_servicediscovery as servicediscovery,
 } from "aws-cdk-lib";
@@ -28,6 +29,7 @@ import {
 } from "../src/index.js";
 
 export { Match, Template } from "aws-cdk-lib/assertions";
+export const FunctionUrlAuthType = aws_lambda.FunctionUrlAuthType;
 
 export const ACCOUNT = "123456789012";
 export const REGION = "eu-west-1";
