@@ -1,0 +1,125 @@
+// One strategy in its own process, so its peak RSS, CPU and event-loop delay are its own. The parent
+// (which runs the simulated AWS) sends commands over IPC: {cmd: "refresh"} and {cmd: "serve"}; each
+// answer carries wall time, CPU time and the event loop's delay while the command ran.
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import type { Server } from "node:http";
+import { silentLogger } from "../../core/log.js";
+import { loadConfig } from "../../cmd/config.js";
+import { ESTATE, clusterName } from "./estate.js";
+import { NaiveStrategy } from "./naive.js";
+
+export type Strategy = "bridge" | "naive";
+export type ChildCommand = { cmd: "refresh" } | { cmd: "serve" } | { cmd: "done" } | { cmd: "exit" };
+export interface ChildFigures {
+  ms: number;
+  cpuMs: number;
+  loopP99Ms: number;
+  loopMaxMs: number;
+  targets: number;
+  rssMiB: number;
+  peakRssMiB: number;
+  heapMiB: number;
+  url?: string;
+}
+
+const [strategy, simUrl] = process.argv.slice(2) as [Strategy, string];
+const clientOptions = {
+  credentials: { accessKeyId: "test", secretAccessKey: "test" },
+  env: { AWS_ENDPOINT_URL: simUrl },
+};
+const clusters = Array.from({ length: ESTATE.clusters }, (_, i) => clusterName(i));
+
+interface Runner {
+  refresh(): Promise<void>;
+  targets(): number;
+  serve(): Promise<string>;
+  close(): Promise<void>;
+}
+
+async function bridgeRunner(): Promise<Runner> {
+  // Imported here so the naive process does not load the bridge (and its RSS stays its own).
+  const { startBridge } = await import("../../cmd/bridge.js");
+  const bridge = await startBridge({
+    config: loadConfig({
+      env: {
+        AWS_REGION: "us-east-1",
+        BRIDGE_LISTEN_HOST: "127.0.0.1",
+        BRIDGE_LISTEN_PORT: "0",
+        BRIDGE_CLUSTERS: clusters.join(","),
+      },
+    }),
+    logger: silentLogger,
+    schedule: false,
+    clientOptions,
+  });
+  return {
+    refresh: () => bridge.discovery.refreshOnce(),
+    targets: () => bridge.discovery.snapshot().targets.length,
+    serve: async () => `${bridge.url}/sd`,
+    close: () => bridge.close(),
+  };
+}
+
+async function naiveRunner(): Promise<Runner> {
+  const naive = new NaiveStrategy(clusters, clientOptions, 4);
+  let server: Server | undefined;
+  return {
+    refresh: () => naive.refresh(),
+    targets: () => naive.targets.length,
+    serve: async () => {
+      const s = await naive.serve();
+      server = s.server;
+      return s.url;
+    },
+    close: async () => {
+      server?.closeAllConnections();
+      server?.close();
+    },
+  };
+}
+
+const runner = strategy === "bridge" ? await bridgeRunner() : await naiveRunner();
+const loop = monitorEventLoopDelay({ resolution: 1 });
+loop.enable();
+const mib = (bytes: number) => bytes / 1024 / 1024;
+let phase = { t0: 0, cpu: process.cpuUsage() };
+
+function begin(): void {
+  loop.reset();
+  phase = { t0: performance.now(), cpu: process.cpuUsage() };
+}
+
+function figures(extra: Partial<ChildFigures> = {}): ChildFigures {
+  const cpu = process.cpuUsage(phase.cpu);
+  return {
+    ms: performance.now() - phase.t0,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    loopP99Ms: loop.percentile(99) / 1e6,
+    loopMaxMs: loop.max / 1e6,
+    targets: runner.targets(),
+    rssMiB: mib(process.memoryUsage.rss()),
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    heapMiB: mib(process.memoryUsage().heapUsed),
+    ...extra,
+  };
+}
+
+process.on("message", (msg: ChildCommand) => {
+  void (async () => {
+    if (msg.cmd === "refresh") {
+      begin();
+      await runner.refresh();
+      process.send!(figures());
+    } else if (msg.cmd === "serve") {
+      const url = await runner.serve();
+      begin(); // the parent loads /sd now; "done" reports the loop delay while it did
+      process.send!(figures({ url }));
+    } else if (msg.cmd === "done") {
+      process.send!(figures());
+    } else {
+      await runner.close();
+      process.exit(0);
+    }
+  })();
+});
+process.send!({ ready: true });

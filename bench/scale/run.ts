@@ -1,0 +1,260 @@
+// `npm run bench` (scale part): the standard estate at each size, the naive strategy and the bridge side
+// by side, each in its own process against one simulated AWS (this process). Writes bench/results.md.
+// Sizes: `--size N` (repeatable) or BENCH_SIZES=1000,10000; default 1,000.
+import { fork, execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { createServer } from "node:http";
+import { get } from "node:http";
+import type { AddressInfo } from "node:net";
+import { cpus, loadavg, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { AWS_THROTTLING, startSimAws, type SimAws } from "../../sim/index.js";
+import type { ChildCommand, ChildFigures, Strategy } from "./child.js";
+import { ESTATE, clusterName, estateScenario } from "./estate.js";
+import { refreshFloorMs, summarise, type CallSummary } from "./floor.js";
+import { load, type LoadFigures } from "./load.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+// BENCH_STRATEGIES=bridge measures the bridge alone (quick before/after checks); the table needs both.
+const STRATEGIES = (process.env.BENCH_STRATEGIES ?? "naive,bridge").split(",") as Strategy[];
+const PHASES = ["cold", "steady", "churn"] as const;
+const LOADS = [16, 64].flatMap((connections) => [true, false].map((gzip) => ({ connections, gzip })));
+const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 3);
+
+interface PhaseFigures extends ChildFigures, CallSummary {
+  floorMs: number;
+}
+interface StrategyFigures {
+  phases: Record<(typeof PHASES)[number], PhaseFigures>;
+  /** The bridge's run also measures the /sd floor with its body. */
+  sd: { load: LoadFigures[]; loopP99Ms: number; loopMaxMs: number; floor: LoadFigures[] };
+  peakRssMiB: number;
+}
+
+function sizes(): number[] {
+  const fromArgs: number[] = [];
+  const argv = process.argv.slice(2);
+  for (let i = 0; i < argv.length; i++) if (argv[i] === "--size") fromArgs.push(Number(argv[++i]));
+  const list = fromArgs.length > 0 ? fromArgs : (process.env.BENCH_SIZES ?? "1000").split(",").map(Number);
+  for (const n of list)
+    if (!Number.isInteger(n) || n < ESTATE.services)
+      throw new Error(`bench size must be an integer of at least ${ESTATE.services} tasks, got ${n}`);
+  return list;
+}
+
+/** Replaces 5% of every service's tasks (a rolling deployment step). */
+function churn(sim: SimAws, tasks: number): void {
+  for (let c = 0; c < ESTATE.clusters; c++)
+    for (const t of sim.tasks({ cluster: clusterName(c) }).filter((_, i) => i % 20 === 0))
+      sim.stopTask(clusterName(c), t.arn);
+  const perCluster = ESTATE.services / ESTATE.clusters;
+  for (let s = 0; s < ESTATE.services; s++) {
+    const c = Math.floor(s / perCluster);
+    const want = Math.floor(tasks / ESTATE.services) + (s < tasks % ESTATE.services ? 1 : 0);
+    sim.scaleService(clusterName(c), `svc-${s}`, want, { pendingDescribes: 0 });
+  }
+}
+
+class Child {
+  private readonly proc;
+  private waiting: ((m: ChildFigures) => void) | undefined;
+  readonly ready: Promise<void>;
+
+  constructor(strategy: Strategy, simUrl: string) {
+    this.proc = fork(join(here, "child.js"), [strategy, simUrl], { stdio: "inherit" });
+    this.ready = new Promise((resolve, reject) => {
+      this.proc.once("message", () => resolve());
+      this.proc.once("exit", (code) => reject(new Error(`${strategy} process exited (${code})`)));
+    });
+    this.proc.on("message", (m) => this.waiting?.(m as ChildFigures));
+  }
+
+  ask(cmd: ChildCommand): Promise<ChildFigures> {
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+      this.proc.send(cmd);
+    });
+  }
+
+  exit(): Promise<void> {
+    return new Promise((resolve) => {
+      this.proc.once("exit", () => resolve());
+      this.proc.send({ cmd: "exit" } satisfies ChildCommand);
+    });
+  }
+}
+
+async function runStrategy(sim: SimAws, strategy: Strategy, tasks: number): Promise<StrategyFigures> {
+  const child = new Child(strategy, sim.url);
+  await child.ready;
+  const listPages = Math.ceil(tasks / ESTATE.clusters / 100);
+  const phases = {} as StrategyFigures["phases"];
+  for (const phase of PHASES) {
+    if (phase === "churn") churn(sim, tasks);
+    sim.setThrottling(AWS_THROTTLING); // full buckets: each phase starts where the floor assumes
+    sim.resetCalls();
+    const f = await child.ask({ cmd: "refresh" });
+    const summary = summarise(sim.callLog());
+    phases[phase] = { ...f, ...summary, floorMs: refreshFloorMs(summary.calls, listPages, ESTATE.latencyMs) };
+  }
+  const { url } = await child.ask({ cmd: "serve" });
+  const results: LoadFigures[] = [];
+  for (const l of LOADS) results.push(await load(url!, { ...l, seconds: LOAD_SECONDS }));
+  const after = await child.ask({ cmd: "done" });
+  const floor = strategy === "bridge" ? await sdFloor(url!) : [];
+  await child.exit();
+  return {
+    phases,
+    sd: { load: results, loopP99Ms: after.loopP99Ms, loopMaxMs: after.loopMaxMs, floor },
+    peakRssMiB: after.peakRssMiB,
+  };
+}
+
+/** The /sd floor: a bare node server answering the same precomputed bytes. */
+async function sdFloor(url: string): Promise<LoadFigures[]> {
+  const fetchBody = () =>
+    new Promise<Buffer>((resolve, reject) =>
+      get(url, (res) => {
+        const parts: Buffer[] = [];
+        res.on("data", (d: Buffer) => parts.push(d));
+        res.on("end", () => resolve(Buffer.concat(parts)));
+      }).on("error", reject),
+    );
+  const json = await fetchBody();
+  const gz = gzipSync(json);
+  const server = createServer((req, res) => {
+    const gzip = /\bgzip\b/.test(req.headers["accept-encoding"] ?? "");
+    res.writeHead(200, {
+      "content-type": "application/json",
+      ...(gzip ? { "content-encoding": "gzip" } : {}),
+    });
+    res.end(gzip ? gz : json);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const floorUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/sd`;
+  const out: LoadFigures[] = [];
+  for (const l of LOADS) out.push(await load(floorUrl, { ...l, seconds: LOAD_SECONDS }));
+  server.closeAllConnections();
+  server.close();
+  return out;
+}
+
+const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
+const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}x` : "—");
+const calls = (c: Record<string, number>) =>
+  Object.entries(c)
+    .sort()
+    .map(([k, v]) => `${k.replace(/^ecs:/, "")} ${v}`)
+    .join(", ");
+
+function section(tasks: number, figs: Record<Strategy, StrategyFigures>, floor: LoadFigures[]): string {
+  const lines = [`## ${tasks.toLocaleString("en")} tasks`, ""];
+  const targets = figs.bridge.phases.steady.targets;
+  lines.push(`${targets.toLocaleString("en")} targets. Floor: the token-bucket floor (see the top).`, "");
+  lines.push(
+    "| refresh | strategy | time ms | floor ms | ratio | CPU ms | loop p99 / max ms | throttles | calls |",
+  );
+  lines.push("| --- | --- | --: | --: | --: | --: | --: | --: | --- |");
+  for (const phase of PHASES)
+    for (const s of STRATEGIES) {
+      const p = figs[s].phases[phase];
+      lines.push(
+        `| ${phase} | ${s} | ${ms(p.ms)} | ${ms(p.floorMs)} | ${ratio(p.ms, p.floorMs)} | ${ms(p.cpuMs)} | ` +
+          `${ms(p.loopP99Ms)} / ${ms(p.loopMaxMs)} | ${p.throttles} | ${calls(p.calls)} |`,
+      );
+    }
+  lines.push("", "| memory | naive | bridge | ratio |", "| --- | --: | --: | --: |");
+  lines.push(
+    `| peak RSS MiB | ${ms(figs.naive.peakRssMiB)} | ${ms(figs.bridge.peakRssMiB)} | ${ratio(figs.bridge.peakRssMiB, figs.naive.peakRssMiB)} |`,
+    `| heap after steady MiB | ${ms(figs.naive.phases.steady.heapMiB)} | ${ms(figs.bridge.phases.steady.heapMiB)} | ${ratio(figs.bridge.phases.steady.heapMiB, figs.naive.phases.steady.heapMiB)} |`,
+  );
+  lines.push(
+    "",
+    `| /sd p99 ms (${LOAD_SECONDS} s each) | floor | naive | bridge | bridge / floor | bridge req |`,
+    "| --- | --: | --: | --: | --: | --: |",
+  );
+  LOADS.forEach((l, i) => {
+    const b = figs.bridge.sd.load[i]!;
+    lines.push(
+      `| ${l.connections} conns, ${l.gzip ? "gzip" : "identity"} | ${ms(floor[i]!.p99Ms)} | ${ms(figs.naive.sd.load[i]!.p99Ms)} | ` +
+        `${ms(b.p99Ms)} | ${ratio(b.p99Ms, floor[i]!.p99Ms)} | ${b.requests}${b.errors ? ` (${b.errors} errors)` : ""} |`,
+    );
+  });
+  lines.push(
+    `| event loop while loaded, p99 / max ms | | ${ms(figs.naive.sd.loopP99Ms)} / ${ms(figs.naive.sd.loopMaxMs)} | ` +
+      `${ms(figs.bridge.sd.loopP99Ms)} / ${ms(figs.bridge.sd.loopMaxMs)} | | |`,
+    "",
+  );
+  return lines.join("\n");
+}
+
+function header(): string {
+  let commit = "unknown";
+  try {
+    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
+    if (execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { encoding: "utf8" }).trim())
+      commit += " (with uncommitted changes)";
+  } catch {
+    // not a git checkout
+  }
+  const cpu = cpus();
+  return [
+    "# Bench results",
+    "",
+    "Generated by `npm run bench` (`bench/scale/`; larger sizes: `npm run bench -- --size 10000`). Estate: " +
+      `${ESTATE.clusters} clusters, ${ESTATE.services} services each with its own task definition, ` +
+      `${ESTATE.bridgeServices} of them EC2 bridge-mode with dynamic host ports; ${ESTATE.latencyMs} ms per call; ` +
+      "AWS's documented token buckets on (`sim/throttling.ts`), refilled before each refresh.",
+    "",
+    "- **naive**: lists and describes everything on every refresh, no cache, renders /sd per request.",
+    "- **floor** (refresh): the least time the buckets allow for the successful calls made, from full buckets, " +
+      "or the chain of calls that cannot overlap (one cluster's ListTasks pages, then one call per later phase) " +
+      `at ${ESTATE.latencyMs} ms each, whichever is longer. **floor** (/sd): a bare node server answering the same bytes.`,
+    "- CPU, event-loop delay (`monitorEventLoopDelay`, 1 ms resolution) and peak RSS are the strategy's own " +
+      "process; the simulated AWS and the load generator run in the parent.",
+    "",
+    `Machine: ${cpu[0]?.model ?? "?"} x${cpu.length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, load average ` +
+      `${loadavg()[0]!.toFixed(1)} at the start (a shared machine: times are noisy, calls and throttles are not). ` +
+      `Node ${process.version}. Date ${new Date().toISOString().slice(0, 16)}Z. Commit ${commit}.`,
+    "",
+  ].join("\n");
+}
+
+const out = join(here, "../../../bench/results.md");
+const sections = new Map<number, string>();
+if (existsSync(out))
+  for (const part of readFileSync(out, "utf8")
+    .split(/\n(?=## )/)
+    .slice(1)) {
+    const n = Number(/^## ([\d,]+) tasks/.exec(part)?.[1]?.replace(/,/g, ""));
+    if (n) sections.set(n, part.trimEnd() + "\n");
+  }
+const head = header();
+for (const tasks of sizes()) {
+  const sim = await startSimAws({ scenario: estateScenario(tasks) });
+  sim.setLatency(ESTATE.latencyMs);
+  try {
+    const figs = {} as Record<Strategy, StrategyFigures>;
+    for (const s of STRATEGIES) {
+      figs[s] = await runStrategy(sim, s, tasks);
+      process.stdout.write(`${tasks} tasks, ${s}: done\n`);
+    }
+    if (!figs.naive || !figs.bridge) {
+      // A partial run prints its figures and leaves results.md alone.
+      process.stdout.write(JSON.stringify(figs, null, 1) + "\n");
+      continue;
+    }
+    const text = section(tasks, figs, figs.bridge.sd.floor);
+    process.stdout.write(text + "\n");
+    sections.set(tasks, text);
+  } finally {
+    await sim.close();
+  }
+}
+writeFileSync(
+  out,
+  [head, ...[...sections.keys()].sort((a, b) => a - b).map((n) => sections.get(n)!)].join("\n"),
+);
+process.stdout.write(`written ${out}\n`);
