@@ -55,6 +55,18 @@ function parsePort(value: string | undefined): number | undefined {
   return n >= 1 && n <= 65535 ? n : undefined;
 }
 
+const numberedPortPatterns = new Map<string, RegExp>();
+
+/** `<prefix>PORT_<n>`, compiled once per prefix (this runs for every container of every task). */
+function numberedPortPattern(prefix: string): RegExp {
+  let re = numberedPortPatterns.get(prefix);
+  if (!re) {
+    re = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}PORT_(\\d+)$`);
+    numberedPortPatterns.set(prefix, re);
+  }
+  return re;
+}
+
 /** The endpoints a container opts in, deduplicated by port and path. */
 export function containerEndpoints(
   container: ContainerDefinition,
@@ -69,7 +81,7 @@ export function containerEndpoints(
     const baseJob = labels[`${p}JOB_NAME`];
     const suffixes: string[] = [];
     if (labels[`${p}PORT`] !== undefined) suffixes.push("");
-    const numbered = new RegExp(`^${p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}PORT_(\\d+)$`);
+    const numbered = numberedPortPattern(p);
     const nums = Object.keys(labels)
       .map((k) => numbered.exec(k)?.[1])
       .filter((n): n is string => n !== undefined)
