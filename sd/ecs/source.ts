@@ -13,6 +13,7 @@ import type { Source, SourceRefresh, UnitOutcome } from "../refresh.js";
 import { createEcsApi, describeInBatches, type EcsApi } from "./api.js";
 import {
   buildTaskTargets,
+  type BuildResult,
   clusterNameFromArn,
   needsHostIp,
   type HostInfo,
@@ -43,6 +44,16 @@ interface ClusterState {
   instanceIds: Map<string, string>;
   /** EC2 instance id -> private IP. */
   privateIps: Map<string, string>;
+  /** The targets built for each settled task, reused while the task, its definition and host are the same. */
+  built: Map<string, BuiltTask>;
+}
+
+interface BuiltTask {
+  task: Task;
+  def: TaskDefinition;
+  /** The host facts the targets were built with. */
+  host: string;
+  result: BuildResult;
 }
 
 const emptyState = (): ClusterState => ({
@@ -50,6 +61,7 @@ const emptyState = (): ClusterState => ({
   taskDefinitions: new Map(),
   instanceIds: new Map(),
   privateIps: new Map(),
+  built: new Map(),
 });
 
 export class EcsSource implements Source {
@@ -151,7 +163,13 @@ export class EcsSource implements Source {
     for (const [arn, task] of current) {
       const def = task.taskDefinitionArn ? next.taskDefinitions.get(task.taskDefinitionArn) : undefined;
       const host = task.containerInstanceArn ? hosts.get(task.containerInstanceArn) : undefined;
-      const result = buildTaskTargets(task, def, host, this.opts);
+      // A task object is replaced whenever the task is described again, so identity says nothing changed.
+      const hostKey = `${host?.ec2InstanceId ?? ""} ${host?.privateIp ?? ""}`;
+      const reused = previous.built.get(arn);
+      const result =
+        reused && reused.task === task && reused.def === def && reused.host === hostKey
+          ? reused.result
+          : buildTaskTargets(task, def, host, this.opts);
       targets.push(...result.targets);
       for (const reason of result.skipped) this.skipped.set(reason, (this.skipped.get(reason) ?? 0) + 1);
       // Keep only settled tasks; PROVISIONING/PENDING ones, ones without an address, and ones whose
@@ -162,7 +180,10 @@ export class EcsSource implements Source {
         !result.skipped.includes("no_ip") &&
         !result.skipped.includes("unresolved_host_port") &&
         !(task.healthStatus === "UNKNOWN" && hasHealthCheck(def));
-      if (settled) next.tasks.set(arn, task);
+      if (settled) {
+        next.tasks.set(arn, task);
+        next.built.set(arn, { task, def, host: hostKey, result });
+      }
     }
     // ARNs that vanished from ListTasks, and what only they referenced, are dropped here.
     this.clusters.set(unit, next);

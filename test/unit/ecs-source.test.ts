@@ -510,6 +510,22 @@ describe("health status freshness", () => {
     expect(ecs.calls.DescribeTasks).toBe(2);
   });
 
+  it("reuses the targets of an unchanged task; a task whose health changes gets new labels", async () => {
+    const td = taskDefinition("api", 7, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    td.containerDefinitions![0]!.healthCheck = { command: ["CMD-SHELL", "true"] };
+    const steady: Task = { ...fargateTask("r1", tdArn("api", 7), "10.0.8.1"), healthStatus: "HEALTHY" };
+    const starting: Task = { ...fargateTask("r2", tdArn("api", 7), "10.0.8.2"), healthStatus: "UNKNOWN" };
+    const world = { taskDefs: [td], tasks: [steady, starting] };
+    const { src } = source(new FakeEcsApi(world));
+    const byAddress = (ts: DiscoveredTarget[]) => new Map(ts.map((t) => [t.group.targets[0], t.group]));
+    const first = byAddress(await targetsOf(src));
+    world.tasks = [steady, { ...starting, healthStatus: "UNHEALTHY" }];
+    const second = byAddress(await targetsOf(src));
+    expect(second.get("10.0.8.1:9100")).toBe(first.get("10.0.8.1:9100"));
+    expect(second.get("10.0.8.2:9100")!.labels.__meta_ecs_health_status).toBe("UNHEALTHY");
+    expect(first.get("10.0.8.2:9100")!.labels.__meta_ecs_health_status).toBe("UNKNOWN");
+  });
+
   it("a task without health checks (always UNKNOWN) is cached at once", async () => {
     const td = taskDefinition("api", 6, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
     const task: Task = { ...fargateTask("h2", tdArn("api", 6), "10.0.7.2"), healthStatus: "UNKNOWN" };
