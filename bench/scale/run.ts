@@ -194,7 +194,11 @@ function header(): string {
   let commit = "unknown";
   try {
     commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
-    if (execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { encoding: "utf8" }).trim())
+    // This file itself does not count as a change to the measured code.
+    const status = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+      encoding: "utf8",
+    });
+    if (status.split("\n").some((line) => line.trim() && !line.endsWith("bench/results.md")))
       commit += " (with uncommitted changes)";
   } catch {
     // not a git checkout
@@ -242,7 +246,6 @@ for (const tasks of sizes()) {
       process.stdout.write(`${tasks} tasks, ${s}: done\n`);
     }
     if (!figs.naive || !figs.bridge) {
-      // A partial run prints its figures and leaves results.md alone.
       process.stdout.write(JSON.stringify(figs, null, 1) + "\n");
       continue;
     }
@@ -253,8 +256,9 @@ for (const tasks of sizes()) {
     await sim.close();
   }
 }
-writeFileSync(
-  out,
-  [head, ...[...sections.keys()].sort((a, b) => a - b).map((n) => sections.get(n)!)].join("\n"),
-);
-process.stdout.write(`written ${out}\n`);
+// A partial run (one strategy) printed its figures above and leaves results.md alone.
+if (STRATEGIES.length === 2) {
+  const body = [...sections.keys()].sort((a, b) => a - b).map((n) => sections.get(n)!);
+  writeFileSync(out, [head, ...body].join("\n"));
+  process.stdout.write(`written ${out}\n`);
+}
