@@ -3,7 +3,7 @@
 // self-metrics through it and after healing. Rows the bridge does not handle yet are in pending.test.ts.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkFaultRow, failOnUnhandledRejection, startRig, truth, unitOf, type Rig } from "./harness.js";
-import { batchListTasks } from "./fixtures.js";
+import { batchListTasks, outage, throttleStorm } from "./fixtures.js";
 
 failOnUnhandledRejection();
 
@@ -128,27 +128,10 @@ describe("fault rows, clusters configured", () => {
   });
 
   it("throttle storm keeps last-good targets, every unit down", async () => {
-    let fault = "";
-    await checkFaultRow(rig, {
-      down: ["prod", "batch"],
-      inject: () => (fault = rig.sim.addFault({ service: "ecs", throttle: true })),
-      heal: () => rig.sim.removeFault(fault),
-      error: /Throttl/,
-    });
+    await checkFaultRow(rig, throttleStorm(rig));
   });
 
   it("outage: connection refused, then 5xx", async () => {
-    let fault = "";
-    await checkFaultRow(rig, {
-      down: ["prod", "batch"],
-      inject: async () => {
-        await rig.proxy.down();
-        await rig.refresh();
-        expect(await rig.metric("ecs_bridge_unit_up", { source: "ecs", unit: unitOf("prod") })).toBe(0);
-        await rig.proxy.up();
-        fault = rig.sim.forceServerErrors({ service: "ecs" });
-      },
-      heal: () => rig.sim.removeFault(fault),
-    });
+    await checkFaultRow(rig, outage(rig));
   });
 });

@@ -1,8 +1,9 @@
 // Scenarios and fault recipes the fault rows share: accounts reached through roles, a Cloud Map namespace,
 // Service Connect series, and the wire corruptions the proxy applies.
+import { expect } from "vitest";
 import type { Scenario } from "../../sim/index.js";
-import { aboutCluster, ECS_SCENARIO } from "./harness.js";
-import type { ProxyRule } from "./proxy.js";
+import { aboutCluster, ECS_SCENARIO, unitOf, type FaultRow, type Rig } from "./harness.js";
+import type { ProxyAction, ProxyRule } from "./proxy.js";
 
 /** Every ListTasks request about the `batch` cluster. */
 export const batchListTasks = {
@@ -21,6 +22,34 @@ export function poisonAddress(body: Record<string, unknown>, taskArn: string, ad
       for (const ni of c.networkInterfaces ?? []) ni.privateIpv4Address = address;
   }
   return body;
+}
+
+/** Every ECS call answers the throttling error (after the SDK's retries, too). */
+export function throttleStorm(rig: Rig): FaultRow {
+  let fault = "";
+  return {
+    down: ["prod", "batch"],
+    inject: () => (fault = rig.sim.addFault({ service: "ecs", throttle: true })),
+    heal: () => rig.sim.removeFault(fault),
+    error: /Throttl/,
+  };
+}
+
+/** AWS unreachable (connection refused) for one refresh, then answering 5xx to every ECS call. */
+export function outage(rig: Rig): FaultRow {
+  let fault = "";
+  return {
+    down: ["prod", "batch"],
+    inject: async () => {
+      await rig.proxy.down();
+      await rig.refresh();
+      for (const c of ["prod", "batch"])
+        expect.soft(await rig.metric("ecs_bridge_unit_up", { source: "ecs", unit: unitOf(c) })).toBe(0);
+      await rig.proxy.up();
+      fault = rig.sim.forceServerErrors({ service: "ecs" });
+    },
+    heal: () => rig.sim.removeFault(fault),
+  };
 }
 
 export const roleOf = (account: string): string => `arn:aws:iam::${account}:role/bridge`;
@@ -70,6 +99,32 @@ export const CLOUDMAP_SCENARIO: Scenario = {
   ],
 };
 export const CLOUDMAP_ENV = { BRIDGE_ECS_ENABLED: "false", BRIDGE_CLOUDMAP_ENABLED: "true" };
+
+/**
+ * The Cloud Map row: a baseline, then an instance registers while DiscoverInstances answers `action`: the
+ * namespace keeps its last-good targets and is down; healed, one refresh serves the new instance.
+ */
+export async function checkNamespaceRow(rig: Rig, action: ProxyAction): Promise<void> {
+  const unit = "default/us-east-1/shop";
+  await rig.refresh();
+  const before = await rig.sd();
+  expect(before).toEqual(["127.0.50.1:8080", "127.0.50.2:8080"]);
+  rig.sim.registerInstance({
+    namespace: "shop",
+    service: "cart",
+    instanceId: "cart-2",
+    attributes: { AWS_INSTANCE_IPV4: "127.0.50.3", AWS_INSTANCE_PORT: "8080" },
+  });
+  rig.proxy.add({ service: "servicediscovery", operation: "DiscoverInstances", action });
+  await rig.refresh();
+  expect.soft(await rig.sd(), "/sd under the fault").toEqual(before);
+  expect.soft(await rig.metric("ecs_bridge_unit_up", { source: "cloudmap", unit })).toBe(0);
+  expect.soft((await rig.status()).units.find((u) => u.unit === unit)?.ok, "/status ok").toBe(false);
+  rig.proxy.clear();
+  await rig.refresh();
+  expect.soft(await rig.sd(), "/sd after healing").toEqual([...before, "127.0.50.3:8080"]);
+  expect.soft(await rig.metric("ecs_bridge_unit_up", { source: "cloudmap", unit })).toBe(1);
+}
 
 export const SERVICE_CONNECT_SCENARIO: Scenario = {
   serviceConnect: [{ cluster: "prod", service: "orders", discoveryName: "orders-http" }],

@@ -13,6 +13,7 @@ import {
 } from "./harness.js";
 import {
   batchListTasks,
+  checkNamespaceRow,
   CLOUDMAP_ENV,
   CLOUDMAP_SCENARIO,
   denyAssumeRole,
@@ -21,7 +22,9 @@ import {
   EXPORTER_ENV,
   poisonAddress,
   roleOf,
+  outage,
   SERVICE_CONNECT_SCENARIO,
+  throttleStorm,
 } from "./fixtures.js";
 
 failOnUnhandledRejection();
@@ -105,27 +108,11 @@ describe.skipIf(!process.env.FAULTS_PENDING)("pending fault rows", () => {
     });
 
     it("throttle storm: every ECS call throttled marks every unit down", async () => {
-      let fault = "";
-      await checkFaultRow(rig, {
-        down: ["prod", "batch"],
-        inject: () => (fault = rig.sim.addFault({ service: "ecs", throttle: true })),
-        heal: () => rig.sim.removeFault(fault),
-        error: /Throttl/,
-      });
+      await checkFaultRow(rig, throttleStorm(rig));
     });
 
     it("outage: connection refused, then 5xx, marks every unit down", async () => {
-      let fault = "";
-      await checkFaultRow(rig, {
-        down: ["prod", "batch"],
-        inject: async () => {
-          await rig.proxy.down();
-          await rig.refresh();
-          await rig.proxy.up();
-          fault = rig.sim.forceServerErrors({ service: "ecs" });
-        },
-        heal: () => rig.sim.removeFault(fault),
-      });
+      await checkFaultRow(rig, outage(rig));
     });
 
     it("a throttled cluster listing backs off like a unit", async () => {
@@ -273,34 +260,8 @@ describe.skipIf(!process.env.FAULTS_PENDING)("pending fault rows", () => {
 
   describe("Cloud Map", () => {
     it("DiscoverInstances Instances null: the namespace keeps its last-good targets and is down", async () => {
-      rig = await startRig({
-        scenario: CLOUDMAP_SCENARIO,
-        env: CLOUDMAP_ENV,
-      });
-      const unit = "default/us-east-1/shop";
-      await rig.refresh();
-      const before = await rig.sd();
-      expect(before).toEqual(["127.0.50.1:8080", "127.0.50.2:8080"]);
-      rig.sim.registerInstance({
-        namespace: "shop",
-        service: "cart",
-        instanceId: "cart-2",
-        attributes: { AWS_INSTANCE_IPV4: "127.0.50.3", AWS_INSTANCE_PORT: "8080" },
-        health: "HEALTHY",
-      });
-      rig.proxy.add({
-        service: "servicediscovery",
-        operation: "DiscoverInstances",
-        action: { kind: "rewrite", rewrite: (b) => ({ ...b, Instances: null }) },
-      });
-      await rig.refresh();
-      expect(await rig.sd()).toEqual(before);
-      expect(await rig.metric("ecs_bridge_unit_up", { source: "cloudmap", unit })).toBe(0);
-      expect((await rig.status()).units.find((u) => u.unit === unit)?.ok).toBe(false);
-      rig.proxy.clear();
-      await rig.refresh();
-      expect(await rig.sd()).toEqual([...before, "127.0.50.3:8080"]);
-      expect(await rig.metric("ecs_bridge_unit_up", { source: "cloudmap", unit })).toBe(1);
+      rig = await startRig({ scenario: CLOUDMAP_SCENARIO, env: CLOUDMAP_ENV });
+      await checkNamespaceRow(rig, { kind: "rewrite", rewrite: (b) => ({ ...b, Instances: null }) });
     });
   });
 

@@ -5,6 +5,7 @@
 // switches (sim/faults.ts) stay the tool for well-formed AWS errors; this one is for what AWS should never send.
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { buffer } from "node:stream/consumers";
 import { gunzipSync } from "node:zlib";
 import { JSON_TARGETS } from "../../sim/protocol.js";
 import type { SimService } from "../../sim/index.js";
@@ -54,15 +55,6 @@ interface Call {
   operation: string;
   params: Record<string, unknown>;
   contentType: string;
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
 }
 
 /** Service, operation and parameters of an AWS request, read the way the simulator reads them. */
@@ -130,7 +122,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
           headers: { ...req.headers, host: target.host, "content-length": String(raw.length) },
         },
         (res) => {
-          void readBody(res).then((body) => {
+          void buffer(res).then((body) => {
             const headers: Record<string, string> = {};
             for (const [k, v] of Object.entries(res.headers))
               if (v !== undefined && k !== "content-length" && k !== "connection" && k !== "keep-alive")
@@ -145,7 +137,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req);
+    const raw = await buffer(req);
     const call = describeCall(req, raw);
     const action = ruleFor(call)?.action;
     if (action?.kind === "hang") return;
