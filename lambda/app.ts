@@ -198,8 +198,8 @@ export function createLambdaApi(deps: LambdaAppDeps): API {
     if (modes[0] === "redirect") {
       const v = view(snap);
       v.redirect ??= redirectTargets(v.slots, publicUrl!);
-      body = redirectCache.get(snap.version, v.redirect, filter);
-    } else body = sdCache.get(snap.version, snap.targets, filter);
+      body = await redirectCache.get(snap.version, v.redirect, filter);
+    } else body = await sdCache.get(snap.version, snap.targets, filter);
     sendSd(req, res, body);
   });
 
