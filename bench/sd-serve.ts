@@ -8,7 +8,7 @@ import { createApp } from "../core/server.js";
 import type { DiscoveredTarget } from "../sd/model.js";
 import { renderSdBody } from "../sd/httpsd.js";
 
-function syntheticTargets(n: number): DiscoveredTarget[] {
+export function syntheticTargets(n: number): DiscoveredTarget[] {
   return Array.from({ length: n }, (_, i) => {
     const cluster = `cluster-${i % 5}`;
     const service = `svc-${i % 50}`;
