@@ -201,10 +201,13 @@ export class SdCache {
     }
     const key = filterKey(filter);
     if (key === UNFILTERED_KEY) {
-      const render = (this.unfiltered ??= renderSdBody(targets));
-      // A failed render is not kept: the next request tries again.
-      render.catch(() => this.unfiltered === render && (this.unfiltered = undefined));
-      return render;
+      if (!this.unfiltered) {
+        const render = renderSdBody(targets);
+        // A failed render is not kept: the next request tries again.
+        render.catch(() => this.unfiltered === render && (this.unfiltered = undefined));
+        this.unfiltered = render;
+      }
+      return this.unfiltered;
     }
     const hit = this.filtered.get(key);
     if (hit) return Promise.resolve(hit);
@@ -223,7 +226,7 @@ export class SdCache {
     return render;
   }
 
-  /** Bytes held by cached filtered bodies (for tests and the bench). */
+  /** Bytes held by cached filtered bodies. */
   get filteredBytes(): number {
     return this.filtered.calculatedSize;
   }
