@@ -8,6 +8,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const benches: [string, string[]][] = [
   ["ecs.js", ["1000"]],
   ["sd-serve.js", ["5000"]],
+  ["sd-flood.js", ["10000"]],
   ["cloudmap.js", []],
   ["exporter-cost.js", []],
   ["lambda.js", []],

@@ -3,10 +3,10 @@
 // on failure, 503 when the first discovery fails, configuration errors.
 import nock from "nock";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { silentLogger } from "../../core/log.js";
+import { createLogger, silentLogger } from "../../core/log.js";
 import type { SelfMetrics } from "../../core/metrics.js";
 import { functionUrlEvent } from "../../lambda/events.js";
-import { createHandler, createLambdaRuntime } from "../../lambda/runtime.js";
+import { createHandler, createLambdaRuntime, redactedConfigMessage } from "../../lambda/runtime.js";
 import { AwsError, ENDPOINT, mockJson } from "../helpers/aws-nock.js";
 import { CLUSTER_ARN, fargateTask, taskDefinition, tdArn } from "../helpers/ecs-fixtures.js";
 import { CONTEXT, json, type LambdaResult } from "./lambda-fixtures.js";
@@ -60,7 +60,9 @@ function runtime(env: Record<string, string> = {}) {
   });
   const run = async (url: string) =>
     (await rt.api.run(functionUrlEvent({ url }) as never, CONTEXT as never)) as LambdaResult;
-  return { rt, run };
+  /** Waits for the background refresh an invocation started (the next one is answered from its result). */
+  const settled = () => rt.discovery.idle();
+  return { rt, run, settled };
 }
 
 beforeAll(() => nock.disableNetConnect());
@@ -85,12 +87,16 @@ describe("Lambda with the real ECS source (nock)", () => {
 
   it("with cacheSeconds 0 every invocation refreshes, reusing the source's caches (ListTasks only)", async () => {
     const { state, mock } = mockCluster();
-    const { run } = runtime({ BRIDGE_LAMBDA_CACHE_SECONDS: "0" });
+    const { run, settled } = runtime({ BRIDGE_LAMBDA_CACHE_SECONDS: "0" });
     await run("/targets/prod/api/0");
     await run("/targets/prod/api/0");
+    await settled();
     expect(mock.calls).toEqual({ ListTasks: 2, DescribeTasks: 1, DescribeTaskDefinition: 1 });
-    // A task stops: its slot disappears on the next invocation.
+    // A task stops: the next invocation is answered from the last snapshot while it refreshes; its slot
+    // disappears once that refresh is done.
     state.tasks = state.tasks.filter((t) => t.taskArn !== state.tasks[1]!.taskArn);
+    expect((await run("/targets/prod/api/1")).statusCode).toBe(308);
+    await settled();
     expect((await run("/targets/prod/api/1")).statusCode).toBe(404);
   });
 
@@ -113,9 +119,11 @@ describe("Lambda with the real ECS source (nock)", () => {
 
   it("a failed refresh keeps the last-good tasks; an index past them answers 503 meanwhile", async () => {
     const { state } = mockCluster();
-    const { run } = runtime({ BRIDGE_LAMBDA_CACHE_SECONDS: "0" });
+    const { run, settled } = runtime({ BRIDGE_LAMBDA_CACHE_SECONDS: "0" });
     expect((await run("/targets/prod/api/1")).statusCode).toBe(308);
     state.fail = new AwsError("ThrottlingException", "Rate exceeded");
+    await run("/targets/prod/api/1");
+    await settled();
     const kept = await run("/targets/prod/api/1");
     expect(kept.statusCode).toBe(308);
     expect(kept.headers.location).toBe("http://10.0.9.2:9100/m");
@@ -145,9 +153,11 @@ describe("Lambda with the real ECS source (nock)", () => {
 describe("Lambda with the real sources: which failures make a missing task a 503", () => {
   it("no cluster configured and ListClusters starts failing: an index past the stale count -> 503", async () => {
     const { state } = mockCluster();
-    const { run } = runtime({ BRIDGE_CLUSTERS: "", BRIDGE_LAMBDA_CACHE_SECONDS: "0" });
+    const { run, settled } = runtime({ BRIDGE_CLUSTERS: "", BRIDGE_LAMBDA_CACHE_SECONDS: "0" });
     expect((await run("/targets/prod/api/2")).statusCode).toBe(404);
     state.listFail = new AwsError("AccessDeniedException", "not authorized to perform ecs:ListClusters");
+    await run("/targets/prod/api/2");
+    await settled();
     const r = await run("/targets/prod/api/2");
     expect(r.statusCode).toBe(503);
     expect(JSON.stringify(json(r).failures)).toMatch(/ListClusters failed.*AccessDeniedException/);
@@ -166,23 +176,58 @@ describe("Lambda with the real sources: which failures make a missing task a 503
 });
 
 describe("handler configuration errors", () => {
-  it("answer 500 with the reason instead of failing the instance", async () => {
-    for (const env of [{ AWS_REGION: "" }, { BRIDGE_LAMBDA_CACHE_SECONDS: "soon" }]) {
-      const handler = createHandler({ env: { ...ENV, ...env }, logger: silentLogger });
-      const r = (await handler(functionUrlEvent({ url: "/targets/prod/api/0" }), CONTEXT)) as LambdaResult;
-      expect(r.statusCode).toBe(500);
-      expect(JSON.parse(r.body).error).toMatch(/^configuration error: invalid /);
+  /** A handler for the environment, with the log lines it wrote. */
+  function handlerLogging(env: Record<string, string>) {
+    const lines: string[] = [];
+    const handler = createHandler({
+      env: { ...ENV, ...env },
+      logger: createLogger("info", (l) => lines.push(l)),
+    });
+    return { handler, lines };
+  }
+
+  it("answer a generic 500 instead of failing the instance; the reason is in the log", async () => {
+    const envs: Record<string, string>[] = [{ AWS_REGION: "" }, { BRIDGE_LAMBDA_CACHE_SECONDS: "soon" }];
+    for (const env of envs) {
+      const { handler, lines } = handlerLogging(env);
+      for (const url of ["/targets/prod/api/0", "/sd", "/healthz", "/nowhere"]) {
+        const r = (await handler(functionUrlEvent({ url }), CONTEXT)) as LambdaResult;
+        expect(r.statusCode).toBe(500);
+        expect(JSON.parse(r.body)).toEqual({ error: "configuration error; see the function's log" });
+      }
+      expect(lines).toHaveLength(1);
+      expect(JSON.parse(lines[0]!)).toMatchObject({
+        msg: "configuration error",
+        message: expect.stringMatching(/^invalid /),
+      });
     }
   });
 
-  it("never echoes the shared secret in a configuration error", async () => {
-    const handler = createHandler({
-      env: { ...ENV, BRIDGE_LAMBDA_SHARED_SECRET: "hunter2", BRIDGE_LAMBDA_PUBLIC_URL: "not a url" },
-      logger: silentLogger,
-    });
-    const r = (await handler(functionUrlEvent({ url: "/sd" }), CONTEXT)) as LambdaResult;
-    expect(r.statusCode).toBe(500);
-    expect(r.body).toContain("lambda.publicUrl");
-    expect(r.body).not.toContain("hunter2");
+  it("never echoes a secret or URL credentials, in the reply or the log", async () => {
+    for (const publicUrl of [
+      "not a url hunter2",
+      "https://user:pa55word@x.example/",
+      "ftp://user:pa55word@x/",
+    ]) {
+      const { handler, lines } = handlerLogging({
+        BRIDGE_LAMBDA_SHARED_SECRET: "hunter2",
+        BRIDGE_LAMBDA_PUBLIC_URL: publicUrl,
+      });
+      const r = (await handler(functionUrlEvent({ url: "/sd" }), CONTEXT)) as LambdaResult;
+      expect(r.statusCode).toBe(500);
+      const log = lines.join("\n");
+      expect(log).toContain("lambda.publicUrl");
+      for (const secret of ["hunter2", "pa55word", "user:"]) {
+        expect(r.body).not.toContain(secret);
+        expect(log, publicUrl).not.toContain(secret);
+      }
+    }
+  });
+
+  it("redactedConfigMessage masks secret option values and URL credentials wherever they appear", () => {
+    const env = { BRIDGE_LAMBDA_SHARED_SECRET: "s3cr3t", BRIDGE_AUTH_BEARER_TOKEN: "tok3n" };
+    expect(redactedConfigMessage('got "https://a:b@h/x" and s3cr3t, tok3n', env)).toBe(
+      'got "https://<redacted>@h/x" and <redacted>, <redacted>',
+    );
   });
 });
