@@ -3,7 +3,7 @@ import type { Server } from "node:http";
 import { createAuthCheck } from "../core/auth.js";
 import { destroyClients, type ClientOptions } from "../core/aws.js";
 import { buildScopes, type AwsScope } from "../core/scopes.js";
-import { ConfigError, type Config } from "../core/config.js";
+import { ConfigError, type Config } from "./config.js";
 import { createLogger, type Logger } from "../core/log.js";
 import { createSelfMetrics, type SelfMetrics } from "../core/metrics.js";
 import { createApp, listen } from "../core/server.js";

@@ -2,7 +2,7 @@
 // the registry enables and the Discovery refresh helper, refreshed on demand instead of on a schedule.
 import type { API } from "lambda-api";
 import type { ClientOptions } from "../core/aws.js";
-import { ConfigError, loadConfig, type Config } from "../core/config.js";
+import { ConfigError, loadConfig, type Config } from "../cmd/config.js";
 import { createLogger, type Logger } from "../core/log.js";
 import { buildScopes, type AwsScope } from "../core/scopes.js";
 import { createSelfMetrics, type SelfMetrics } from "../core/metrics.js";

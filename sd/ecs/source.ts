@@ -4,7 +4,7 @@
 // not a failure retried forever; a cluster that fails keeps its last-good targets.
 import { ClusterNotFoundException } from "@aws-sdk/client-ecs";
 import { UnitBackoff } from "../../core/backoff.js";
-import type { Config } from "../../core/config.js";
+import type { Config } from "../../cmd/config.js";
 import type { Logger } from "../../core/log.js";
 import type { AwsScope } from "../../core/scopes.js";
 import type { SelfMetrics } from "../../core/metrics.js";
@@ -14,9 +14,6 @@ import { emptyClusterState, refreshCluster, type ClusterRefreshDeps, type Cluste
 import { ScopeFacts } from "./scope.js";
 import { clusterNameFromArn, type OptInOptions, SKIP_REASONS, type SkipReason } from "./targets.js";
 
-/** Known tasks are described again every this many refreshes (1: every refresh, so health is never stale). */
-export const REDESCRIBE_EVERY_REFRESHES = 1;
-
 export interface EcsSourceDeps {
   scopes: AwsScope[];
   config: Config;
@@ -24,8 +21,6 @@ export interface EcsSourceDeps {
   logger: Logger;
   /** The ECS API of a scope; tests pass a fake. Defaults to the SDK clients behind a limiter. */
   api?: (scope: AwsScope) => EcsApi;
-  /** Overrides REDESCRIBE_EVERY_REFRESHES. */
-  redescribeEveryRefreshes?: number;
   /** The clock of the fact caches' TTLs; tests inject one. */
   now?: () => number;
 }
@@ -128,7 +123,7 @@ export class EcsSource implements Source {
       logger: this.deps.logger,
       opts: this.opts,
       withTags: this.deps.config.ecs.taskTags,
-      redescribeEvery: this.deps.redescribeEveryRefreshes ?? REDESCRIBE_EVERY_REFRESHES,
+      redescribeEvery: this.deps.config.ecs.redescribeEveryRefreshes,
       onDescribeFailures: (operation, failures) => this.countFailures(unit, operation, failures),
       onSkipped: (reason) => this.skipped.set(reason, (this.skipped.get(reason) ?? 0) + 1),
     };

@@ -9,7 +9,7 @@ import {
   type DiscoveredTarget,
   type Labels,
 } from "../model.js";
-import type { OptInMode } from "../../core/config.js";
+import type { OptInMode } from "./options.js";
 import type { ClusterFacts, InstanceFacts, ServiceFacts, Tags } from "./api.js";
 import { ECS_LABELS, containerLabelName, tagLabelName, type TagPrefix } from "./labels.js";
 

@@ -17,7 +17,7 @@ import {
 } from "../helpers/ecs-fixtures.js";
 import { INSTANCE_FACTS_TTL_MS } from "../../sd/ecs/scope.js";
 
-type SourceOptions = Pick<EcsSourceDeps, "redescribeEveryRefreshes" | "now">;
+type SourceOptions = Pick<EcsSourceDeps, "now">;
 
 function source(
   api: FakeEcsApi,
@@ -36,9 +36,9 @@ function source(
   return { src, metrics };
 }
 
-/** Known tasks described again only every third refresh, so the tests below see what is cached between. */
-const CADENCE_3: SourceOptions = { redescribeEveryRefreshes: 3 };
 const FIRST = { BRIDGE_CLUSTERS: CLUSTER };
+/** Known tasks described again only every third refresh, so the tests below see what is cached between. */
+const CADENCE_3 = { ...FIRST, BRIDGE_ECS_REDESCRIBE_EVERY_REFRESHES: "3" };
 
 async function targetsOf(src: EcsSource): Promise<DiscoveredTarget[]> {
   const r = await src.refresh();
@@ -360,7 +360,7 @@ describe("ECS source response shapes", () => {
       tasks: [fargateTask("new", tdArn("api", 3), "10.0.1.8", { lastStatus: "PROVISIONING" })],
     };
     const ecs = new FakeEcsApi(world);
-    const { src, metrics } = source(ecs, FIRST, CADENCE_3);
+    const { src, metrics } = source(ecs, CADENCE_3);
     expect(await targetsOf(src)).toEqual([]);
     expect((await metrics.skipped.get()).values.find((v) => v.labels.reason === "not_running")?.value).toBe(
       1,
@@ -382,7 +382,7 @@ describe("ECS source response shapes", () => {
     );
     const world = { taskDefs: [td], tasks };
     const ecs = new FakeEcsApi(world);
-    const { src } = source(ecs, FIRST, CADENCE_3);
+    const { src } = source(ecs, CADENCE_3);
     expect(await targetsOf(src)).toHaveLength(250);
     expect(ecs.calls.ListTasks).toBe(1);
     expect(ecs.calls.DescribeTasks).toBe(3);
@@ -550,7 +550,7 @@ describe("health status freshness", () => {
     const starting: Task = { ...fargateTask("h1", tdArn("api", 5), "10.0.7.1"), healthStatus: "UNKNOWN" };
     const world = { taskDefs: [td], tasks: [starting] };
     const ecs = new FakeEcsApi(world);
-    const { src } = source(ecs, FIRST, CADENCE_3);
+    const { src } = source(ecs, CADENCE_3);
     const [first] = await targetsOf(src);
     expect(first!.group.labels.__meta_ecs_health_status).toBe("UNKNOWN");
     world.tasks = [{ ...starting, healthStatus: "HEALTHY" }];
@@ -565,7 +565,7 @@ describe("health status freshness", () => {
     const td = taskDefinition("api", 6, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
     const task: Task = { ...fargateTask("h2", tdArn("api", 6), "10.0.7.2"), healthStatus: "UNKNOWN" };
     const ecs = new FakeEcsApi({ taskDefs: [td], tasks: [task] });
-    const { src } = source(ecs, FIRST, CADENCE_3);
+    const { src } = source(ecs, CADENCE_3);
     await targetsOf(src);
     await targetsOf(src);
     expect(ecs.calls.DescribeTasks).toBe(1);
