@@ -12,6 +12,7 @@ import {
   ciArn,
   ec2Task,
   fargateTask,
+  taskArn,
   taskDefinition,
   tdArn,
 } from "../helpers/ecs-fixtures.js";
@@ -590,5 +591,65 @@ describe("health status freshness", () => {
       __meta_ecs_tag_task_tier: "bronze",
     });
     expect(ecs.calls.DescribeTasks).toBe(2);
+  });
+});
+
+describe("calls shared, failures counted and contained", () => {
+  it("clusters refreshed at once share one DescribeTaskDefinition per ARN", async () => {
+    const td = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const other = CLUSTER_ARN.replace(CLUSTER, "other");
+    const elsewhere: Task = {
+      ...fargateTask("b", tdArn("api", 3), "10.0.0.2"),
+      clusterArn: other,
+      taskArn: taskArn("b", "other"),
+    };
+    const ecs = new FakeEcsApi({
+      clusters: [CLUSTER_ARN, other],
+      taskDefs: [td],
+      tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1"), elsewhere],
+    });
+    const r = await source(ecs, { BRIDGE_CLUSTERS: `${CLUSTER},other` }).src.refresh();
+    expect(r.units.every((u) => u.ok)).toBe(true);
+    expect(ecs.requests.DescribeTaskDefinition).toEqual([tdArn("api", 3)]);
+  });
+
+  it("DescribeTasks failures are counted by reason", async () => {
+    const td = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const ecs = new FakeEcsApi({ taskDefs: [td], tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1")] });
+    // A task listed, then gone before it is described: DescribeTasks answers it as a MISSING failure.
+    const listTasks = ecs.listTasks.bind(ecs);
+    ecs.listTasks = async (cluster) => [...(await listTasks(cluster)), taskArn("gone")];
+    const { src, metrics } = source(ecs);
+    expect(addresses(await targetsOf(src))).toEqual(["10.0.0.1:9100"]);
+    expect((await metrics.ecsDescribeFailures.get()).values).toEqual([
+      { labels: { operation: "DescribeTasks", reason: "MISSING" }, value: 1 },
+    ]);
+  });
+
+  it("a failed EC2 batch skips only the bridge tasks that needed it, never the cluster's awsvpc tasks", async () => {
+    const api = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const worker = taskDefinition("worker", 2, "bridge", [
+      {
+        name: "app",
+        dockerLabels: { PROMETHEUS_EXPORTER_PORT: "8080" },
+        portMappings: [{ containerPort: 8080 }],
+      },
+    ]);
+    const bindings = [{ containerPort: 8080, hostPort: 32768 }];
+    const ecs = new FakeEcsApi({
+      taskDefs: [api, worker],
+      tasks: [
+        fargateTask("a", tdArn("api", 3), "10.0.0.1"),
+        ec2Task("w", tdArn("worker", 2), ciArn("ci1"), [{ name: "app", bindings }]),
+      ],
+      containerInstances: [{ containerInstanceArn: ciArn("ci1"), ec2InstanceId: "i-01" }],
+      ec2Ips: { "i-01": "10.0.3.1" },
+      failing: { DescribeInstances: new Error("Rate exceeded") },
+    });
+    const { src, metrics } = source(ecs);
+    expect(addresses(await targetsOf(src))).toEqual(["10.0.0.1:9100"]);
+    expect((await metrics.skipped.get()).values.find((v) => v.labels.reason === "no_host_ip")?.value).toBe(1);
+    ecs.world.failing = {};
+    expect(addresses(await targetsOf(src))).toEqual(["10.0.0.1:9100", "10.0.3.1:32768"]);
   });
 });
