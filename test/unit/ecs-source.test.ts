@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { createSelfMetrics } from "../../core/metrics.js";
 import { silentLogger } from "../../core/log.js";
 import { EcsSource, type EcsSourceDeps } from "../../sd/ecs/source.js";
+import { Discovery } from "../../sd/refresh.js";
+import { OnDemandDiscovery } from "../../lambda/freshness.js";
 import type { DiscoveredTarget } from "../../sd/model.js";
 import { testConfig } from "../helpers/config.js";
 import { FakeEcsApi, fakeScope } from "../helpers/ecs-fake.js";
@@ -651,5 +653,43 @@ describe("calls shared, failures counted and contained", () => {
     expect((await metrics.skipped.get()).values.find((v) => v.labels.reason === "no_host_ip")?.value).toBe(1);
     ecs.world.failing = {};
     expect(addresses(await targetsOf(src))).toEqual(["10.0.0.1:9100", "10.0.3.1:32768"]);
+  });
+});
+
+describe("a cluster absent from one scope, seen by the Lambda", () => {
+  it("is no reason for a 503: clusterFailing stays false; a real failure there still makes it true", async () => {
+    const td = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const here = new FakeEcsApi({ taskDefs: [td], tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1")] });
+    const there = new FakeEcsApi({ clusters: [], taskDefs: [], tasks: [] });
+    const metrics = createSelfMetrics({ defaults: false });
+    const src = new EcsSource({
+      scopes: [fakeScope("a/us-east-1"), fakeScope("b/eu-west-1")],
+      config: testConfig({ BRIDGE_CLUSTERS: CLUSTER }),
+      metrics,
+      logger: silentLogger,
+      api: (scope) => (scope.key.startsWith("a/") ? here : there),
+    });
+    const discovery = new Discovery({ sources: [src], metrics, logger: silentLogger, intervalSeconds: 60 });
+    const lambda = new OnDemandDiscovery(discovery, 0);
+    await lambda.current();
+    expect(discovery.status().find((u) => u.unit === "b/eu-west-1/prod")).toMatchObject({
+      ok: true,
+      absent: true,
+    });
+    expect(lambda.clusterFailing(CLUSTER)).toBe(false);
+    there.world.clusters = [CLUSTER_ARN];
+    there.world.failing = { ListTasks: new Error("Rate exceeded") };
+    // The cached "absent" answer expires only after its TTL; a new source sees the cluster at once.
+    const fresh = new EcsSource({
+      scopes: [fakeScope("b/eu-west-1")],
+      config: testConfig({ BRIDGE_CLUSTERS: CLUSTER }),
+      metrics: createSelfMetrics({ defaults: false }),
+      logger: silentLogger,
+      api: () => there,
+    });
+    const d2 = new Discovery({ sources: [fresh], metrics, logger: silentLogger, intervalSeconds: 60 });
+    const l2 = new OnDemandDiscovery(d2, 0);
+    await l2.current();
+    expect(l2.clusterFailing(CLUSTER)).toBe(true);
   });
 });
