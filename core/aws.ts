@@ -99,22 +99,45 @@ function instrument(client: MiddlewareClient, service: ServiceKey, metrics: Self
   );
 }
 
+/** Refresh assumed-role credentials this long before they expire. */
+const CREDENTIALS_REFRESH_MS = 5 * 60_000;
+
+/**
+ * One set of assumed-role credentials for all of a scope's clients: each SDK client caches credentials
+ * on its own, so without this every client (ECS, EC2, ...) would call AssumeRole separately.
+ */
+function sharedCredentials(provider: AwsCredentialIdentityProvider): AwsCredentialIdentityProvider {
+  let current: Promise<AwsCredentialIdentity> | undefined;
+  const fetch = () =>
+    (current = provider().catch((err: unknown) => ((current = undefined), Promise.reject(err))));
+  return async () => {
+    const pending = current ?? fetch();
+    const creds = await pending;
+    const expiresIn = creds.expiration ? creds.expiration.getTime() - Date.now() : Infinity;
+    if (expiresIn > CREDENTIALS_REFRESH_MS) return creds;
+    // Expiring: one caller starts the refresh, the others wait for it.
+    return current === pending ? fetch() : (current ?? fetch());
+  };
+}
+
 export function createClients(target: AwsTarget, opts: ClientOptions = {}): AwsClients {
   const env = opts.env ?? process.env;
   let credentials = opts.credentials;
   if (target.account) {
     const stsEndpoint = endpointOverride("sts", env);
-    credentials = fromTemporaryCredentials({
-      params: {
-        RoleArn: target.account.roleArn,
-        RoleSessionName: "ecs-prometheus-bridge",
-        ...(target.account.externalId ? { ExternalId: target.account.externalId } : {}),
-        DurationSeconds: 3600,
-      },
-      ...(opts.credentials ? { masterCredentials: opts.credentials } : {}),
-      // The STS client behind assume-role honours the same endpoint overrides as the others.
-      clientConfig: { region: target.region, ...(stsEndpoint ? { endpoint: stsEndpoint } : {}) },
-    });
+    credentials = sharedCredentials(
+      fromTemporaryCredentials({
+        params: {
+          RoleArn: target.account.roleArn,
+          RoleSessionName: "ecs-prometheus-bridge",
+          ...(target.account.externalId ? { ExternalId: target.account.externalId } : {}),
+          DurationSeconds: 3600,
+        },
+        ...(opts.credentials ? { masterCredentials: opts.credentials } : {}),
+        // The STS client behind assume-role honours the same endpoint overrides as the others.
+        clientConfig: { region: target.region, ...(stsEndpoint ? { endpoint: stsEndpoint } : {}) },
+      }),
+    );
   }
   const common = (service: ServiceKey) => {
     const endpoint = endpointOverride(service, env);

@@ -14,6 +14,8 @@ export interface SelfMetrics {
   targets: Gauge<"source">;
   unitUp: Gauge<"source" | "unit">;
   skipped: Gauge<"source" | "reason">;
+  ecsDescribeFailures: Counter<"operation" | "reason">;
+  ecsClusterAbsent: Gauge<"unit">;
 }
 
 export function createSelfMetrics(opts: { defaults?: boolean; registry?: Registry } = {}): SelfMetrics {
@@ -75,6 +77,18 @@ export function createSelfMetrics(opts: { defaults?: boolean; registry?: Registr
       name: `${p}skipped`,
       help: "Tasks, containers or instances skipped in the last refresh, by reason (not errors: e.g. not RUNNING yet).",
       labelNames: ["source", "reason"],
+      registers: [registry],
+    }),
+    ecsDescribeFailures: new Counter({
+      name: `${p}ecs_describe_failures_total`,
+      help: "Resources an ECS describe call answered as failures (e.g. a task gone between ListTasks and DescribeTasks), by operation and reason.",
+      labelNames: ["operation", "reason"],
+      registers: [registry],
+    }),
+    ecsClusterAbsent: new Gauge({
+      name: `${p}ecs_cluster_absent`,
+      help: "1 for a configured cluster that does not exist in this account/region (reported, not a failure).",
+      labelNames: ["unit"],
       registers: [registry],
     }),
   };

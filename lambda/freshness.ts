@@ -137,7 +137,9 @@ export class OnDemandDiscovery {
 
   /**
    * True if a unit of this cluster (by name) failed its last refresh, or an ECS listing failed (the
-   * cluster's units may be stale, or the cluster not yet known): a missing task may exist.
+   * cluster's units may be stale, or the cluster not yet known): a missing task may exist. A unit whose
+   * cluster is absent from its account/region is ok (and empty), so a same-named cluster absent from
+   * another scope never makes this true.
    */
   clusterFailing(cluster: string): boolean {
     return (

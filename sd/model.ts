@@ -22,10 +22,13 @@ export interface DiscoveredTarget {
   group: TargetGroup;
 }
 
-/** Label names must match [a-zA-Z_][a-zA-Z0-9_]*; anything else becomes "_". */
+/**
+ * A label-name suffix as Prometheus' strutil.SanitizeLabelName makes it: every character outside
+ * [a-zA-Z0-9_] becomes "_", and a leading digit is kept (the result always follows a prefix, so
+ * `tag 2fa` is `__meta_ecs_tag_task_2fa` here as in Prometheus' own discovery).
+ */
 export function sanitizeLabelName(key: string): string {
-  const s = key.replace(/[^a-zA-Z0-9_]/g, "_");
-  return /^[0-9]/.test(s) ? `_${s}` : s;
+  return key.replace(/[^a-zA-Z0-9_]/g, "_");
 }
 
 /** Adds a label if the value is a non-empty string (Prometheus treats empty values as absent). */

@@ -8,7 +8,8 @@ import { compareTargets, type DiscoveredTarget, type SourceName } from "./model.
 
 /** The outcome of one unit (a cluster in one account/region, a Cloud Map namespace). */
 export type UnitOutcome =
-  { unit: string; ok: true; targets: DiscoveredTarget[] } | { unit: string; ok: false; error: Error };
+  | { unit: string; ok: true; targets: DiscoveredTarget[]; absent?: boolean }
+  | { unit: string; ok: false; error: Error };
 
 export interface SourceRefresh {
   units: UnitOutcome[];
@@ -27,6 +28,8 @@ export interface Source {
 interface UnitState {
   targets: DiscoveredTarget[];
   ok: boolean;
+  /** The configured unit does not exist in this scope (an ok, empty unit). */
+  absent?: boolean;
   lastSuccess?: number;
   lastError?: string;
 }
@@ -46,6 +49,7 @@ export interface UnitStatus {
   source: SourceName;
   unit: string;
   ok: boolean;
+  absent?: boolean;
   targets: number;
   lastSuccess?: string;
   lastError?: string;
@@ -92,6 +96,7 @@ export class Discovery {
         source,
         unit: key.slice(source.length + 1), // same unit name as the unit_up metric label
         ok: state.ok,
+        ...(state.absent ? { absent: true } : {}),
         targets: state.targets.length,
         ...(state.lastSuccess ? { lastSuccess: new Date(state.lastSuccess).toISOString() } : {}),
         ...(state.lastError ? { lastError: state.lastError } : {}),
@@ -182,7 +187,12 @@ export class Discovery {
       if (outcome.ok) {
         this.units.set(key, {
           source: source.name,
-          state: { targets: outcome.targets, ok: true, lastSuccess: now },
+          state: {
+            targets: outcome.targets,
+            ok: true,
+            lastSuccess: now,
+            ...(outcome.absent ? { absent: true } : {}),
+          },
         });
         metrics.unitUp.set({ source: source.name, unit: outcome.unit }, 1);
       } else {

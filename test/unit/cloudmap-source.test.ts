@@ -359,7 +359,7 @@ describe("Cloud Map instances", () => {
       __meta_cloudmap_attribute_AWS_INSTANCE_PORT: "80",
       __meta_cloudmap_attribute_app_kubernetes_io_name: "api",
       __meta_cloudmap_attribute_team_name: "core",
-      __meta_cloudmap_attribute__1st: "yes",
+      __meta_cloudmap_attribute_1st: "yes",
     });
     for (const name of Object.keys(t!.group.labels)) expect(name).toMatch(/^[a-zA-Z_][a-zA-Z0-9_]*$/);
   });

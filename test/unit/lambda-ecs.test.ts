@@ -7,8 +7,8 @@ import { createLogger, silentLogger } from "../../core/log.js";
 import type { SelfMetrics } from "../../core/metrics.js";
 import { functionUrlEvent } from "../../lambda/events.js";
 import { createHandler, createLambdaRuntime, redactedConfigMessage } from "../../lambda/runtime.js";
-import { AwsError, ENDPOINT, mockJson } from "../helpers/aws-nock.js";
-import { CLUSTER_ARN, fargateTask, taskDefinition, tdArn } from "../helpers/ecs-fixtures.js";
+import { AwsError, ENDPOINT, mockEc2, mockJson } from "../helpers/aws-nock.js";
+import { CLUSTER, CLUSTER_ARN, fargateTask, taskDefinition, tdArn } from "../helpers/ecs-fixtures.js";
 import { CONTEXT, json, type LambdaResult } from "./lambda-fixtures.js";
 
 const CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
@@ -44,8 +44,14 @@ function mockCluster() {
       failures: [],
     }),
     DescribeTaskDefinition: () => ({ taskDefinition: TD }),
+    DescribeClusters: () => ({ clusters: [{ clusterArn: CLUSTER_ARN, clusterName: CLUSTER }], failures: [] }),
+    DescribeServices: () => ({
+      services: [{ serviceArn: CLUSTER_ARN.replace(":cluster/", ":service/") + "/api", serviceName: "api" }],
+      failures: [],
+    }),
   });
-  return { state, mock };
+  const ec2 = mockEc2({});
+  return { state, mock, ec2 };
 }
 
 async function awsCalls(metrics: SelfMetrics): Promise<number> {
@@ -70,14 +76,21 @@ afterEach(() => nock.cleanAll());
 
 describe("Lambda with the real ECS source (nock)", () => {
   it("redirects to the discovered task IP; a second invocation within cacheSeconds calls no AWS API", async () => {
-    const { mock } = mockCluster();
+    const { mock, ec2 } = mockCluster();
     const { rt, run } = runtime({ BRIDGE_LAMBDA_CACHE_SECONDS: "300" });
     const first = await run("/targets/prod/api/0");
     expect(first.statusCode).toBe(308);
     expect(first.headers.location).toBe("http://10.0.9.1:9100/m");
     const calls = await awsCalls(rt.metrics);
-    expect(calls).toBe(3); // ListTasks, DescribeTasks, DescribeTaskDefinition
-    expect(mock.calls).toEqual({ ListTasks: 1, DescribeTasks: 1, DescribeTaskDefinition: 1 });
+    expect(calls).toBe(6); // the five below and EC2 DescribeNetworkInterfaces (the ENIs' public IPs)
+    expect(mock.calls).toEqual({
+      DescribeClusters: 1,
+      ListTasks: 1,
+      DescribeTasks: 1,
+      DescribeTaskDefinition: 1,
+      DescribeServices: 1,
+    });
+    expect(ec2.calls).toEqual({ DescribeNetworkInterfaces: 1 });
 
     const second = await run("/targets?cluster=prod&service=api&index=1");
     expect(second.headers.location).toBe("http://10.0.9.2:9100/m");
@@ -85,13 +98,20 @@ describe("Lambda with the real ECS source (nock)", () => {
     expect(await awsCalls(rt.metrics)).toBe(calls);
   });
 
-  it("with cacheSeconds 0 every invocation refreshes, reusing the source's caches (ListTasks only)", async () => {
-    const { state, mock } = mockCluster();
+  it("with cacheSeconds 0 every invocation refreshes, reusing the source's caches (tasks described again)", async () => {
+    const { state, mock, ec2 } = mockCluster();
     const { run, settled } = runtime({ BRIDGE_LAMBDA_CACHE_SECONDS: "0" });
     await run("/targets/prod/api/0");
     await run("/targets/prod/api/0");
     await settled();
-    expect(mock.calls).toEqual({ ListTasks: 2, DescribeTasks: 1, DescribeTaskDefinition: 1 });
+    expect(mock.calls).toEqual({
+      DescribeClusters: 1,
+      ListTasks: 2,
+      DescribeTasks: 2,
+      DescribeTaskDefinition: 1,
+      DescribeServices: 1,
+    });
+    expect(ec2.calls).toEqual({ DescribeNetworkInterfaces: 1 });
     // A task stops: the next invocation is answered from the last snapshot while it refreshes; its slot
     // disappears once that refresh is done.
     state.tasks = state.tasks.filter((t) => t.taskArn !== state.tasks[1]!.taskArn);

@@ -140,7 +140,10 @@ describe("serverless.yml", () => {
     const allowed = off.filter((s) => s.Effect === "Allow").flatMap((s) => s.Action);
     expect(allowed.sort()).toEqual([
       "ec2:DescribeInstances",
+      "ec2:DescribeNetworkInterfaces",
+      "ecs:DescribeClusters",
       "ecs:DescribeContainerInstances",
+      "ecs:DescribeServices",
       "ecs:DescribeTaskDefinition",
       "ecs:DescribeTasks",
       "ecs:ListClusters",
