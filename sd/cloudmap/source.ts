@@ -22,7 +22,13 @@ import {
   type Namespace,
   type Service,
 } from "./api.js";
-import { buildTarget, parseDefaultPorts, type SkipReason, type TargetOptions } from "./targets.js";
+import {
+  buildTarget,
+  parseDefaultPorts,
+  SKIP_REASONS,
+  type SkipReason,
+  type TargetOptions,
+} from "./targets.js";
 
 export interface CloudMapSourceOptions {
   scopes: AwsScope[];
@@ -54,8 +60,6 @@ interface ScopeState {
   tags?: LRUCache<string, Record<string, string>>;
   tagsDeniedLogged: boolean;
 }
-
-const SKIP_REASONS: readonly SkipReason[] = ["no_ip", "no_port", "invalid_port"];
 
 type NamespaceOutcome = UnitOutcome & { skipped?: Map<SkipReason, number> };
 

@@ -160,6 +160,7 @@ export class EcsSource implements Source {
         task.lastStatus === "RUNNING" &&
         def !== undefined &&
         !result.skipped.includes("no_ip") &&
+        !result.skipped.includes("invalid_address") &&
         !result.skipped.includes("unresolved_host_port") &&
         !(task.healthStatus === "UNKNOWN" && hasHealthCheck(def));
       if (settled) next.tasks.set(arn, task);
