@@ -3,7 +3,7 @@
 // id, so each cluster keeps exactly those its last refresh referenced: no TTL, and memory follows the
 // cluster's size.
 import type { Task, TaskDefinition } from "@aws-sdk/client-ecs";
-import { UnitBackoff } from "../../core/backoff.js";
+import { settle, UnitBackoff, type Settled } from "../../core/backoff.js";
 import type { Config } from "../../core/config.js";
 import type { Logger } from "../../core/log.js";
 import type { AwsScope } from "../../core/scopes.js";
@@ -57,6 +57,8 @@ export class EcsSource implements Source {
   private readonly clusters = new Map<string, ClusterState>();
   private readonly apis = new Map<string, EcsApi>();
   private readonly backoff = new UnitBackoff();
+  /** ListClusters per scope backs off like a cluster when throttled or failing with 5xx. */
+  private readonly listingBackoff = new UnitBackoff();
   private readonly opts: OptInOptions;
   private skipped = new Map<SkipReason, number>();
 
@@ -69,22 +71,30 @@ export class EcsSource implements Source {
     this.skipped = new Map();
     const units: UnitOutcome[] = [];
     const failedScopes: string[] = [];
+    const scopeErrors = new Map<string, Error>();
     await Promise.all(
       this.deps.scopes.map(async (scope) => {
         const api = this.api(scope);
-        let clusters: string[];
-        try {
-          clusters =
-            this.deps.config.clusters.length > 0 ? this.deps.config.clusters : await api.listClusters();
-        } catch (err) {
+        const configured = this.deps.config.clusters;
+        const listing: Settled<string[]> =
+          configured.length > 0
+            ? { ok: true, value: configured }
+            : await this.listingBackoff.run<Settled<string[]>>(
+                scope.key,
+                () => settle(() => api.listClusters()),
+                (error) => ({ ok: false, error }),
+              );
+        if (!listing.ok) {
           failedScopes.push(`${scope.key}/`);
+          scopeErrors.set(`${scope.key}/`, listing.error);
           this.deps.logger.warn("ListClusters failed; keeping last-good targets", {
             scope: scope.key,
-            error: (err as Error).name,
-            message: (err as Error).message,
+            error: listing.error.name,
+            message: listing.error.message,
           });
           return;
         }
+        const clusters = listing.value;
         await Promise.all(
           clusters.map(async (cluster) => {
             const unit = `${scope.key}/${clusterNameFromArn(cluster) ?? cluster}`;
@@ -111,7 +121,7 @@ export class EcsSource implements Source {
     );
     for (const reason of SKIP_REASONS)
       this.deps.metrics.skipped.set({ source: "ecs", reason }, this.skipped.get(reason) ?? 0);
-    return { units, failedScopes };
+    return { units, failedScopes, scopeErrors };
   }
 
   /** One API (and so one limiter) per scope, made on first use. */
