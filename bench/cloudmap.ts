@@ -3,7 +3,7 @@
 // cached), and the refresh right after the listing TTL expires.
 import { pathToFileURL } from "node:url";
 import { createClients, destroyClients } from "../core/aws.js";
-import { loadConfig } from "../core/config.js";
+import { loadConfig } from "../cmd/config.js";
 import { silentLogger } from "../core/log.js";
 import { createSelfMetrics } from "../core/metrics.js";
 import { CloudMapSource } from "../sd/cloudmap/source.js";

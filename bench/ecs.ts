@@ -2,7 +2,7 @@
 import { pathToFileURL } from "node:url";
 // against the simulated AWS endpoint (with the ECS token bucket on, as AWS enforces it).
 import { silentLogger } from "../core/log.js";
-import { loadConfig } from "../core/config.js";
+import { loadConfig } from "../cmd/config.js";
 import { startBridge } from "../cmd/bridge.js";
 import { ECS_THROTTLING, startSimAws, type Scenario } from "../sim/index.js";
 

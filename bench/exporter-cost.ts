@@ -2,7 +2,7 @@
 // an in-process CloudWatch that answers like AWS (500 metrics per ListMetrics page, both families published
 // with 1 and 3 dimensions) and counts what the exporter sends; the monthly figure follows from those counts.
 import { pathToFileURL } from "node:url";
-import { loadConfig } from "../core/config.js";
+import { loadConfig } from "../cmd/config.js";
 import { createSelfMetrics } from "../core/metrics.js";
 import type { CloudWatchApi, ExporterScope } from "../exporter/api.js";
 import { METRICS, NAMESPACE } from "../exporter/catalog.js";
@@ -55,32 +55,30 @@ function inProcessCloudWatch(
   nowMs: () => number,
 ): CloudWatchApi {
   return {
-    async listMetrics(input) {
-      counts.ListMetrics = (counts.ListMetrics ?? 0) + 1;
+    async listMetrics(input, onPage) {
       const family = input.Dimensions?.[0]?.Name;
       const matching = series.filter((s) => s.Dimensions.some((d) => d.Name === family));
-      const start = Number(input.NextToken ?? 0);
-      const next = start + 500 < matching.length ? String(start + 500) : undefined;
-      return {
-        Metrics: matching.slice(start, start + 500).map((s) => ({ Namespace: NAMESPACE, ...s })),
-        ...(next ? { NextToken: next } : {}),
-        $metadata: {},
-      };
+      // 500 metrics per page, as AWS answers; an empty listing is still one request.
+      let start = 0;
+      do {
+        counts.ListMetrics = (counts.ListMetrics ?? 0) + 1;
+        onPage({ Metrics: matching.slice(start, start + 500).map((s) => ({ Namespace: NAMESPACE, ...s })) });
+        start += 500;
+      } while (start < matching.length);
     },
-    async getMetricData(input) {
+    async getMetricData(input, onPage) {
       counts.GetMetricData = (counts.GetMetricData ?? 0) + 1;
       const queries = input.MetricDataQueries ?? [];
       if (queries.length > 500) throw new Error("more than 500 queries");
       const t = new Date(Math.floor(nowMs() / 60_000) * 60_000 - 180_000);
-      return {
+      onPage({
         MetricDataResults: queries.map((q) => ({
           Id: q.Id,
           Timestamps: [t],
           Values: [1],
           StatusCode: "Complete",
         })),
-        $metadata: {},
-      };
+      });
     },
   };
 }
@@ -149,7 +147,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
       {
         BRIDGE_EXPORTER_SCHEDULE: "*/1 * * * *",
         BRIDGE_EXPORTER_PERIOD_SECONDS: "60",
-        BRIDGE_EXPORTER_LENGTH_SECONDS: "300",
       },
     ],
   ];

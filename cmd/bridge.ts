@@ -3,7 +3,7 @@ import type { Server } from "node:http";
 import { createAuthCheck } from "../core/auth.js";
 import { destroyClients, type ClientOptions } from "../core/aws.js";
 import { buildScopes, type AwsScope } from "../core/scopes.js";
-import { ConfigError, type Config } from "../core/config.js";
+import { ConfigError, type Config } from "./config.js";
 import { createLogger, type Logger } from "../core/log.js";
 import { createSelfMetrics, type SelfMetrics } from "../core/metrics.js";
 import { createApp, listen } from "../core/server.js";
@@ -44,6 +44,8 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     logger,
     intervalSeconds: config.refreshIntervalSeconds,
     scopes: scopes.map((scope) => scope.key),
+    callTimeoutSeconds: config.aws.callTimeoutSeconds,
+    ...(config.maxStaleSeconds !== undefined ? { maxStaleSeconds: config.maxStaleSeconds } : {}),
   });
   // Off: no exporter object, so no CloudWatch call at all. Created before listening so config errors stop startup.
   const exporter = config.exporter.enabled ? createExporter({ config, scopes, metrics, logger }) : undefined;

@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { loadConfig } from "../core/config.js";
+import { loadConfig } from "./config.js";
 import { createLogger } from "../core/log.js";
 import { startSampleServers, type SampleServers } from "../sim/samples.js";
 import { loadScenario } from "../sim/scenario.js";

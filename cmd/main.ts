@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, helpText, loadConfig, redactedConfig, type Config } from "../core/config.js";
+import { ConfigError, helpText, loadConfig, redactedConfig, versionText, type Config } from "./config.js";
 import { createLogger } from "../core/log.js";
 import { startBridge, type Bridge } from "./bridge.js";
 import { closeOnSignals, runIfEntry } from "./process.js";
@@ -25,6 +25,10 @@ export function credentialsConfigured(env: NodeJS.ProcessEnv = process.env): boo
 async function main(argv: string[]): Promise<void> {
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(helpText() + "\n");
+    return;
+  }
+  if (argv.includes("--version")) {
+    process.stdout.write(versionText() + "\n");
     return;
   }
   let config: Config;

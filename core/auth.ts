@@ -1,6 +1,6 @@
 // Optional bearer-token or basic auth for /sd and /metrics, compared in constant time.
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { Config } from "./config.js";
+import type { CoreConfig as Config } from "./options.js";
 
 function digest(s: string): Buffer {
   return createHash("sha256").update(s).digest();

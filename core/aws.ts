@@ -7,7 +7,7 @@ import { ECSClient } from "@aws-sdk/client-ecs";
 import { ServiceDiscoveryClient } from "@aws-sdk/client-servicediscovery";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Pluggable } from "@aws-sdk/types";
-import type { AccountConfig } from "./config.js";
+import type { AccountConfig } from "./options.js";
 import type { SelfMetrics } from "./metrics.js";
 
 export type ServiceKey = "ecs" | "ec2" | "servicediscovery" | "cloudwatch" | "sts";
@@ -251,24 +251,6 @@ export function destroyClients(clients: AwsClients): void {
   clients.ec2.destroy();
   clients.servicediscovery.destroy();
   clients.cloudwatch.destroy();
-}
-
-/** Runs fn over items with at most `limit` in flight; results keep input order. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 export function chunk<T>(items: readonly T[], size: number): T[][] {

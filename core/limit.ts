@@ -14,7 +14,7 @@ export function limited<T extends AsyncMethods>(api: T, concurrency: number): T 
   const limit = pLimit(concurrency);
   const out: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(api)) {
-    out[name] = (...args: unknown[]) => limit(() => fn.apply(api, args));
+    out[name] = typeof fn === "function" ? (...args: unknown[]) => limit(() => fn.apply(api, args)) : fn;
   }
   return out as T;
 }

@@ -1,7 +1,7 @@
 // Structured JSON log lines on stdout, written by pino. Callers pass fields; secrets are masked twice: the
 // config is logged through redactedConfig(), and pino redacts the secret paths below wherever they appear.
 import { pino, stdSerializers, stdTimeFunctions, type DestinationStream } from "pino";
-import type { LogLevel } from "./config.js";
+import type { LogLevel } from "./options.js";
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;

@@ -1,7 +1,8 @@
 // AWS scopes: every configured account (default chain or assumed role) in every configured region,
 // each with its own clients. Shared by the service, the Lambda and the exporter.
 import { createClients, type AwsClients, type ClientOptions } from "./aws.js";
-import { ConfigError, type AccountConfig, type Config } from "./config.js";
+import { ConfigError } from "./config/spec.js";
+import type { AccountConfig, CoreConfig as Config } from "./options.js";
 import { parseArn } from "../sd/model.js";
 
 /** One account (default chain or assumed role) in one region, with its clients. */
@@ -26,7 +27,11 @@ export function buildScopes(config: Config, clientOptions: ClientOptions): AwsSc
       ...(account ? { account } : {}),
       clients: createClients(
         { region, ...(account ? { account } : {}) },
-        { ...clientOptions, maxAttempts: config.aws.maxAttempts },
+        {
+          ...clientOptions,
+          maxAttempts: config.aws.maxAttempts,
+          callTimeoutSeconds: config.aws.callTimeoutSeconds,
+        },
       ),
     })),
   );

@@ -1,6 +1,5 @@
 // The ECS Service Connect metrics published to CloudWatch (namespace AWS/ECS): two families, each keyed
 // by its own discovery-name dimension, with the unit CloudWatch reports and the default statistics.
-import { ConfigError } from "../core/config.js";
 
 export const NAMESPACE = "AWS/ECS";
 
@@ -43,15 +42,8 @@ export function findMetric(family: FamilyDimension, name: string): MetricSpec | 
   return BY_KEY.get(`${family}/${name}`);
 }
 
-/** Statistics per CloudWatch metric name: the defaults with exporter.statistics overrides applied. */
+/** Statistics per CloudWatch metric name: the defaults with exporter.statistics overrides (validated) applied. */
 export function resolveStatistics(overrides: Record<string, string[]>): Map<string, readonly Statistic[]> {
-  const known = new Set(METRICS.map((m) => m.name));
-  for (const name of Object.keys(overrides)) {
-    if (!known.has(name))
-      throw new ConfigError(
-        `invalid exporter.statistics: unknown metric ${JSON.stringify(name)}; known metrics: ${[...known].join(", ")}`,
-      );
-  }
   const out = new Map<string, readonly Statistic[]>();
   for (const m of METRICS) {
     const chosen = (overrides[m.name] as Statistic[] | undefined) ?? m.defaultStats;

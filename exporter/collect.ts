@@ -1,4 +1,4 @@
-// GetMetricData: one query per (series, statistic), at most 500 queries per request, NextToken followed,
+// GetMetricData: one query per (series, statistic), at most 500 queries per request, every page read,
 // over a window aligned to the period and held back for CloudWatch's ingestion lag.
 import type { MetricDataQuery } from "@aws-sdk/client-cloudwatch";
 import { chunk } from "../core/aws.js";
@@ -8,7 +8,6 @@ import type { SeriesRef } from "./discovery.js";
 
 /** GetMetricData accepts at most 500 queries per request. */
 export const MAX_QUERIES_PER_REQUEST = 500;
-export const MAX_PAGES = 1000;
 
 /** Query window in Unix seconds. */
 export interface Window {
@@ -16,18 +15,27 @@ export interface Window {
   end: number;
 }
 
+/** The window reaches at least this far back, whatever the period. */
+const MIN_WINDOW_SECONDS = 300;
+
 /**
- * end = floor((now - delay) / period) * period, start = end - length. Aligned ends make every collection in
- * one period ask for the same complete buckets; the delay skips the newest, still filling ones.
+ * Length of the query window: whole periods (CloudWatch starts its buckets at StartTime, so a partial period
+ * would cut the newest bucket short), at least two and at least five minutes. When CloudWatch fills the
+ * newest period later than delaySeconds allows for, the window still holds the one before it, so the series
+ * keeps its value instead of flapping; stalenessSeconds still drops whatever is too old. 300 s -> 600 s,
+ * 60 s -> 300 s.
  */
-export function alignWindow(
-  nowMs: number,
-  periodSeconds: number,
-  lengthSeconds: number,
-  delaySeconds: number,
-): Window {
+export function windowSeconds(periodSeconds: number): number {
+  return periodSeconds * Math.max(2, Math.ceil(MIN_WINDOW_SECONDS / periodSeconds));
+}
+
+/**
+ * end = floor((now - delay) / period) * period, start = end - windowSeconds(period). Aligned ends make every
+ * collection in one period ask for the same complete buckets; the delay skips the newest, still filling ones.
+ */
+export function alignWindow(nowMs: number, periodSeconds: number, delaySeconds: number): Window {
   const end = Math.floor((nowMs / 1000 - delaySeconds) / periodSeconds) * periodSeconds;
-  return { start: end - lengthSeconds, end };
+  return { start: end - windowSeconds(periodSeconds), end };
 }
 
 export interface Query {
@@ -81,7 +89,7 @@ export interface BatchResult {
 }
 
 /**
- * Sends one batch, following NextToken. Throws if any page fails: a half-read batch is discarded and its
+ * Sends one batch and reads every page. Throws if any page fails: a half-read batch is discarded and its
  * series keep their previous values.
  */
 export async function fetchBatch(
@@ -95,19 +103,17 @@ export async function fetchBatch(
   const queries = batch.map((q, i) => toMetricDataQuery(q, i, periodSeconds));
   const points = new Map<number, Point>();
   const queryErrors: string[] = [];
-  let token: string | undefined;
   let requests = 0;
-  do {
-    const res = await api.getMetricData({
-      MetricDataQueries: queries,
-      StartTime: new Date(window.start * 1000),
-      EndTime: new Date(window.end * 1000),
-      ScanBy: "TimestampDescending",
-      ...(token ? { NextToken: token } : {}),
-    });
+  const input = {
+    MetricDataQueries: queries,
+    StartTime: new Date(window.start * 1000),
+    EndTime: new Date(window.end * 1000),
+    ScanBy: "TimestampDescending" as const,
+  };
+  await api.getMetricData(input, (page) => {
     requests++;
     onRequest(queries.length);
-    for (const r of res.MetricDataResults ?? []) {
+    for (const r of page.MetricDataResults ?? []) {
       const index = r.Id && /^q\d+$/.test(r.Id) ? Number(r.Id.slice(1)) : -1;
       if (index < 0 || index >= batch.length) continue;
       if (r.StatusCode === "InternalError" || r.StatusCode === "Forbidden") queryErrors.push(r.StatusCode);
@@ -122,9 +128,6 @@ export async function fetchBatch(
         if (!prev || timestamp > prev.timestamp) points.set(index, { timestamp, value });
       }
     }
-    token = res.NextToken || undefined;
-    if (requests >= MAX_PAGES && token)
-      throw new Error(`GetMetricData returned more than ${MAX_PAGES} pages`);
-  } while (token);
+  });
   return { points, requests, queryErrors };
 }

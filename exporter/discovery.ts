@@ -21,9 +21,6 @@ export interface SeriesFilter {
   discoveryNames: readonly string[];
 }
 
-/** A walk over NextToken never ends if a server keeps returning tokens; stop at a number no real account hits. */
-export const MAX_PAGES = 1000;
-
 /** Dimension names of the configured set, sorted: the family dimension alone or with ServiceName and ClusterName. */
 function wantedDimensions(family: FamilyDimension, set: DimensionSet): string {
   return (set === "3" ? [family, "ServiceName", "ClusterName"] : [family]).sort().join(",");
@@ -71,34 +68,27 @@ export async function listSeries(
   const seen = new Set<string>();
   let requests = 0;
   for (const family of FAMILIES) {
-    let token: string | undefined;
-    let pages = 0;
-    do {
-      const res = await api.listMetrics({
-        Namespace: NAMESPACE,
-        Dimensions: [{ Name: family }],
-        // Only series with data in the last 3 hours: deleted services stop costing GetMetricData calls at once
-        // instead of lingering for the two weeks ListMetrics otherwise remembers them.
-        RecentlyActive: "PT3H",
-        ...(token ? { NextToken: token } : {}),
-      });
+    const input = {
+      Namespace: NAMESPACE,
+      Dimensions: [{ Name: family }],
+      // Only series with data in the last 3 hours: deleted services stop costing GetMetricData calls at once
+      // instead of lingering for the two weeks ListMetrics otherwise remembers them.
+      RecentlyActive: "PT3H" as const,
+    };
+    await api.listMetrics(input, (page) => {
       requests++;
       onRequest();
-      const metrics = res.Metrics ?? [];
-      metrics.forEach((m, i) => {
+      (page.Metrics ?? []).forEach((m, i) => {
         const dimensions = m.Dimensions ?? [];
         const spec = selectSeries(family, m.MetricName, dimensions, filter);
         if (!spec) return;
-        const owningAccount = res.OwningAccounts?.[i];
+        const owningAccount = page.OwningAccounts?.[i];
         const key = seriesKey(spec, dimensions, owningAccount);
         if (seen.has(key)) return;
         seen.add(key);
         series.push({ metric: spec, dimensions, ...(owningAccount ? { owningAccount } : {}) });
       });
-      token = res.NextToken || undefined;
-      if (++pages >= MAX_PAGES && token)
-        throw new Error(`ListMetrics returned more than ${MAX_PAGES} pages for ${family}; giving up`);
-    } while (token);
+    });
   }
   return { series, requests };
 }

@@ -3,8 +3,8 @@
 // registry until they go stale. Failures keep the last values; nothing is ever frozen or turned into 0.
 import cron, { type ScheduledTask } from "node-cron";
 import type { Registry } from "prom-client";
-import { mapLimit } from "../core/aws.js";
-import { ConfigError, type Config } from "../core/config.js";
+import type { Config } from "../cmd/config.js";
+import { limited } from "../core/limit.js";
 import { silentLogger, type Logger } from "../core/log.js";
 import { parseArn } from "../sd/model.js";
 import { cloudWatchApi, type CloudWatchApi, type ExporterScope } from "./api.js";
@@ -12,7 +12,7 @@ import { resolveStatistics } from "./catalog.js";
 import { alignWindow, buildQueries, fetchBatch, toBatches, type Window } from "./collect.js";
 import { GET_METRIC_DATA_USD_PER_METRIC, LIST_METRICS_USD_PER_REQUEST } from "./cost.js";
 import { SeriesCatalog, dimensionMap } from "./discovery.js";
-import { helpText, promName, seriesLabels } from "./names.js";
+import { API, CODE, SCOPE, helpText, promName, seriesLabels } from "./names.js";
 import { createExporterMetrics } from "./selfmetrics.js";
 import { SeriesStore } from "./series.js";
 
@@ -62,38 +62,19 @@ export interface Exporter {
   stop(): Promise<void>;
 }
 
-function validate(cfg: Config["exporter"]): void {
-  if (!cron.validate(cfg.schedule))
-    throw new ConfigError(
-      `invalid exporter.schedule: got ${JSON.stringify(cfg.schedule)}; expected a cron expression`,
-    );
-  // CloudWatch starts its buckets at StartTime: a window of whole periods keeps them on the aligned end, or the
-  // newest bucket would be cut off at EndTime and exported as if it covered a full period.
-  if (cfg.lengthSeconds % cfg.periodSeconds !== 0)
-    throw new ConfigError(
-      `invalid exporter.lengthSeconds: got ${cfg.lengthSeconds}; expected a multiple of exporter.periodSeconds (${cfg.periodSeconds})`,
-    );
-  // The newest point of a window is delay+period to delay+2*period old when fetched; a shorter staleness
-  // would drop every series on arrival.
-  const minStaleness = cfg.delaySeconds + 2 * cfg.periodSeconds;
-  if (cfg.stalenessSeconds < minStaleness)
-    throw new ConfigError(
-      `invalid exporter.stalenessSeconds: got ${cfg.stalenessSeconds}; expected at least exporter.delaySeconds + 2 * exporter.periodSeconds (${minStaleness})`,
-    );
-  if (cfg.dimensions === "1" && (cfg.clusters.length > 0 || cfg.services.length > 0))
-    throw new ConfigError(
-      "invalid exporter.clusters/exporter.services: the 1-dimension set has no ClusterName or ServiceName; use exporter.dimensions=3 or exporter.discoveryNames",
-    );
-}
-
 export function createExporter(opts: ExporterOptions): Exporter {
   const cfg = opts.config.exporter;
-  validate(cfg);
   const stats = resolveStatistics(cfg.statistics);
   const now = opts.now ?? Date.now;
   const logger = opts.logger ?? silentLogger;
-  const apiFor = opts.api ?? ((scope: ExporterScope) => cloudWatchApi(scope.clients.cloudwatch));
   const concurrency = opts.config.aws?.maxConcurrency ?? 4;
+  // One limiter per account and region (aws.maxConcurrency), shared by every collection of that scope.
+  const apis = new Map(
+    opts.scopes.map((scope) => {
+      const api = opts.api?.(scope) ?? cloudWatchApi(scope.clients.cloudwatch);
+      return [scope, limited(api, concurrency)];
+    }),
+  );
   const m = createExporterMetrics(opts.metrics.registry);
   const store = new SeriesStore(opts.metrics.registry, cfg.stalenessSeconds * 1000, now);
   const catalog = new SeriesCatalog(
@@ -124,7 +105,7 @@ export function createExporter(opts: ExporterOptions): Exporter {
       const code = (err as { name?: string }).name ?? "Error";
       report.ok = false;
       report.errors.push(`${api}: ${code}`);
-      m.collectionErrors.inc({ scope: scope.key, api, code });
+      m.collectionErrors.inc({ [SCOPE]: scope.key, [API]: api, [CODE]: code });
       logger.warn("cloudwatch call failed; keeping last values until stale", {
         scope: scope.key,
         api,
@@ -132,10 +113,10 @@ export function createExporter(opts: ExporterOptions): Exporter {
         message: (err as Error).message,
       });
     };
-    const api = apiFor(scope);
+    const api = apis.get(scope)!;
     const onList = (): void => {
       report.listMetricsRequests++;
-      m.estimatedCost.inc({ scope: scope.key, api: "ListMetrics" }, LIST_METRICS_USD_PER_REQUEST);
+      m.estimatedCost.inc({ [SCOPE]: scope.key, [API]: "ListMetrics" }, LIST_METRICS_USD_PER_REQUEST);
     };
     let listing;
     try {
@@ -150,20 +131,21 @@ export function createExporter(opts: ExporterOptions): Exporter {
     const onData = (queries: number): void => {
       report.getMetricDataRequests++;
       report.metricsRequested += queries;
-      m.metricsRequested.inc({ scope: scope.key }, queries);
+      m.metricsRequested.inc({ [SCOPE]: scope.key }, queries);
       m.estimatedCost.inc(
-        { scope: scope.key, api: "GetMetricData" },
+        { [SCOPE]: scope.key, [API]: "GetMetricData" },
         queries * GET_METRIC_DATA_USD_PER_METRIC,
       );
     };
-    for (const batch of toBatches(buildQueries(listing.series, stats))) {
-      let result;
-      try {
-        result = await fetchBatch(api, batch, window, cfg.periodSeconds, onData);
-      } catch (err) {
-        fail("GetMetricData", err);
-        continue;
-      }
+    // Batches go out together; the scope's limiter keeps at most aws.maxConcurrency of them in flight.
+    const batches = toBatches(buildQueries(listing.series, stats));
+    const results = await Promise.allSettled(
+      batches.map((batch) => fetchBatch(api, batch, window, cfg.periodSeconds, onData)),
+    );
+    results.forEach((settled, i) => {
+      if (settled.status === "rejected") return fail("GetMetricData", settled.reason);
+      const result = settled.value;
+      const batch = batches[i]!;
       for (const code of result.queryErrors)
         fail("GetMetricData", { name: code, message: "query result status" });
       for (const [index, point] of result.points) {
@@ -177,14 +159,15 @@ export function createExporter(opts: ExporterOptions): Exporter {
         if (store.update(name, helpText(q.series.metric, q.stat, cfg.periodSeconds), labels, point))
           report.updated++;
       }
-    }
+    });
     return report;
   }
 
   async function run(): Promise<CollectionReport> {
     const endTimer = m.collectionDuration.startTimer();
-    const window = alignWindow(now(), cfg.periodSeconds, cfg.lengthSeconds, cfg.delaySeconds);
-    const scopes = await mapLimit(opts.scopes, concurrency, (s) => collectScope(s, window));
+    const window = alignWindow(now(), cfg.periodSeconds, cfg.delaySeconds);
+    // Scopes run side by side: each is bounded by its own limiter, as CloudWatch's quotas are per account and region.
+    const scopes = await Promise.all(opts.scopes.map((s) => collectScope(s, window)));
     const removed = store.expire();
     endTimer();
     const ok = scopes.every((s) => s.ok);

@@ -4,25 +4,41 @@ import type { MetricSpec, Statistic } from "./catalog.js";
 
 export const PREFIX = "aws_ecs_";
 
-/** Every label an exported series may carry; each gauge declares all of them so both families can share a name. */
+// Label names, each spelled once: the exporter's code refers to these constants only.
+export const CLUSTER_NAME = "cluster_name";
+export const SERVICE_NAME = "service_name";
+export const DISCOVERY_NAME = "discovery_name";
+export const TARGET_DISCOVERY_NAME = "target_discovery_name";
+export const REGION = "region";
+export const ACCOUNT_ID = "account_id";
+
+/** Labels of the exporter's self-metrics. */
+export const SCOPE = "scope";
+export const API = "api";
+export const CODE = "code";
+
+/**
+ * Every label an exported series may carry, in exposition order; each gauge declares all of them so both
+ * families can share a name.
+ */
 export const LABEL_NAMES = [
-  "cluster_name",
-  "service_name",
-  "discovery_name",
-  "target_discovery_name",
-  "region",
-  "account_id",
+  CLUSTER_NAME,
+  SERVICE_NAME,
+  DISCOVERY_NAME,
+  TARGET_DISCOVERY_NAME,
+  REGION,
+  ACCOUNT_ID,
 ] as const;
 
 export type LabelName = (typeof LABEL_NAMES)[number];
 export type Labels = Partial<Record<LabelName, string>>;
 
-/** CloudWatch dimension name -> label name. */
-const DIMENSION_LABELS: Record<string, LabelName> = {
-  ClusterName: "cluster_name",
-  ServiceName: "service_name",
-  DiscoveryName: "discovery_name",
-  TargetDiscoveryName: "target_discovery_name",
+/** Label name -> the CloudWatch dimension it comes from. */
+const LABEL_DIMENSIONS: Partial<Record<LabelName, string>> = {
+  [CLUSTER_NAME]: "ClusterName",
+  [SERVICE_NAME]: "ServiceName",
+  [DISCOVERY_NAME]: "DiscoveryName",
+  [TARGET_DISCOVERY_NAME]: "TargetDiscoveryName",
 };
 
 /**
@@ -64,8 +80,8 @@ export function seriesLabels(
   const out: Labels = {};
   // Fixed order keeps the exposition stable whatever order CloudWatch lists the dimensions in.
   for (const label of LABEL_NAMES) {
-    const dim = Object.keys(DIMENSION_LABELS).find((d) => DIMENSION_LABELS[d] === label);
-    const value = dim ? dimensions[dim] : label === "region" ? region : accountId;
+    const dim = LABEL_DIMENSIONS[label];
+    const value = dim ? dimensions[dim] : label === REGION ? region : accountId;
     if (value) out[label] = value;
   }
   return out;

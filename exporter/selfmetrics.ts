@@ -3,11 +3,12 @@
 // exporter knows. Get-or-create, so a second exporter on one registry (tests, library use) does not throw.
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { METRIC_PREFIX } from "../core/metrics.js";
+import { API, CODE, SCOPE } from "./names.js";
 
 export interface ExporterMetrics {
-  metricsRequested: Counter<"scope">;
-  estimatedCost: Counter<"scope" | "api">;
-  collectionErrors: Counter<"scope" | "api" | "code">;
+  metricsRequested: Counter<typeof SCOPE>;
+  estimatedCost: Counter<typeof SCOPE | typeof API>;
+  collectionErrors: Counter<typeof SCOPE | typeof API | typeof CODE>;
   collectionDuration: Histogram<string>;
   lastSuccess: Gauge<string>;
   series: Gauge<string>;
@@ -28,7 +29,7 @@ export function createExporterMetrics(registry: Registry): ExporterMetrics {
         new Counter({
           name: `${p}metrics_requested_total`,
           help: "Metrics requested from CloudWatch GetMetricData (queries per request, pages included): the billed unit.",
-          labelNames: ["scope"],
+          labelNames: [SCOPE],
           registers,
         }),
     ),
@@ -39,7 +40,7 @@ export function createExporterMetrics(registry: Registry): ExporterMetrics {
         new Counter({
           name: `${p}estimated_cost_usd_total`,
           help: "Estimated CloudWatch API cost in USD at list price: GetMetricData 0.01 per 1000 metrics requested, ListMetrics 0.01 per 1000 requests.",
-          labelNames: ["scope", "api"],
+          labelNames: [SCOPE, API],
           registers,
         }),
     ),
@@ -50,7 +51,7 @@ export function createExporterMetrics(registry: Registry): ExporterMetrics {
         new Counter({
           name: `${p}collection_errors_total`,
           help: "Failed CloudWatch calls or query results during collection (after SDK retries); affected series keep their last values until stale.",
-          labelNames: ["scope", "api", "code"],
+          labelNames: [SCOPE, API, CODE],
           registers,
         }),
     ),

@@ -2,7 +2,8 @@
 // service's http_sd list (same code as the service), and the redirect-mode list of function URL targets.
 import lambdaApi, { type API, type Request, type Response } from "lambda-api";
 import { safeEqual } from "../core/auth.js";
-import type { Config } from "../core/config.js";
+import type { Config } from "../cmd/config.js";
+import { SECRET_HEADER } from "./options.js";
 import type { Logger } from "../core/log.js";
 import {
   BadRequest,
@@ -79,7 +80,6 @@ export function createLambdaApi(deps: LambdaAppDeps): API {
   const publicUrl: PublicUrl | undefined = config.lambda.publicUrl
     ? parsePublicUrl(config.lambda.publicUrl)
     : undefined;
-  const secretHeader = config.lambda.secretHeader.toLowerCase();
   const sdCache = new SdCache();
   const redirectCache = new SdCache();
   // Derived views of one snapshot version: tasks in index order, and the redirect-mode targets.
@@ -95,7 +95,7 @@ export function createLambdaApi(deps: LambdaAppDeps): API {
     if (!secret) return true;
     const auth = req.headers.authorization;
     const candidates = [
-      req.headers[secretHeader],
+      req.headers[SECRET_HEADER],
       auth?.startsWith("Bearer ") ? auth.slice("Bearer ".length) : undefined,
       ...query.getAll("secret"),
     ];

@@ -1,7 +1,7 @@
 // `/sd?mode=redirect`: an http_sd list whose targets are the function URL itself, one group per running
 // task endpoint, with `__param_*` labels so Prometheus scrapes `/targets?cluster=&service=&index=` and
 // follows the 308. The host comes from configuration (lambda.publicUrl), never from the request.
-import { ConfigError } from "../core/config.js";
+import { ConfigError } from "../core/config/spec.js";
 import { setLabel, sortedLabels, type DiscoveredTarget, type Labels } from "../sd/model.js";
 import { serviceSlots, type TaskEndpoint, type TaskSlot } from "./select.js";
 

@@ -2,7 +2,7 @@
 // the registry enables and the Discovery refresh helper, refreshed on demand instead of on a schedule.
 import type { API } from "lambda-api";
 import type { ClientOptions } from "../core/aws.js";
-import { ConfigError, loadConfig, type Config } from "../core/config.js";
+import { ConfigError, loadConfig, type Config } from "../cmd/config.js";
 import { createLogger, type Logger } from "../core/log.js";
 import { buildScopes, type AwsScope } from "../core/scopes.js";
 import { createSelfMetrics, type SelfMetrics } from "../core/metrics.js";
@@ -42,6 +42,8 @@ export function createLambdaRuntime(opts: LambdaRuntimeOptions = {}): LambdaRunt
     logger: sourceLogger,
     intervalSeconds: config.refreshIntervalSeconds,
     scopes: scopes.map((scope) => scope.key),
+    callTimeoutSeconds: config.aws.callTimeoutSeconds,
+    ...(config.maxStaleSeconds !== undefined ? { maxStaleSeconds: config.maxStaleSeconds } : {}),
   });
   const discovery = new OnDemandDiscovery(refresher, config.lambda.cacheSeconds * 1000, { warnings });
   return { config, api: createLambdaApi({ config, discovery, logger }), metrics, discovery, scopes };

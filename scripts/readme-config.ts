@@ -1,10 +1,10 @@
 // Regenerates the README sections that come from code, so they cannot drift: the configuration table
-// (core/config.ts optionsMarkdown()) and the self-metrics table (the metrics the bridge registers).
+// (cmd/config.ts optionsMarkdown(), assembled from every mechanism's options) and the self-metrics table (the metrics the bridge registers).
 // Run: npm run readme   (test/unit/deploy-readme.test.ts fails when README.md is out of date)
 import { readFileSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Counter, Gauge, Histogram, Registry, Summary } from "prom-client";
-import { loadConfig, optionsMarkdown } from "../core/config.js";
+import { loadConfig, optionsMarkdown } from "../cmd/config.js";
 import { silentLogger } from "../core/log.js";
 import { createSelfMetrics } from "../core/metrics.js";
 import { createExporterMetrics } from "../exporter/selfmetrics.js";

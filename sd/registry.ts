@@ -1,6 +1,6 @@
 // The source registry: every discovery mechanism, by name. The service and the Lambda build their enabled
 // sources from it, so adding a source means its own folder plus one entry here.
-import type { Config } from "../core/config.js";
+import type { Config } from "../cmd/config.js";
 import type { Logger } from "../core/log.js";
 import type { SelfMetrics } from "../core/metrics.js";
 import type { AwsScope } from "../core/scopes.js";

@@ -5,7 +5,8 @@
 import { LRUCache } from "lru-cache";
 import { Counter } from "prom-client";
 import { settle, UnitBackoff, type Settled } from "../../core/backoff.js";
-import type { Config, HealthFilter } from "../../core/config.js";
+import type { Config } from "../../cmd/config.js";
+import type { HealthFilter } from "./options.js";
 import { limited } from "../../core/limit.js";
 import type { Logger } from "../../core/log.js";
 import type { AwsScope } from "../../core/scopes.js";
@@ -22,13 +23,8 @@ import {
   type Namespace,
   type Service,
 } from "./api.js";
-import {
-  buildTarget,
-  parseDefaultPorts,
-  SKIP_REASONS,
-  type SkipReason,
-  type TargetOptions,
-} from "./targets.js";
+import { parseDefaultPorts } from "./options.js";
+import { buildTarget, SKIP_REASONS, type SkipReason, type TargetOptions } from "./targets.js";
 
 export interface CloudMapSourceOptions {
   scopes: AwsScope[];
@@ -81,7 +77,6 @@ export class CloudMapSource implements Source {
     this.targetOptions = {
       portAttribute: config.cloudmap.portAttribute,
       pathAttribute: config.cloudmap.pathAttribute,
-      ...(config.cloudmap.defaultPort !== undefined ? { defaultPort: config.cloudmap.defaultPort } : {}),
       defaultPorts: parseDefaultPorts(config.cloudmap.defaultPorts ?? []),
     };
     this.states = opts.scopes.map((scope) => ({

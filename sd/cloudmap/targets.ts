@@ -1,5 +1,5 @@
 // Pure mapping from one Cloud Map instance to one target: address, metrics port and path, labels.
-import { ConfigError } from "../../core/config.js";
+import { ANY_NAMESPACE } from "./options.js";
 import {
   formatAddress,
   setLabel,
@@ -20,8 +20,7 @@ const INVALID = Symbol("invalid address");
 export interface TargetOptions {
   portAttribute: string;
   pathAttribute: string;
-  defaultPort?: number;
-  /** Keys `namespace` or `namespace/service` (name or ID) -> port. */
+  /** Keys `namespace` or `namespace/service` (name or ID), or ANY_NAMESPACE -> port. */
   defaultPorts: Map<string, number>;
 }
 
@@ -33,28 +32,12 @@ export function parsePort(value: string | undefined): number | "invalid" | undef
   return n >= 1 && n <= 65535 ? n : "invalid";
 }
 
-/** Parses cloudmap.defaultPorts; a bad entry is a configuration error, not something to skip quietly. */
-export function parseDefaultPorts(entries: readonly string[]): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const entry of entries) {
-    const eq = entry.lastIndexOf("=");
-    const key = eq > 0 ? entry.slice(0, eq).trim() : "";
-    const port = eq > 0 ? parsePort(entry.slice(eq + 1)) : undefined;
-    if (!key || typeof port !== "number" || key.split("/").length > 2 || key.split("/").some((p) => p === ""))
-      throw new ConfigError(
-        `invalid cloudmap.defaultPorts: got ${JSON.stringify(entry)}; expected namespace=port or namespace/service=port (port 1-65535)`,
-      );
-    out.set(key, port);
-  }
-  return out;
-}
-
 function defaultPortFor(ns: Namespace, svc: Service, opts: TargetOptions): number | undefined {
-  for (const key of [`${ns.name}/${svc.name}`, `${ns.id}/${svc.name}`, ns.name, ns.id]) {
+  for (const key of [`${ns.name}/${svc.name}`, `${ns.id}/${svc.name}`, ns.name, ns.id, ANY_NAMESPACE]) {
     const port = opts.defaultPorts.get(key);
     if (port !== undefined) return port;
   }
-  return opts.defaultPort;
+  return undefined;
 }
 
 /**

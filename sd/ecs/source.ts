@@ -4,7 +4,7 @@
 // cluster's size.
 import type { Task, TaskDefinition } from "@aws-sdk/client-ecs";
 import { settle, UnitBackoff, type Settled } from "../../core/backoff.js";
-import type { Config } from "../../core/config.js";
+import type { Config } from "../../cmd/config.js";
 import type { Logger } from "../../core/log.js";
 import type { AwsScope } from "../../core/scopes.js";
 import type { SelfMetrics } from "../../core/metrics.js";

@@ -10,7 +10,7 @@ import {
   type DiscoveredTarget,
   type Labels,
 } from "../model.js";
-import type { OptInMode } from "../../core/config.js";
+import type { OptInMode } from "./options.js";
 import { ECS_LABELS, containerLabelName, taskTagLabelName } from "./labels.js";
 
 export interface OptInOptions {

@@ -1,5 +1,5 @@
 // Starts the real bridge (startBridge) against a simulated AWS endpoint, on loopback.
-import { loadConfig } from "../../core/config.js";
+import { loadConfig } from "../../cmd/config.js";
 import { silentLogger } from "../../core/log.js";
 import { startBridge, type Bridge } from "../../cmd/bridge.js";
 import type { SimAws } from "../../sim/index.js";

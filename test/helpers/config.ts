@@ -1,4 +1,4 @@
-import { loadConfig, type Config } from "../../core/config.js";
+import { loadConfig, type Config } from "../../cmd/config.js";
 
 /** A config built through the real loader (so defaults and validation apply), from env-style values. */
 export function testConfig(env: Record<string, string> = {}): Config {

@@ -15,11 +15,10 @@ import { testConfig } from "../helpers/config.js";
 const MINUTE_RESOLUTION = {
   BRIDGE_EXPORTER_SCHEDULE: "*/1 * * * *",
   BRIDGE_EXPORTER_PERIOD_SECONDS: "60",
-  BRIDGE_EXPORTER_LENGTH_SECONDS: "300",
 };
 
 const CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
-// 2024-06-01T10:00:30Z: window [09:53, 09:58) with the defaults (period 60, delay 120, length 300).
+// 2024-06-01T10:00:30Z: window [09:53, 09:58) with period 60 and delay 120 (a five-minute window).
 const T0 = Date.UTC(2024, 5, 1, 10, 0, 30);
 const NEWEST = Date.UTC(2024, 5, 1, 9, 57, 0) / 1000;
 

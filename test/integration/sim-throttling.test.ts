@@ -2,7 +2,7 @@
 // per group, one bucket per account and region, EC2's smaller bucket for unfiltered DescribeInstances.
 import { DescribeInstancesCommand } from "@aws-sdk/client-ec2";
 import { DescribeTasksCommand, ListTasksCommand } from "@aws-sdk/client-ecs";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { destroyClients, type AwsClients } from "../../core/aws.js";
 import { FaultBox, type CallScope } from "../../sim/faults.js";
 import {
@@ -40,26 +40,23 @@ const SCENARIO: Scenario = {
   ],
 };
 
-let sim: SimAws | undefined;
-let clients: AwsClients[] = [];
+/** A sim on a fixed clock, closed when the test finishes. */
+async function start(scenario: Scenario, clock: { now: number }): Promise<SimAws> {
+  const sim = await startSimAws({ scenario, now: () => clock.now });
+  onTestFinished(() => sim.close());
+  return sim;
+}
 
-afterEach(async () => {
-  for (const c of clients) destroyClients(c);
-  clients = [];
-  await sim?.close();
-  sim = undefined;
-});
-
-function sdk(s: SimAws, region = "us-east-1"): AwsClients {
-  const c = simClients(s, { region });
-  clients.push(c);
+function sdk(sim: SimAws, region = "us-east-1"): AwsClients {
+  const c = simClients(sim, { region });
+  onTestFinished(() => destroyClients(c));
   return c;
 }
 
 describe("documented buckets on the wire", () => {
   it("a burst of ListTasks leaves DescribeTasks throttled: one bucket, per account and region", async () => {
     const clock = { now: Date.UTC(2024, 0, 1) };
-    sim = await startSimAws({ scenario: SCENARIO, now: () => clock.now });
+    const sim = await start(SCENARIO, clock);
     const c = sdk(sim);
     const listTasks = () => c.ecs.send(new ListTasksCommand({ cluster: "prod", maxResults: 1 }));
     const [arn] = (await listTasks()).taskArns!;
@@ -80,7 +77,7 @@ describe("documented buckets on the wire", () => {
   });
 
   it("EC2 DescribeInstances without filter or ids draws from the smaller bucket (50 / 10 per s)", async () => {
-    sim = await startSimAws({ scenario: { ...SCENARIO, throttling: [...EC2_THROTTLING] }, now: () => 0 });
+    const sim = await start({ ...SCENARIO, throttling: [...EC2_THROTTLING] }, { now: 0 });
     const c = sdk(sim);
     const [host] = sim.tasks({ service: "legacy" }).map((t) => t.ec2InstanceId!);
     for (let i = 0; i < 50; i++) await c.ec2.send(new DescribeInstancesCommand({}));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../core/config.js";
-import { parseDefaultPorts } from "../../sd/cloudmap/targets.js";
+import { ConfigError } from "../../cmd/config.js";
+import { parseDefaultPorts } from "../../sd/cloudmap/options.js";
 import { testConfig } from "../helpers/config.js";
 
 describe("cloudmap.defaultPorts", () => {

@@ -300,8 +300,7 @@ describe("Cloud Map instances", () => {
     };
     const mock = fakeCloudMap(world);
     const { src } = source(mock, {
-      BRIDGE_CLOUDMAP_DEFAULT_PORTS: "apps.local/api=9001,apps.local=9002",
-      BRIDGE_CLOUDMAP_DEFAULT_PORT: "9003",
+      BRIDGE_CLOUDMAP_DEFAULT_PORTS: "apps.local/api=9001,apps.local=9002,9003",
     });
     expect(addresses(okTargets(await src.refresh()))).toEqual([
       "192.0.2.1:9001",

@@ -1,8 +1,15 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, optionsMarkdown, redactedConfig } from "../../core/config.js";
+import {
+  ConfigError,
+  helpText,
+  loadConfig,
+  optionsMarkdown,
+  redactedConfig,
+  versionText,
+} from "../../cmd/config.js";
 
 function yamlFile(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), "bridge-config-"));
@@ -128,5 +135,48 @@ describe("configuration", () => {
     const table = optionsMarkdown();
     expect(table).toContain("`BRIDGE_REFRESH_INTERVAL_SECONDS`");
     expect(table).toContain("`--ecs-opt-in`");
+  });
+
+  it.each([
+    [{ AWS_REGION: "mars" }, /invalid regions \(env AWS_REGION\): got "mars"; expected region names/],
+    [{ AWS_DEFAULT_REGION: "eu-west" }, /invalid regions \(env AWS_DEFAULT_REGION\): got "eu-west"/],
+  ])("validates the region from %o like `regions` (a bad one stops startup)", (env, message) => {
+    expect(() => loadConfig({ env })).toThrow(ConfigError);
+    expect(() => loadConfig({ env })).toThrow(message);
+    expect(loadConfig({ env: { ...env, BRIDGE_REGIONS: "eu-west-1" } }).regions).toEqual(["eu-west-1"]);
+  });
+
+  it("keeps numeric-looking secrets from env as written", () => {
+    const c = loadConfig({ env: { AWS_REGION: "eu-west-1", BRIDGE_AUTH_BEARER_TOKEN: "00123" } });
+    expect(c.auth.bearerToken).toBe("00123");
+  });
+
+  it("warns about an unknown BRIDGE_* variable, naming the closest known one, and goes on", () => {
+    const warnings: string[] = [];
+    const c = loadConfig({
+      env: { AWS_REGION: "eu-west-1", BRIDGE_CLUSTER: "prod", BRIDGE_CLUSTERS: "a", OTHER_CLUSTER: "x" },
+      warn: (m) => warnings.push(m),
+    });
+    expect(c.clusters).toEqual(["a"]);
+    expect(warnings).toEqual([
+      "unknown environment variable BRIDGE_CLUSTER ignored; did you mean BRIDGE_CLUSTERS?",
+    ]);
+  });
+
+  it("suggests the closest flag and the closest CloudWatch metric", () => {
+    expect(() => loadConfig({ argv: ["--listen-prot", "1"], env: {} })).toThrow(
+      /unknown flag --listen-prot; did you mean --listen-port\?/,
+    );
+    expect(() => loadConfig({ env: { BRIDGE_EXPORTER_STATISTICS: "RequestCont=Sum" } })).toThrow(
+      /exporter\.statistics.*unknown metric "RequestCont"; did you mean RequestCount\?/,
+    );
+  });
+
+  it("prints the package version, and help lists --version", () => {
+    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, "../../package.json"), "utf8")) as {
+      version: string;
+    };
+    expect(versionText()).toBe(`ecs-prometheus-bridge ${version}`);
+    expect(helpText()).toContain("--version");
   });
 });

@@ -5,6 +5,10 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { parseCloudFormation } from "../../deploy/check/cfn-yaml.js";
+import { evaluateTemplate } from "../../deploy/check/cfn-eval.js";
+import * as cdk from "../../deploy/cdk/test/synth.js";
+import type { BridgeCombination } from "../../deploy/cdk/test/synth.js";
+import type { DiscoveryFeatures } from "../../deploy/cdk/src/index.js";
 import { checkTemplate, type CfnSpec } from "../../deploy/check/cfn-spec.js";
 import {
   actionsOf,
@@ -153,5 +157,217 @@ describe("the template checker catches mistakes (so a clean result means somethi
           ]),
       ),
     ).toMatch(/refers to RegistryService, which exists only if HasRegistry/);
+  });
+});
+
+// One source of truth: for each feature combination, the hand-written template (evaluated with the
+// matching parameter values) and the CDK construct (synthesised with the matching props) create the same
+// deployment. Resources are compared under common names; CDK's generated names and IDs are not compared.
+describe("the templates and the CDK constructs create the same deployment", () => {
+  type Resources = ReturnType<typeof evaluateTemplate>;
+  const BRIDGE = load("deploy/cloudformation.yaml");
+  const TARGET = load("deploy/cloudformation-target-account.yaml");
+  const flag = (on: boolean | undefined) => String(Boolean(on));
+
+  const bridgeParameters = (c: BridgeCombination) => ({
+    ClusterName: cdk.CLUSTER,
+    Subnets: cdk.SUBNETS.join(","),
+    SecurityGroups: cdk.SECURITY_GROUP,
+    Image: cdk.IMAGE,
+    EnableEcsDiscovery: String(c.ecsDiscovery ?? true),
+    EnableBridgeModeLookups: flag(c.bridgeModeLookups),
+    EnableCloudMap: flag(c.cloudMap),
+    EnableExporter: flag(c.exporter),
+    AssumeRoleArns: c.crossAccount ? cdk.TARGET_ROLE_ARN : "",
+    Accounts: c.crossAccount ? `${cdk.TARGET_ROLE_ARN}|${cdk.EXTERNAL_ID}` : "",
+    BearerTokenParameterName: c.bearerToken === "ssm" ? cdk.TOKEN_PARAMETER : "",
+    RegistryNamespaceId: c.registry ? cdk.NAMESPACE_ID : "",
+  });
+
+  /** CDK logical ID -> the hand-written template's name for the same resource. */
+  function commonNames(template: cdk.CfnTemplate): (id: string) => string {
+    const names = new Map<string, string>();
+    const BY_TYPE: Record<string, string> = {
+      "AWS::ECS::TaskDefinition": "TaskDefinition",
+      "AWS::ECS::Service": "Service",
+      "AWS::Logs::LogGroup": "LogGroup",
+      "AWS::ServiceDiscovery::Service": "RegistryService",
+    };
+    const roles = Object.entries(template.Resources).filter(([, r]) => r.Type === "AWS::IAM::Role");
+    if (roles.length === 1) names.set(roles[0]![0], "DiscoveryRole");
+    for (const [id, r] of Object.entries(template.Resources)) {
+      if (BY_TYPE[r.Type]) names.set(id, BY_TYPE[r.Type]!);
+      if (r.Type !== "AWS::ECS::TaskDefinition") continue;
+      const roleOf = (key: string) => (r.Properties![key] as { "Fn::GetAtt": [string] })["Fn::GetAtt"][0];
+      names.set(roleOf("TaskRoleArn"), "TaskRole");
+      names.set(roleOf("ExecutionRoleArn"), "ExecutionRole");
+    }
+    return (id) => names.get(id) ?? id;
+  }
+
+  const sorted = (v: unknown) => [v].flat().map(String).sort();
+  const policy = (doc: PolicyDocument) =>
+    doc.Statement.map(({ Action, Resource, ...rest }) => ({
+      ...rest,
+      Action: sorted(Action),
+      Resource: sorted(Resource),
+    }));
+  const trust = (role: { Properties: Obj } | undefined) =>
+    role &&
+    (role.Properties.AssumeRolePolicyDocument as PolicyDocument).Statement.map(({ Sid: _, ...s }) => s);
+  const pick = (o: Obj | undefined, keys: string[]) => o && Object.fromEntries(keys.map((k) => [k, o[k]]));
+
+  /** What a deployment grants and runs, independent of how the template names things. */
+  function deployment(res: Resources, roleName: string) {
+    const ofType = (type: string) => Object.values(res).filter((r) => r.Type === type);
+    const attachedTo = (role: string) =>
+      ofType("AWS::IAM::Policy").filter(
+        (p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([`Ref(${role})`]),
+      );
+    const container = (res.TaskDefinition?.Properties.ContainerDefinitions as Obj[] | undefined)?.[0];
+    const execution = res.ExecutionRole && [
+      ...((res.ExecutionRole.Properties.Policies ?? []) as { PolicyDocument: PolicyDocument }[]).map(
+        (p) => p.PolicyDocument,
+      ),
+      ...attachedTo("ExecutionRole").map((p) => p.Properties.PolicyDocument as PolicyDocument),
+    ];
+    const service = res.Service?.Properties;
+    return {
+      featurePolicies: Object.fromEntries(
+        attachedTo(roleName).map((p) => [
+          p.Properties.PolicyName,
+          policy(p.Properties.PolicyDocument as PolicyDocument),
+        ]),
+      ),
+      roleTrust: trust(res[roleName]),
+      role: pick(res[roleName]?.Properties, ["RoleName", "MaxSessionDuration"]),
+      executionTrust: trust(res.ExecutionRole),
+      executionActions:
+        execution && [...new Set(execution.flatMap((d) => d.Statement.flatMap(actionsOf)))].sort(),
+      logRetention: res.LogGroup?.Properties.RetentionInDays,
+      task: pick(res.TaskDefinition?.Properties, [
+        "TaskRoleArn",
+        "ExecutionRoleArn",
+        "NetworkMode",
+        "RequiresCompatibilities",
+        "RuntimePlatform",
+        "Cpu",
+        "Memory",
+      ]),
+      container: container && {
+        ...pick(container, [
+          "Name",
+          "Image",
+          "Essential",
+          "User",
+          "ReadonlyRootFilesystem",
+          "LinuxParameters",
+          "PortMappings",
+          "Secrets",
+          "HealthCheck",
+          "StopTimeout",
+          "LogConfiguration",
+        ]),
+        Environment: Object.fromEntries(
+          (container.Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, e.Value]),
+        ),
+      },
+      service: service && {
+        ...pick(service, [
+          "Cluster",
+          "TaskDefinition",
+          "LaunchType",
+          "PlatformVersion",
+          "EnableECSManagedTags",
+          "PropagateTags",
+          "ServiceRegistries",
+        ]),
+        DesiredCount: Number(service.DesiredCount),
+        network: service.NetworkConfiguration,
+        deployment: pick(service.DeploymentConfiguration as Obj, [
+          "MinimumHealthyPercent",
+          "MaximumPercent",
+          "DeploymentCircuitBreaker",
+        ]),
+      },
+      registry: pick(res.RegistryService?.Properties, ["Name", "NamespaceId", "HealthCheckCustomConfig"]),
+      registryDns: pick(res.RegistryService?.Properties.DnsConfig as Obj | undefined, [
+        "RoutingPolicy",
+        "DnsRecords",
+      ]),
+    };
+  }
+
+  const COMBINATIONS: BridgeCombination[] = [
+    {},
+    {
+      ecsDiscovery: true,
+      bridgeModeLookups: true,
+      cloudMap: true,
+      exporter: true,
+      crossAccount: true,
+      bearerToken: "ssm",
+      registry: true,
+    },
+    { ecsDiscovery: false, cloudMap: true },
+    { bridgeModeLookups: true, exporter: true },
+    { bearerToken: "ssm", registry: true },
+    { crossAccount: true, cloudMap: true },
+  ];
+
+  it.each(COMBINATIONS)("deploy/cloudformation.yaml = EcsPrometheusBridge %o", (c) => {
+    const synthesised = cdk.synthBridge(c).template;
+    const fromCdk = deployment(evaluateTemplate(synthesised, {}, commonNames(synthesised)), "TaskRole");
+    const fromYaml = deployment(evaluateTemplate(BRIDGE, bridgeParameters(c)), "TaskRole");
+    expect(fromCdk).toEqual(fromYaml);
+    // The comparison sees the features (so equality means something).
+    expect(Object.keys(fromYaml.featurePolicies).length).toBe(
+      [c.ecsDiscovery ?? true, c.bridgeModeLookups, c.cloudMap, c.exporter, c.crossAccount].filter(Boolean)
+        .length,
+    );
+  });
+
+  const TARGET_FEATURES: DiscoveryFeatures[] = [
+    {},
+    { bridgeModeLookups: true, cloudMap: true, exporter: true },
+    { ecsDiscovery: false, cloudMap: true },
+  ];
+
+  it.each(TARGET_FEATURES)(
+    "deploy/cloudformation-target-account.yaml = EcsPrometheusBridgeTargetRole %o",
+    (f) => {
+      const synthesised = cdk.synthTargetRole(f).template;
+      const fromCdk = deployment(
+        evaluateTemplate(synthesised, {}, commonNames(synthesised)),
+        "DiscoveryRole",
+      );
+      const fromYaml = deployment(
+        evaluateTemplate(TARGET, {
+          BridgeTaskRoleArn: `arn:aws:iam::${cdk.ACCOUNT}:role/bridge-task-role`,
+          ExternalId: cdk.EXTERNAL_ID,
+          EnableEcsDiscovery: String(f.ecsDiscovery ?? true),
+          EnableBridgeModeLookups: flag(f.bridgeModeLookups),
+          EnableCloudMap: flag(f.cloudMap),
+          EnableExporter: flag(f.exporter),
+        }),
+        "DiscoveryRole",
+      );
+      expect(fromCdk).toEqual(fromYaml);
+      expect(fromYaml.roleTrust).toHaveLength(1);
+    },
+  );
+
+  it("the comparison notices a difference", () => {
+    const synthesised = cdk.synthBridge({ cloudMap: true }).template;
+    const fromCdk = deployment(evaluateTemplate(synthesised, {}, commonNames(synthesised)), "TaskRole");
+    expect(fromCdk).not.toEqual(
+      deployment(evaluateTemplate(BRIDGE, bridgeParameters({ cloudMap: false })), "TaskRole"),
+    );
+    expect(fromCdk).not.toEqual(
+      deployment(
+        evaluateTemplate(BRIDGE, { ...bridgeParameters({ cloudMap: true }), LogRetentionInDays: 7 }),
+        "TaskRole",
+      ),
+    );
   });
 });

@@ -21,7 +21,7 @@ import {
   type TaskDefinition,
 } from "@aws-sdk/client-ecs";
 import { describe, expect, it } from "vitest";
-import { OPTIONS, loadConfig } from "../../core/config.js";
+import { OPTIONS, loadConfig } from "../../cmd/config.js";
 import { parseCloudFormation } from "../../deploy/check/cfn-yaml.js";
 import { checkShape } from "../../deploy/check/sdk-shape.js";
 import { buildTaskTargets } from "../../sd/ecs/targets.js";

@@ -1,7 +1,7 @@
 // The Service Connect dashboard references only metric and label names the exporter emits (taken from
 // exporter/, not copied), has cluster/service variables, and every query is valid PromQL (promtool).
 import { describe, expect, it } from "vitest";
-import { OPTIONS } from "../../core/config.js";
+import { OPTIONS } from "../../cmd/config.js";
 import { METRICS } from "../../exporter/catalog.js";
 import { LABEL_NAMES, promName } from "../../exporter/names.js";
 import { createExporterMetrics } from "../../exporter/selfmetrics.js";

@@ -1,6 +1,7 @@
-// IAM policies in deploy/iam: structure, read-only exact actions that exist as SDK commands, and agreement
-// with the code: every AWS operation the container's code sends is granted by its feature's policy, and
-// every granted action is one the code sends (no spare permissions).
+// IAM policies in deploy/iam and the ones the CDK construct synthesises (deploy/cdk): structure, read-only
+// exact actions that exist as SDK commands, and agreement with the code: every AWS operation the container's
+// code sends is granted by its feature's policy, and every granted action is one the code sends (no spare
+// permissions).
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -12,10 +13,41 @@ import {
   sdkCommandExists,
   type PolicyDocument,
 } from "../../deploy/check/iam.js";
+import { synthBridge } from "../../deploy/cdk/test/synth.js";
 
 const IAM_DIR = "deploy/iam";
 const read = (name: string): PolicyDocument =>
   JSON.parse(readFileSync(join(IAM_DIR, `${name}.json`), "utf8")) as PolicyDocument;
+
+/** EcsPrometheusBridge with every feature on: its policies by name, split by the role they are attached to. */
+const bridge = synthBridge({
+  bridgeModeLookups: true,
+  cloudMap: true,
+  exporter: true,
+  crossAccount: true,
+  bearerToken: "ssm",
+}).template.Resources;
+const taskDefinition = Object.values(bridge).find((r) => r.Type === "AWS::ECS::TaskDefinition")!.Properties!;
+const policiesOfRole = (roleArn: unknown): Record<string, PolicyDocument> => {
+  const role = (roleArn as { "Fn::GetAtt": [string] })["Fn::GetAtt"][0];
+  return Object.fromEntries(
+    Object.values(bridge)
+      .filter((r) => r.Type === "AWS::IAM::Policy")
+      .filter((r) => JSON.stringify(r.Properties!.Roles) === JSON.stringify([{ Ref: role }]))
+      .map((r) => [String(r.Properties!.PolicyName), r.Properties!.PolicyDocument as PolicyDocument]),
+  );
+};
+const synthesised = policiesOfRole(taskDefinition.TaskRoleArn);
+const fromCdk = (name: string): PolicyDocument => {
+  const doc = synthesised[name];
+  if (!doc) throw new Error(`the CDK construct synthesises no ${name} policy`);
+  return doc;
+};
+/** Where feature policies come from: the reviewed files, and the CDK construct. */
+const SOURCES: [string, (name: string) => PolicyDocument][] = [
+  [IAM_DIR, read],
+  ["deploy/cdk", fromCdk],
+];
 
 /** Feature policy file -> the IAM prefix of the SDK client its feature's code uses. */
 const FEATURES: Record<string, string> = {
@@ -80,36 +112,42 @@ describe("deploy/iam feature policies", () => {
     expect(files.sort()).toEqual([...Object.keys(FEATURES), ...TRUST, EXECUTION].sort());
   });
 
-  for (const [name, prefix] of Object.entries(FEATURES)) {
-    describe(name, () => {
-      const doc = read(name);
-      it("is a well-formed identity policy of exact actions", () => {
-        expect(checkPolicyStructure(doc)).toEqual([]);
-      });
-      it(`grants only ${prefix}: actions, each an operation of the SDK client`, async () => {
-        for (const s of doc.Statement)
-          for (const action of actionsOf(s)) {
-            expect(action.startsWith(`${prefix}:`), action).toBe(true);
-            expect(await sdkCommandExists(action), `${action} has no ${action.split(":")[1]}Command`).toBe(
-              true,
-            );
-          }
-      });
-      if (prefix !== "sts")
-        it("grants only read actions (List*, Describe*, Get*, Discover*)", () => {
-          for (const s of doc.Statement)
-            for (const a of actionsOf(s)) expect(isReadOnlyAction(a), a).toBe(true);
+  describe.each(SOURCES)("%s", (_source, load) => {
+    for (const [name, prefix] of Object.entries(FEATURES)) {
+      describe(name, () => {
+        const doc = load(name);
+        it("is a well-formed identity policy of exact actions", () => {
+          expect(checkPolicyStructure(doc)).toEqual([]);
         });
-    });
-  }
-
-  it("cross-account: only sts:AssumeRole, on listed role ARNs rather than *", () => {
-    const doc = read("cross-account-assume-role");
-    for (const s of doc.Statement) {
-      expect(actionsOf(s)).toEqual(["sts:AssumeRole"]);
-      const resources = [s.Resource].flat() as string[];
-      for (const r of resources) expect(r).toMatch(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/);
+        it(`grants only ${prefix}: actions, each an operation of the SDK client`, async () => {
+          for (const s of doc.Statement)
+            for (const action of actionsOf(s)) {
+              expect(action.startsWith(`${prefix}:`), action).toBe(true);
+              expect(await sdkCommandExists(action), `${action} has no ${action.split(":")[1]}Command`).toBe(
+                true,
+              );
+            }
+        });
+        if (prefix !== "sts")
+          it("grants only read actions (List*, Describe*, Get*, Discover*)", () => {
+            for (const s of doc.Statement)
+              for (const a of actionsOf(s)) expect(isReadOnlyAction(a), a).toBe(true);
+          });
+      });
     }
+
+    it("cross-account: only sts:AssumeRole, on listed role ARNs rather than *", () => {
+      const doc = load("cross-account-assume-role");
+      for (const s of doc.Statement) {
+        expect(actionsOf(s)).toEqual(["sts:AssumeRole"]);
+        const resources = [s.Resource].flat() as string[];
+        for (const r of resources) expect(r).toMatch(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/);
+      }
+    });
+  });
+
+  it("the construct synthesises exactly the feature policies of deploy/iam", () => {
+    expect(Object.keys(synthesised).sort()).toEqual(Object.keys(FEATURES).sort());
   });
 
   it("the checks fail on a write action, a wildcard and an operation the SDK does not have", async () => {
@@ -142,17 +180,20 @@ describe("deploy/iam trust and execution policies", () => {
   });
 
   it("the execution role only pulls the image, writes logs and reads the token parameter", () => {
-    const doc = read(EXECUTION);
-    expect(checkPolicyStructure(doc)).toEqual([]);
-    for (const s of doc.Statement) for (const a of actionsOf(s)) expect(EXECUTION_ACTIONS, a).toContain(a);
+    const synthesisedExecution = Object.values(policiesOfRole(taskDefinition.ExecutionRoleArn));
+    expect(synthesisedExecution).toHaveLength(1);
+    for (const doc of [read(EXECUTION), ...synthesisedExecution]) {
+      expect(checkPolicyStructure(doc)).toEqual([]);
+      for (const s of doc.Statement) for (const a of actionsOf(s)) expect(EXECUTION_ACTIONS, a).toContain(a);
+    }
   });
 });
 
-describe("policies agree with the code", () => {
+describe.each(SOURCES)("%s policies agree with the code", (_source, load) => {
   const used = actionsUsedByCode(CODE_DIRS.flatMap(sourceFiles));
   const granted = new Map<string, string>();
   for (const name of Object.keys(FEATURES))
-    for (const s of read(name).Statement) for (const a of actionsOf(s)) granted.set(a, name);
+    for (const s of load(name).Statement) for (const a of actionsOf(s)) granted.set(a, name);
 
   it("finds the operations the ECS source sends (the scan itself works)", () => {
     expect([...used.keys()]).toEqual(

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, OPTIONS, loadConfig, optionsMarkdown } from "../../core/config.js";
+import { ConfigError, OPTIONS, loadConfig, optionsMarkdown } from "../../cmd/config.js";
 import { renderReadme, selfMetricsMarkdown } from "../../scripts/readme-config.js";
 
 const readme = readFileSync("README.md", "utf8");
@@ -20,7 +20,7 @@ describe("README.md", () => {
     expect(first).toContain("npm test");
   });
 
-  it("the configuration table is exactly optionsMarkdown() from core/config.ts (run `npm run readme`)", () => {
+  it("the configuration table is exactly optionsMarkdown() from cmd/config.ts (run `npm run readme`)", () => {
     expect(section("config")).toBe(optionsMarkdown());
   });
 

@@ -7,7 +7,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, stat
 import { tmpdir } from "node:os";
 import { join, posix } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OPTIONS } from "../../core/config.js";
+import { OPTIONS } from "../../cmd/config.js";
 import { execForm, healthcheckCommand, parseStages, type Stage } from "../../deploy/check/dockerfile.js";
 
 const stages = parseStages(readFileSync("Dockerfile", "utf8"));

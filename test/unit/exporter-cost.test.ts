@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { expect, it } from "vitest";
 import { measureExporterCost } from "../../bench/exporter-cost.js";
-import { OPTIONS } from "../../core/config.js";
+import { OPTIONS } from "../../cmd/config.js";
 import { alignWindow } from "../../exporter/collect.js";
 
 it("20 services with default settings: 320 metrics in 1 GetMetricData call per collection", async () => {
@@ -28,7 +28,7 @@ it("batches grow with the service count: 32 services need 2 calls", async () => 
 it("the window example docs/exporter.md gives is what the default settings query", () => {
   const d = (key: string) => OPTIONS.find((o) => o.key === `exporter.${key}`)!.default as number;
   const now = Date.UTC(2024, 0, 1, 12, 0, 30);
-  const w = alignWindow(now, d("periodSeconds"), d("lengthSeconds"), d("delaySeconds"));
+  const w = alignWindow(now, d("periodSeconds"), d("delaySeconds"));
   const hhmm = (s: number) => new Date(s * 1000).toISOString().slice(11, 16);
   const newest = hhmm(w.end - d("periodSeconds"));
   const doc = readFileSync("docs/exporter.md", "utf8").replace(/\s+/g, " ");

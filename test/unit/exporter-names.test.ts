@@ -71,16 +71,16 @@ describe("statistics", () => {
 });
 
 describe("window", () => {
-  it("ends at floor((now - delay) / period) * period and spans length", () => {
+  it("ends at floor((now - delay) / period) * period and spans five minutes, at least two periods", () => {
     const t = (iso: string) => Date.parse(iso);
     const s = (iso: string) => Date.parse(iso) / 1000;
-    expect(alignWindow(t("2024-01-01T12:00:30Z"), 60, 300, 120)).toEqual({
+    expect(alignWindow(t("2024-01-01T12:00:30Z"), 60, 120)).toEqual({
       start: s("2024-01-01T11:53:00Z"),
       end: s("2024-01-01T11:58:00Z"),
     });
-    expect(alignWindow(t("2024-01-01T12:00:00Z"), 60, 300, 120).end).toBe(s("2024-01-01T11:58:00Z"));
-    expect(alignWindow(t("2024-01-01T11:59:59.999Z"), 60, 300, 120).end).toBe(s("2024-01-01T11:57:00Z"));
-    expect(alignWindow(t("2024-01-01T12:07:10Z"), 300, 600, 0)).toEqual({
+    expect(alignWindow(t("2024-01-01T12:00:00Z"), 60, 120).end).toBe(s("2024-01-01T11:58:00Z"));
+    expect(alignWindow(t("2024-01-01T11:59:59.999Z"), 60, 120).end).toBe(s("2024-01-01T11:57:00Z"));
+    expect(alignWindow(t("2024-01-01T12:07:10Z"), 300, 0)).toEqual({
       start: s("2024-01-01T11:55:00Z"),
       end: s("2024-01-01T12:05:00Z"),
     });

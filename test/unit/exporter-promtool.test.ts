@@ -16,7 +16,8 @@ afterEach(() => nock.cleanAll());
 
 it("the exporter's /metrics output passes promtool check metrics", async () => {
   const metrics = createSelfMetrics({ defaults: false });
-  const cw = new FakeCloudWatch().install();
+  const cw = new FakeCloudWatch();
+  cw.serve();
   cw.series = [
     ...serviceConnect("prod", "orders", "orders-http", 12),
     ...serviceConnect("prod", "users", "users-grpc", 3),

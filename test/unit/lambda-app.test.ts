@@ -1,6 +1,6 @@
 // The Lambda app through api.run with function URL (payload 2.0), API Gateway v1 and ALB events.
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../core/config.js";
+import { ConfigError } from "../../cmd/config.js";
 import { silentLogger } from "../../core/log.js";
 import { createLambdaApi } from "../../lambda/app.js";
 import { OnDemandDiscovery } from "../../lambda/freshness.js";
@@ -378,12 +378,6 @@ describe("shared secret", () => {
     }
     expect((await app.run("/targets/prod/api/0?secret=")).statusCode).toBe(401);
     expect(app.stub.refreshes).toBe(0);
-  });
-
-  it("the header name is configurable", async () => {
-    const app = testApp({ ...SECRET, BRIDGE_LAMBDA_SECRET_HEADER: "X-Scrape-Token" });
-    const r = await app.run({ url: "/targets/prod/api/0", headers: { "x-scrape-token": "s3cret-value" } });
-    expect(r.statusCode).toBe(308);
   });
 });
 

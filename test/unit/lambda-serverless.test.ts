@@ -5,7 +5,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OPTIONS, loadConfig } from "../../core/config.js";
+import { OPTIONS, loadConfig } from "../../cmd/config.js";
 import { ROOT, buildLambda } from "../../lambda/build.mjs";
 
 const OSLS = join(ROOT, "node_modules", ".bin", "osls");
