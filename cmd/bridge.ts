@@ -43,6 +43,9 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     metrics,
     logger,
     intervalSeconds: config.refreshIntervalSeconds,
+    scopes: scopes.map((scope) => scope.key),
+    callTimeoutSeconds: config.aws.callTimeoutSeconds,
+    ...(config.maxStaleSeconds !== undefined ? { maxStaleSeconds: config.maxStaleSeconds } : {}),
   });
   // Off: no exporter object, so no CloudWatch call at all. Created before listening so config errors stop startup.
   const exporter = config.exporter.enabled ? createExporter({ config, scopes, metrics, logger }) : undefined;

@@ -16,6 +16,9 @@ export interface SelfMetrics {
   skipped: Gauge<"source" | "reason">;
   ecsDescribeFailures: Counter<"operation" | "reason">;
   ecsClusterAbsent: Gauge<"unit">;
+  // Discovery reliability: listing scopes and the age of last-good data.
+  scopeUp: Gauge<"source" | "scope">;
+  unitStale: Gauge<"source" | "unit">;
 }
 
 export function createSelfMetrics(opts: { defaults?: boolean; registry?: Registry } = {}): SelfMetrics {
@@ -57,7 +60,7 @@ export function createSelfMetrics(opts: { defaults?: boolean; registry?: Registr
     }),
     lastSuccess: new Gauge({
       name: `${p}last_success_timestamp_seconds`,
-      help: "Unix time of the last refresh in which every unit of the source succeeded.",
+      help: "Unix time of the last refresh in which every unit and listing of the source succeeded; 0 until one does.",
       labelNames: ["source"],
       registers: [registry],
     }),
@@ -89,6 +92,18 @@ export function createSelfMetrics(opts: { defaults?: boolean; registry?: Registr
       name: `${p}ecs_cluster_absent`,
       help: "1 for a configured cluster that does not exist in this account/region (reported, not a failure).",
       labelNames: ["unit"],
+      registers: [registry],
+    }),
+    scopeUp: new Gauge({
+      name: `${p}scope_up`,
+      help: "1 if the last listing (ListClusters, ListNamespaces) and AssumeRole of this account/region succeeded; 0 if it failed or has not run yet.",
+      labelNames: ["source", "scope"],
+      registers: [registry],
+    }),
+    unitStale: new Gauge({
+      name: `${p}unit_stale`,
+      help: "1 if this unit is failing and its last-good targets (still served) are older than maxStaleSeconds.",
+      labelNames: ["source", "unit"],
       registers: [registry],
     }),
   };

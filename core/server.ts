@@ -7,7 +7,8 @@ import type { Discovery } from "../sd/refresh.js";
 import type { AuthCheck } from "./auth.js";
 
 export interface AppDeps {
-  discovery: Pick<Discovery, "snapshot" | "status">;
+  /** scopeStatus is optional for surfaces without AWS scopes (benchmarks, static test stubs). */
+  discovery: Pick<Discovery, "snapshot" | "status"> & Partial<Pick<Discovery, "scopeStatus">>;
   registry: Registry;
   auth?: AuthCheck;
 }
@@ -38,7 +39,12 @@ export function createApp(deps: AppDeps): Express {
   });
   app.get("/status", (_req, res) => {
     const snap = deps.discovery.snapshot();
-    res.json({ ready: snap.ready, targets: snap.targets.length, units: deps.discovery.status() });
+    res.json({
+      ready: snap.ready,
+      targets: snap.targets.length,
+      units: deps.discovery.status(),
+      scopes: deps.discovery.scopeStatus?.() ?? [],
+    });
   });
   app.get("/", (_req, res) => {
     res.json({

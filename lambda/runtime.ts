@@ -41,6 +41,9 @@ export function createLambdaRuntime(opts: LambdaRuntimeOptions = {}): LambdaRunt
     metrics,
     logger: sourceLogger,
     intervalSeconds: config.refreshIntervalSeconds,
+    scopes: scopes.map((scope) => scope.key),
+    callTimeoutSeconds: config.aws.callTimeoutSeconds,
+    ...(config.maxStaleSeconds !== undefined ? { maxStaleSeconds: config.maxStaleSeconds } : {}),
   });
   const discovery = new OnDemandDiscovery(refresher, config.lambda.cacheSeconds * 1000, { warnings });
   return { config, api: createLambdaApi({ config, discovery, logger }), metrics, discovery, scopes };

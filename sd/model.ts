@@ -1,4 +1,5 @@
 // The one target-group type every source produces, and the label helpers they share.
+import { isIP } from "node:net";
 import type { SOURCE_REGISTRY } from "./registry.js";
 
 export type Labels = Record<string, string>;
@@ -36,6 +37,23 @@ export function setLabel(labels: Labels, name: string, value: string | number | 
   if (value === undefined || value === null) return;
   const s = String(value);
   if (s !== "") labels[name] = s;
+}
+
+/**
+ * Whether an address AWS supplied is an IPv4 or IPv6 literal. Anything else (a host name, a path, a number)
+ * never becomes a target: `__address__` is what Prometheus connects to.
+ */
+export function validAddress(ip: unknown): ip is string {
+  return typeof ip === "string" && isIP(ip) !== 0;
+}
+
+/** A DNS host name (Cloud Map CNAME records): dot-separated labels of letters, digits and hyphens. */
+export function validHostName(name: unknown): name is string {
+  return (
+    typeof name === "string" &&
+    name.length <= 253 &&
+    /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$/.test(name)
+  );
 }
 
 /** `ip:port`, with IPv6 bracketed. */

@@ -18,7 +18,7 @@ import {
   paginateDescribeNetworkInterfaces,
   type Tag as Ec2Tag,
 } from "@aws-sdk/client-ec2";
-import { chunk, type AwsClients } from "../../core/aws.js";
+import { chunk, MalformedResponse, requiredList, type AwsClients } from "../../core/aws.js";
 import { limited } from "../../core/limit.js";
 
 /** The most ARNs or ids DescribeTasks, DescribeContainerInstances, DescribeClusters and EC2 describes take. */
@@ -131,7 +131,7 @@ export function createEcsApi(clients: AwsClients, maxConcurrency: number): EcsAp
     async listClusters() {
       const arns: string[] = [];
       for await (const page of paginateListClusters({ client: ecs, pageSize: PAGE_SIZE }, {}))
-        arns.push(...(page.clusterArns ?? []));
+        arns.push(...requiredList(page.clusterArns, "ListClusters", "clusterArns"));
       return arns.sort();
     },
     async describeClusters(clusters) {
@@ -167,27 +167,29 @@ export function createEcsApi(clients: AwsClients, maxConcurrency: number): EcsAp
       const arns: string[] = [];
       const input = { cluster, desiredStatus: "RUNNING" as const };
       for await (const page of paginateListTasks({ client: ecs, pageSize: PAGE_SIZE }, input))
-        arns.push(...(page.taskArns ?? []));
+        arns.push(...requiredList(page.taskArns, "ListTasks", "taskArns"));
       return arns;
     },
     async describeTasks(cluster, taskArns, withTags) {
       const out = await ecs.send(
         new DescribeTasksCommand({ cluster, tasks: taskArns, ...(withTags ? { include: ["TAGS"] } : {}) }),
       );
-      return { found: out.tasks ?? [], failures: failuresOf(out.failures) };
+      return { found: requiredList(out.tasks, "DescribeTasks", "tasks"), failures: failuresOf(out.failures) };
     },
     async describeTaskDefinition(arn) {
       const out = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
+      if (!out.taskDefinition) throw new MalformedResponse("DescribeTaskDefinition", "taskDefinition");
       return out.taskDefinition;
     },
     async describeContainerInstances(cluster, arns) {
       const out = await ecs.send(
         new DescribeContainerInstancesCommand({ cluster, containerInstances: arns }),
       );
-      return (out.containerInstances ?? []).flatMap((ci) =>
-        ci.containerInstanceArn && ci.ec2InstanceId
-          ? [{ containerInstanceArn: ci.containerInstanceArn, ec2InstanceId: ci.ec2InstanceId }]
-          : [],
+      return requiredList(out.containerInstances, "DescribeContainerInstances", "containerInstances").flatMap(
+        (ci) =>
+          ci.containerInstanceArn && ci.ec2InstanceId
+            ? [{ containerInstanceArn: ci.containerInstanceArn, ec2InstanceId: ci.ec2InstanceId }]
+            : [],
       );
     },
     async describeInstances(instanceIds) {

@@ -105,6 +105,7 @@ export async function refreshCluster(
       def !== undefined &&
       !taskFacts.incomplete &&
       !result.skipped.includes("no_ip") &&
+      !result.skipped.includes("invalid_address") &&
       !result.skipped.includes("unresolved_host_port") &&
       !(task.healthStatus === "UNKNOWN" && hasHealthCheck(def));
     if (settled) next.tasks.set(arn, task);

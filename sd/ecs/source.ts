@@ -3,7 +3,7 @@
 // (sd/ecs/cluster.ts). A configured cluster absent from a scope is an ok, empty unit marked absent,
 // not a failure retried forever; a cluster that fails keeps its last-good targets.
 import { ClusterNotFoundException } from "@aws-sdk/client-ecs";
-import { UnitBackoff } from "../../core/backoff.js";
+import { settle, UnitBackoff, type Settled } from "../../core/backoff.js";
 import type { Config } from "../../cmd/config.js";
 import type { Logger } from "../../core/log.js";
 import type { AwsScope } from "../../core/scopes.js";
@@ -31,6 +31,8 @@ export class EcsSource implements Source {
   private readonly scopes = new Map<string, ScopeFacts>();
   private readonly absent = new Set<string>();
   private readonly backoff = new UnitBackoff();
+  /** Throttled or failing listings (ListClusters) back off like units. */
+  private readonly listingBackoff = new UnitBackoff();
   private readonly opts: OptInOptions;
   private skipped = new Map<SkipReason, number>();
 
@@ -43,22 +45,30 @@ export class EcsSource implements Source {
     this.skipped = new Map();
     const units: UnitOutcome[] = [];
     const failedScopes: string[] = [];
+    const scopeErrors = new Map<string, Error>();
     await Promise.all(
       this.deps.scopes.map(async (scope) => {
         const facts = this.scopeFacts(scope);
-        let clusters: string[];
-        try {
-          const configured = this.deps.config.clusters;
-          clusters = configured.length > 0 ? configured : await facts.api.listClusters();
-        } catch (err) {
+        const configured = this.deps.config.clusters;
+        const listing: Settled<string[]> =
+          configured.length > 0
+            ? { ok: true, value: configured }
+            : await this.listingBackoff.run<Settled<string[]>>(
+                scope.key,
+                () => settle(() => facts.api.listClusters()),
+                (error) => ({ ok: false, error }),
+              );
+        if (!listing.ok) {
           failedScopes.push(`${scope.key}/`);
+          scopeErrors.set(`${scope.key}/`, listing.error);
           this.deps.logger.warn("ListClusters failed; keeping last-good targets", {
             scope: scope.key,
-            error: (err as Error).name,
-            message: (err as Error).message,
+            error: listing.error.name,
+            message: listing.error.message,
           });
           return;
         }
+        const clusters = listing.value;
         const lookups = clusters.length > 0 ? await facts.lookupClusters(clusters) : undefined;
         await Promise.all(
           clusters.map(async (cluster) => {
@@ -97,7 +107,7 @@ export class EcsSource implements Source {
     );
     for (const reason of SKIP_REASONS)
       this.deps.metrics.skipped.set({ source: "ecs", reason }, this.skipped.get(reason) ?? 0);
-    return { units, failedScopes };
+    return { units, failedScopes, scopeErrors };
   }
 
   /** A cluster that does not exist in this scope: reported (status, metric, one log line), not failed. */

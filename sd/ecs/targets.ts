@@ -6,6 +6,7 @@ import {
   parseArn,
   setLabel,
   sortedLabels,
+  validAddress,
   type DiscoveredTarget,
   type Labels,
 } from "../model.js";
@@ -46,6 +47,7 @@ export const SKIP_REASONS = [
   "unresolved_host_port",
   "bad_port_label",
   "task_definition_missing",
+  "invalid_address",
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
@@ -253,6 +255,10 @@ export function buildTaskTargets(
           skipped.push("no_host_ip");
           continue;
         }
+      }
+      if (!validAddress(ip)) {
+        skipped.push("invalid_address");
+        continue;
       }
       const labels: Labels = { ...base };
       setLabel(labels, ECS_LABELS.ipAddress, ip);
