@@ -10,6 +10,7 @@ const benches: [string, string[]][] = [
   ["sd-serve.js", ["5000"]],
   ["cloudmap.js", []],
   ["exporter-cost.js", []],
+  ["stream.js", ["200"]],
   ["lambda.js", []],
 ];
 

@@ -125,19 +125,29 @@ export interface SendResult {
   response: unknown;
 }
 
-/** Posts one delivery, retrying (same request id) on a non-200 answer or a connection error. */
-export async function sendDelivery(delivery: FirehoseDelivery, opts: SendOptions): Promise<SendResult> {
+/** The HTTP request Firehose sends for one delivery: body (gzip when configured) and headers. */
+export function deliveryRequest(
+  delivery: FirehoseDelivery,
+  opts: Pick<SendOptions, "accessKey" | "gzip">,
+): { body: Buffer; headers: Record<string, string> } {
   const json = Buffer.from(JSON.stringify(delivery), "utf8");
   const gzip = opts.gzip ?? true;
-  const body = gzip ? gzipSync(json) : json;
-  const headers: Record<string, string> = {
-    "content-type": "application/json",
-    "x-amz-firehose-protocol-version": "1.0",
-    "x-amz-firehose-request-id": delivery.requestId,
-    "x-amz-firehose-access-key": opts.accessKey,
-    "x-amz-firehose-source-arn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/service-connect",
-    ...(gzip ? { "content-encoding": "gzip" } : {}),
+  return {
+    body: gzip ? gzipSync(json) : json,
+    headers: {
+      "content-type": "application/json",
+      "x-amz-firehose-protocol-version": "1.0",
+      "x-amz-firehose-request-id": delivery.requestId,
+      "x-amz-firehose-access-key": opts.accessKey,
+      "x-amz-firehose-source-arn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/service-connect",
+      ...(gzip ? { "content-encoding": "gzip" } : {}),
+    },
   };
+}
+
+/** Posts one delivery, retrying (same request id) on a non-200 answer or a connection error. */
+export async function sendDelivery(delivery: FirehoseDelivery, opts: SendOptions): Promise<SendResult> {
+  const { body, headers } = deliveryRequest(delivery, opts);
   const maxAttempts = opts.maxAttempts ?? 3;
   let last: SendResult = { requestId: delivery.requestId, status: 0, attempts: 0, response: undefined };
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
