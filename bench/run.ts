@@ -11,6 +11,7 @@ const benches: [string, string[]][] = [
   ["sd-flood.js", ["10000"]],
   ["cloudmap.js", []],
   ["exporter-cost.js", []],
+  ["stream.js", ["200"]],
   ["lambda.js", []],
 ];
 
