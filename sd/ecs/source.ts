@@ -39,6 +39,10 @@ export class EcsSource implements Source {
   constructor(private readonly deps: EcsSourceDeps) {
     const { ecs } = deps.config;
     this.opts = { optIn: ecs.optIn, labelPrefix: ecs.labelPrefix, portName: ecs.portName };
+    // MISSING (a task or instance gone between the list and the describe) is the reason AWS gives in
+    // practice: its series exist from the start, so an increase() over them sees the first failure.
+    for (const operation of ["DescribeTasks", "DescribeContainerInstances"])
+      deps.metrics.ecsDescribeFailures.inc({ operation, reason: "MISSING" }, 0);
   }
 
   async refresh(): Promise<SourceRefresh> {
