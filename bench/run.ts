@@ -10,8 +10,10 @@ const benches: [string, string[]][] = [
   ["scale/run.js", process.argv.slice(2)],
   ["ecs.js", ["1000"]],
   ["sd-serve.js", ["5000"]],
+  ["sd-flood.js", ["10000"]],
   ["cloudmap.js", []],
   ["exporter-cost.js", []],
+  ["stream.js", ["200"]],
   ["lambda.js", []],
 ];
 

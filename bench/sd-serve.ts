@@ -6,9 +6,9 @@ import { pathToFileURL } from "node:url";
 import { createSelfMetrics } from "../core/metrics.js";
 import { createApp } from "../core/server.js";
 import type { DiscoveredTarget } from "../sd/model.js";
-import { renderSd } from "../sd/httpsd.js";
+import { renderSdBody } from "../sd/httpsd.js";
 
-function syntheticTargets(n: number): DiscoveredTarget[] {
+export function syntheticTargets(n: number): DiscoveredTarget[] {
   return Array.from({ length: n }, (_, i) => {
     const cluster = `cluster-${i % 5}`;
     const service = `svc-${i % 50}`;
@@ -73,8 +73,8 @@ export async function benchSdServe(n = 5000, requests = 2000): Promise<SdServeFi
   const targets = syntheticTargets(n);
   const t0 = performance.now();
   const rounds = 10;
-  let body = renderSd(targets);
-  for (let i = 1; i < rounds; i++) body = renderSd(targets);
+  let body = await renderSdBody(targets);
+  for (let i = 1; i < rounds; i++) body = await renderSdBody(targets);
   const renderMs = (performance.now() - t0) / rounds;
   const metrics = createSelfMetrics({ defaults: false });
   const app = createApp({

@@ -9,7 +9,7 @@ import { createSelfMetrics, type SelfMetrics } from "../core/metrics.js";
 import { createApp, listen } from "../core/server.js";
 import { Discovery } from "../sd/refresh.js";
 import { buildSources } from "../sd/registry.js";
-import { createExporter, type Exporter } from "../exporter/index.js";
+import { createExporter, createStreamIngest, type Exporter, type StreamIngest } from "../exporter/index.js";
 
 export interface Bridge {
   url: string;
@@ -19,6 +19,8 @@ export interface Bridge {
   scopes: AwsScope[];
   /** The Service Connect CloudWatch exporter, when exporter.enabled. */
   exporter?: Exporter;
+  /** The exporter's Firehose delivery route, when exporter.enabled in stream mode. */
+  stream?: StreamIngest;
   close(): Promise<void>;
 }
 
@@ -43,16 +45,27 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     metrics,
     logger,
     intervalSeconds: config.refreshIntervalSeconds,
+    scopes: scopes.map((scope) => scope.key),
+    callTimeoutSeconds: config.aws.callTimeoutSeconds,
+    ...(config.maxStaleSeconds !== undefined ? { maxStaleSeconds: config.maxStaleSeconds } : {}),
   });
   // Off: no exporter object, so no CloudWatch call at all. Created before listening so config errors stop startup.
-  const exporter = config.exporter.enabled ? createExporter({ config, scopes, metrics, logger }) : undefined;
+  const mode = config.exporter.enabled ? config.exporter.mode : undefined;
+  const exporter = mode === "poll" ? createExporter({ config, scopes, metrics, logger }) : undefined;
+  const stream = mode === "stream" ? createStreamIngest({ config, scopes, metrics, logger }) : undefined;
   const auth = createAuthCheck(config.auth);
-  const app = createApp({ discovery, registry: metrics.registry, ...(auth ? { auth } : {}) });
+  const app = createApp({
+    discovery,
+    registry: metrics.registry,
+    ...(auth ? { auth } : {}),
+    ...(stream ? { routes: [stream.router] } : {}),
+  });
   let server: Server;
   try {
     server = await listen(app, config.listen.host, config.listen.port);
   } catch (err) {
     for (const scope of scopes) destroyClients(scope.clients);
+    stream?.stop();
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     throw new ConfigError(
       `cannot listen on ${config.listen.host}:${config.listen.port} (listen.host, listen.port): ${code}; ` +
@@ -76,6 +89,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     metrics,
     scopes,
     ...(exporter ? { exporter } : {}),
+    ...(stream ? { stream } : {}),
     async close() {
       if (closed) return;
       closed = true;
@@ -85,6 +99,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       });
       await discovery.stop();
       await exporter?.stop();
+      stream?.stop();
       for (const scope of scopes) destroyClients(scope.clients);
     },
   };

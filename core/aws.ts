@@ -1,11 +1,12 @@
-// The one place AWS SDK clients are made: region, credentials (default chain or an assumed role),
-// endpoint overrides, retries, and a per-operation call counter that feeds the self-metrics.
+// The one place AWS SDK clients are made: region, credentials (default chain or an assumed role, renewed
+// after ExpiredToken), endpoint overrides, retries, a timeout on every attempt, and a per-operation call
+// counter (STS included) that feeds the self-metrics.
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { ECSClient } from "@aws-sdk/client-ecs";
 import { ServiceDiscoveryClient } from "@aws-sdk/client-servicediscovery";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@aws-sdk/types";
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Pluggable } from "@aws-sdk/types";
 import type { AccountConfig } from "./options.js";
 import type { SelfMetrics } from "./metrics.js";
 
@@ -28,6 +29,26 @@ export function isThrottle(err: unknown): boolean {
   return Boolean(e && (THROTTLING_CODES.has(e.name ?? "") || THROTTLING_CODES.has(e.Code ?? "")));
 }
 
+/** Error names of a call signed with a session token that has expired: the role must be assumed again. */
+const EXPIRED_TOKEN_CODES = new Set(["ExpiredToken", "ExpiredTokenException"]);
+
+/** Default bound on one attempt of one AWS call; well under any sensible refresh interval. */
+export const DEFAULT_CALL_TIMEOUT_SECONDS = 10;
+
+/** An AWS reply that does not have the API's shape (a required list missing or null): a failure, never "none". */
+export class MalformedResponse extends Error {
+  constructor(operation: string, missing: string) {
+    super(`${operation} returned no ${missing}`);
+    this.name = "MalformedResponse";
+  }
+}
+
+/** The list a reply must carry; a missing or null one throws MalformedResponse. */
+export function requiredList<T>(value: T[] | null | undefined, operation: string, field: string): T[] {
+  if (!Array.isArray(value)) throw new MalformedResponse(operation, `${field} list`);
+  return value;
+}
+
 export interface AwsTarget {
   region: string;
   account?: AccountConfig;
@@ -36,6 +57,8 @@ export interface AwsTarget {
 export interface ClientOptions {
   metrics?: SelfMetrics;
   maxAttempts?: number;
+  /** Bound on one attempt of one call (connection, request and reply), in seconds. */
+  callTimeoutSeconds?: number;
   /** Explicit credentials (tests, the simulated AWS); otherwise the default provider chain. */
   credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   env?: NodeJS.ProcessEnv;
@@ -66,55 +89,126 @@ export function endpointOverride(
   return env[`AWS_ENDPOINT_URL_${ENV_SUFFIX[service]}`] || env.AWS_ENDPOINT_URL || undefined;
 }
 
-interface MiddlewareClient {
-  middlewareStack: {
-    add: (
-      mw: (
-        next: (args: unknown) => Promise<unknown>,
-        context: { commandName?: string },
-      ) => (args: unknown) => Promise<unknown>,
-      opts: { step: "deserialize"; name: string; priority: "high" },
-    ) => void;
+/** What each client's per-attempt middleware needs. */
+interface AttemptOptions {
+  service: ServiceKey;
+  metrics: SelfMetrics | undefined;
+  timeoutMs: number;
+  /** Called when AWS says the session token expired. */
+  onExpiredToken?: () => void;
+}
+
+class CallTimeoutError extends Error {
+  constructor(operation: string, timeoutMs: number) {
+    super(`${operation}: no complete reply within ${timeoutMs / 1000} s`);
+    // The SDK's retry strategy treats TimeoutError as transient, like a socket timeout.
+    this.name = "TimeoutError";
+  }
+}
+
+/**
+ * A plugin for the deserialize step, which runs once per attempt below the retry middleware: counts every
+ * attempt and its errors, bounds the attempt including reading the reply body (the request handler's own
+ * timeout ends when the headers arrive), and reports expired session tokens.
+ */
+function attemptPlugin<I extends object, O extends object>(o: AttemptOptions): Pluggable<I, O> {
+  return {
+    applyToStack(stack) {
+      stack.add(
+        (next, context) => async (args) => {
+          const operation = (context.commandName ?? "unknown").replace(/Command$/, "");
+          o.metrics?.awsRequests.inc({ service: o.service, operation });
+          let timer: NodeJS.Timeout | undefined;
+          const timeout = new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new CallTimeoutError(operation, o.timeoutMs)), o.timeoutMs);
+          });
+          try {
+            return await Promise.race([next(args), timeout]);
+          } catch (err) {
+            const code = (err as { name?: string }).name ?? "Error";
+            o.metrics?.awsErrors.inc({ service: o.service, operation, code });
+            if (isThrottle(err)) o.metrics?.awsThrottles.inc({ service: o.service, operation });
+            if (EXPIRED_TOKEN_CODES.has(code)) o.onExpiredToken?.();
+            throw err;
+          } finally {
+            clearTimeout(timer);
+          }
+        },
+        // High priority wraps the SDK's deserializer, so service errors thrown there are seen and counted.
+        // override: the STS client of an assumed role applies its plugins again on every AssumeRole.
+        { step: "deserialize", name: "ecsBridgeAttempt", priority: "high", override: true },
+      );
+    },
   };
 }
 
-/** Counts every attempt (the deserialize step runs below the retry middleware). */
-function instrument(client: MiddlewareClient, service: ServiceKey, metrics: SelfMetrics | undefined): void {
-  if (!metrics) return;
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const operation = (context.commandName ?? "unknown").replace(/Command$/, "");
-      metrics.awsRequests.inc({ service, operation });
-      try {
-        return await next(args);
-      } catch (err) {
-        const code = (err as { name?: string }).name ?? "Error";
-        metrics.awsErrors.inc({ service, operation, code });
-        if (isThrottle(err)) metrics.awsThrottles.inc({ service, operation });
-        throw err;
-      }
-    },
-    // High priority wraps the SDK's deserializer, so service errors thrown there are seen and counted.
-    { step: "deserialize", name: "ecsBridgeCallCounter", priority: "high" },
-  );
+/** Credentials expire this long before their stated expiration, as the SDK's own cache does. */
+const EXPIRY_MARGIN_MS = 5 * 60_000;
+
+/**
+ * Assumed-role credentials shared by a scope's clients, which can be dropped: after ExpiredToken the
+ * identity every client cached is marked expired, so the next call of any of them assumes the role again.
+ */
+export function renewableCredentials(assume: AwsCredentialIdentityProvider): {
+  provider: AwsCredentialIdentityProvider;
+  renew: () => void;
+} {
+  let current: Promise<AwsCredentialIdentity> | undefined;
+  let issued: { expiration?: Date } | undefined;
+  const provider: AwsCredentialIdentityProvider = () => {
+    const exp = issued?.expiration?.getTime();
+    if (!current || (exp !== undefined && exp - Date.now() < EXPIRY_MARGIN_MS)) {
+      // A copy we own, so renew() can mark it expired in every client's cache.
+      const pending = assume().then((c) => (issued = { ...c }) as AwsCredentialIdentity);
+      current = pending;
+      pending.catch(() => {
+        if (current === pending) current = undefined;
+      });
+    }
+    return current;
+  };
+  const renew = () => {
+    if (issued) issued.expiration = new Date(0);
+    issued = undefined;
+    current = undefined;
+  };
+  return { provider, renew };
 }
 
 export function createClients(target: AwsTarget, opts: ClientOptions = {}): AwsClients {
   const env = opts.env ?? process.env;
+  const timeoutMs = (opts.callTimeoutSeconds ?? DEFAULT_CALL_TIMEOUT_SECONDS) * 1000;
+  // The request handler's own bounds: connecting, and the request until the reply's headers arrive.
+  const requestHandler = {
+    connectionTimeout: Math.min(timeoutMs, 3000),
+    requestTimeout: timeoutMs,
+    throwOnRequestTimeout: true,
+  };
   let credentials = opts.credentials;
+  let renew: (() => void) | undefined;
   if (target.account) {
     const stsEndpoint = endpointOverride("sts", env);
-    credentials = fromTemporaryCredentials({
-      params: {
-        RoleArn: target.account.roleArn,
-        RoleSessionName: "ecs-prometheus-bridge",
-        ...(target.account.externalId ? { ExternalId: target.account.externalId } : {}),
-        DurationSeconds: 3600,
-      },
-      ...(opts.credentials ? { masterCredentials: opts.credentials } : {}),
-      // The STS client behind assume-role honours the same endpoint overrides as the others.
-      clientConfig: { region: target.region, ...(stsEndpoint ? { endpoint: stsEndpoint } : {}) },
-    });
+    const assumed = renewableCredentials(
+      fromTemporaryCredentials({
+        params: {
+          RoleArn: target.account.roleArn,
+          RoleSessionName: "ecs-prometheus-bridge",
+          ...(target.account.externalId ? { ExternalId: target.account.externalId } : {}),
+          DurationSeconds: 3600,
+        },
+        ...(opts.credentials ? { masterCredentials: opts.credentials } : {}),
+        // The STS client behind assume-role honours the same endpoint overrides, timeouts and counters.
+        clientConfig: {
+          region: target.region,
+          requestHandler,
+          maxAttempts: opts.maxAttempts ?? 5,
+          ...(stsEndpoint ? { endpoint: stsEndpoint } : {}),
+        },
+        clientPlugins: [attemptPlugin({ service: "sts", metrics: opts.metrics, timeoutMs })],
+      }),
+    );
+    credentials = assumed.provider;
+    renew = assumed.renew;
   }
   const common = (service: ServiceKey) => {
     const endpoint = endpointOverride(service, env);
@@ -122,6 +216,7 @@ export function createClients(target: AwsTarget, opts: ClientOptions = {}): AwsC
       region: target.region,
       maxAttempts: opts.maxAttempts ?? 5,
       retryMode: "adaptive",
+      requestHandler,
       ...(credentials ? { credentials } : {}),
       ...(endpoint ? { endpoint } : {}),
     };
@@ -138,10 +233,16 @@ export function createClients(target: AwsTarget, opts: ClientOptions = {}): AwsC
     }),
     cloudwatch: new CloudWatchClient(common("cloudwatch")),
   };
-  instrument(clients.ecs as unknown as MiddlewareClient, "ecs", opts.metrics);
-  instrument(clients.ec2 as unknown as MiddlewareClient, "ec2", opts.metrics);
-  instrument(clients.servicediscovery as unknown as MiddlewareClient, "servicediscovery", opts.metrics);
-  instrument(clients.cloudwatch as unknown as MiddlewareClient, "cloudwatch", opts.metrics);
+  const attempt = (service: ServiceKey): AttemptOptions => ({
+    service,
+    metrics: opts.metrics,
+    timeoutMs,
+    ...(renew ? { onExpiredToken: renew } : {}),
+  });
+  clients.ecs.middlewareStack.use(attemptPlugin(attempt("ecs")));
+  clients.ec2.middlewareStack.use(attemptPlugin(attempt("ec2")));
+  clients.servicediscovery.middlewareStack.use(attemptPlugin(attempt("servicediscovery")));
+  clients.cloudwatch.middlewareStack.use(attemptPlugin(attempt("cloudwatch")));
   return clients;
 }
 

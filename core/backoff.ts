@@ -1,4 +1,4 @@
-// Our own backoff on top of the SDK's retries: a cluster or namespace that keeps failing with throttling or
+// Our own backoff on top of the SDK's retries: a cluster, namespace or listing that keeps failing with throttling or
 // 5xx (after the SDK's retries) is skipped for a growing number of refreshes, so the account's shared token
 // buckets get room. Other errors (access denied, not found) are retried every refresh, so a fixed policy takes
 // effect at once. A skipped unit reports a failure: the refresh helper keeps serving its last-good targets.
@@ -8,6 +8,17 @@ import { isThrottle } from "./aws.js";
 export function isTransient(err: unknown): boolean {
   const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
   return isThrottle(err) || (status !== undefined && status >= 500);
+}
+
+/** A call's outcome, in the shape UnitBackoff judges (listings have no unit outcome of their own). */
+export type Settled<T> = { ok: true; value: T } | { ok: false; error: Error };
+
+export async function settle<T>(work: () => Promise<T>): Promise<Settled<T>> {
+  try {
+    return { ok: true, value: await work() };
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err : new Error(String(err)) };
+  }
 }
 
 export class BackingOff extends Error {

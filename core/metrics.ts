@@ -14,6 +14,11 @@ export interface SelfMetrics {
   targets: Gauge<"source">;
   unitUp: Gauge<"source" | "unit">;
   skipped: Gauge<"source" | "reason">;
+  ecsDescribeFailures: Counter<"operation" | "reason">;
+  ecsClusterAbsent: Gauge<"unit">;
+  // Discovery reliability: listing scopes and the age of last-good data.
+  scopeUp: Gauge<"source" | "scope">;
+  unitStale: Gauge<"source" | "unit">;
 }
 
 export function createSelfMetrics(opts: { defaults?: boolean; registry?: Registry } = {}): SelfMetrics {
@@ -55,7 +60,7 @@ export function createSelfMetrics(opts: { defaults?: boolean; registry?: Registr
     }),
     lastSuccess: new Gauge({
       name: `${p}last_success_timestamp_seconds`,
-      help: "Unix time of the last refresh in which every unit of the source succeeded.",
+      help: "Unix time of the last refresh in which every unit and listing of the source succeeded; 0 until one does.",
       labelNames: ["source"],
       registers: [registry],
     }),
@@ -75,6 +80,30 @@ export function createSelfMetrics(opts: { defaults?: boolean; registry?: Registr
       name: `${p}skipped`,
       help: "Tasks, containers or instances skipped in the last refresh, by reason (not errors: e.g. not RUNNING yet).",
       labelNames: ["source", "reason"],
+      registers: [registry],
+    }),
+    ecsDescribeFailures: new Counter({
+      name: `${p}ecs_describe_failures_total`,
+      help: "Resources an ECS describe call answered as failures (e.g. a task gone between ListTasks and DescribeTasks), by operation and reason.",
+      labelNames: ["operation", "reason"],
+      registers: [registry],
+    }),
+    ecsClusterAbsent: new Gauge({
+      name: `${p}ecs_cluster_absent`,
+      help: "1 for a configured cluster that does not exist in this account/region (reported, not a failure).",
+      labelNames: ["unit"],
+      registers: [registry],
+    }),
+    scopeUp: new Gauge({
+      name: `${p}scope_up`,
+      help: "1 if the last listing (ListClusters, ListNamespaces) and AssumeRole of this account/region succeeded; 0 if it failed or has not run yet.",
+      labelNames: ["source", "scope"],
+      registers: [registry],
+    }),
+    unitStale: new Gauge({
+      name: `${p}unit_stale`,
+      help: "1 if this unit is failing and its last-good targets (still served) are older than maxStaleSeconds.",
+      labelNames: ["source", "unit"],
       registers: [registry],
     }),
   };

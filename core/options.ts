@@ -1,6 +1,7 @@
 // Options every mode shares: where to discover (regions, clusters, accounts), how often, the HTTP listener and
 // its auth, logging, and AWS call limits.
 import { z } from "zod";
+import { DEFAULT_CALL_TIMEOUT_SECONDS } from "./aws.js";
 import {
   ConfigError,
   int,
@@ -24,10 +25,12 @@ export interface CoreConfig {
   clusters: string[];
   accounts: AccountConfig[];
   refreshIntervalSeconds: number;
+  /** Age of a failing unit's last-good data past which it is reported stale; unset: 10 refresh intervals. */
+  maxStaleSeconds?: number;
   listen: { host: string; port: number };
   auth: { bearerToken?: string; basicUser?: string; basicPassword?: string };
   logLevel: LogLevel;
-  aws: { maxAttempts: number; maxConcurrency: number };
+  aws: { maxAttempts: number; maxConcurrency: number; callTimeoutSeconds: number };
 }
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
@@ -106,6 +109,15 @@ export const CORE_OPTIONS: readonly OptionSpec[] = [
       "Seconds between discovery refreshes, at most: each wait is up to 10% shorter at random, so bridges do not call AWS in step.",
   },
   {
+    key: "maxStaleSeconds",
+    env: "BRIDGE_MAX_STALE_SECONDS",
+    flag: "--max-stale-seconds",
+    schema: int(5, 604800),
+    default: undefined,
+    description:
+      "A failing cluster or namespace whose last-good targets are older than this is reported stale (ecs_bridge_unit_stale, /status); its targets are still served. Default: 10 refresh intervals.",
+  },
+  {
     key: "listen.host",
     env: "BRIDGE_LISTEN_HOST",
     flag: "--listen-host",
@@ -173,6 +185,15 @@ export const CORE_OPTIONS: readonly OptionSpec[] = [
     description:
       "AWS calls in flight at once per account and region (keeps ECS token buckets from draining).",
   },
+  {
+    key: "aws.callTimeoutSeconds",
+    env: "BRIDGE_AWS_CALL_TIMEOUT_SECONDS",
+    flag: "--aws-call-timeout-seconds",
+    schema: int(1, 300),
+    default: DEFAULT_CALL_TIMEOUT_SECONDS,
+    description:
+      "Timeout of each attempt of each AWS call (connect, request and the whole reply); must be below refreshIntervalSeconds. A unit whose call times out keeps its last-good targets.",
+  },
 ];
 
 /**
@@ -189,6 +210,14 @@ export function checkCoreConfig(config: CoreConfig, env: NodeJS.ProcessEnv): voi
       );
     if (value) config.regions = [value];
   }
+  if (config.aws.callTimeoutSeconds >= config.refreshIntervalSeconds)
+    throw new ConfigError(
+      `invalid aws.callTimeoutSeconds: got ${config.aws.callTimeoutSeconds}; must be below refreshIntervalSeconds (${config.refreshIntervalSeconds})`,
+    );
+  if (config.maxStaleSeconds !== undefined && config.maxStaleSeconds < config.refreshIntervalSeconds)
+    throw new ConfigError(
+      `invalid maxStaleSeconds: got ${config.maxStaleSeconds}; must be at least refreshIntervalSeconds (${config.refreshIntervalSeconds})`,
+    );
   if (Boolean(config.auth.basicUser) !== Boolean(config.auth.basicPassword))
     throw new ConfigError(
       "invalid auth.basicUser/auth.basicPassword: set both (or neither) to enable basic auth",

@@ -27,7 +27,11 @@ export function buildScopes(config: Config, clientOptions: ClientOptions): AwsSc
       ...(account ? { account } : {}),
       clients: createClients(
         { region, ...(account ? { account } : {}) },
-        { ...clientOptions, maxAttempts: config.aws.maxAttempts },
+        {
+          ...clientOptions,
+          maxAttempts: config.aws.maxAttempts,
+          callTimeoutSeconds: config.aws.callTimeoutSeconds,
+        },
       ),
     })),
   );

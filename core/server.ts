@@ -1,5 +1,5 @@
 // The HTTP surface of the long-running bridge: /sd, /metrics, /healthz, /readyz and a JSON status page.
-import express, { type Express, type NextFunction, type Request, type Response } from "express";
+import express, { type Express, type NextFunction, type Request, type Response, type Router } from "express";
 import type { Server } from "node:http";
 import type { Registry } from "prom-client";
 import { sdRouter } from "../sd/router.js";
@@ -7,9 +7,12 @@ import type { Discovery } from "../sd/refresh.js";
 import type { AuthCheck } from "./auth.js";
 
 export interface AppDeps {
-  discovery: Pick<Discovery, "snapshot" | "status">;
+  /** scopeStatus is optional for surfaces without AWS scopes (benchmarks, static test stubs). */
+  discovery: Pick<Discovery, "snapshot" | "status"> & Partial<Pick<Discovery, "scopeStatus">>;
   registry: Registry;
   auth?: AuthCheck;
+  /** Routes with their own authentication (the exporter's Firehose delivery route in stream mode). */
+  routes?: readonly Router[];
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -23,6 +26,7 @@ export function createApp(deps: AppDeps): Express {
       .set("WWW-Authenticate", 'Bearer realm="ecs-prometheus-bridge", Basic realm="ecs-prometheus-bridge"');
     res.json({ error: "missing or wrong credentials" });
   };
+  for (const route of deps.routes ?? []) app.use(route);
   app.use("/sd", requireAuth);
   app.use("/metrics", requireAuth);
   app.use("/status", requireAuth);
@@ -38,7 +42,12 @@ export function createApp(deps: AppDeps): Express {
   });
   app.get("/status", (_req, res) => {
     const snap = deps.discovery.snapshot();
-    res.json({ ready: snap.ready, targets: snap.targets.length, units: deps.discovery.status() });
+    res.json({
+      ready: snap.ready,
+      targets: snap.targets.length,
+      units: deps.discovery.status(),
+      scopes: deps.discovery.scopeStatus?.() ?? [],
+    });
   });
   app.get("/", (_req, res) => {
     res.json({

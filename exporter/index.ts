@@ -17,6 +17,7 @@ import { createExporterMetrics } from "./selfmetrics.js";
 import { SeriesStore } from "./series.js";
 
 export type { CloudWatchApi, ExporterScope } from "./api.js";
+export { createStreamIngest, type StreamIngest } from "./stream/index.js";
 
 export interface ExporterOptions {
   config: Pick<Config, "exporter"> & { aws?: Pick<Config["aws"], "maxConcurrency"> };

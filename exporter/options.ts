@@ -1,15 +1,41 @@
 // Options of the Service Connect CloudWatch exporter, and the rules that tie them together.
 import cron from "node-cron";
 import { z } from "zod";
-import { ConfigError, bool, int, list, oneOf, splitList, type OptionSpec } from "../core/config/spec.js";
+import {
+  ConfigError,
+  bool,
+  int,
+  list,
+  oneOf,
+  splitList,
+  text,
+  type OptionSpec,
+} from "../core/config/spec.js";
 import { closest } from "../core/config/suggest.js";
 import { METRICS, type Statistic } from "./catalog.js";
 
 const DIMENSION_SETS = ["3", "1"] as const;
+const MODES = ["poll", "stream"] as const;
+/** Shortest stream access key accepted: the key is the only thing between the internet and the series. */
+const MIN_ACCESS_KEY_LENGTH = 16;
+/** Paths the bridge already serves; the delivery route must not shadow them. */
+const RESERVED_PATHS = ["/sd", "/metrics", "/healthz", "/readyz", "/status"];
 const STATISTICS = ["Sum", "Average", "Maximum", "Minimum", "SampleCount"] as const satisfies Statistic[];
+
+/** Stream mode: CloudWatch metric stream updates delivered by Amazon Data Firehose to an HTTP route. */
+export interface StreamConfig {
+  /** Compared with X-Amz-Firehose-Access-Key; required in stream mode. */
+  accessKey?: string;
+  path: string;
+  maxBodyBytes: number;
+  maxRecords: number;
+  stalenessSeconds: number;
+}
 
 export interface ExporterConfig {
   enabled: boolean;
+  mode: (typeof MODES)[number];
+  stream: StreamConfig;
   schedule: string;
   periodSeconds: number;
   delaySeconds: number;
@@ -61,6 +87,72 @@ const cronExpression = z
   .refine((s) => [5, 6].includes(s.split(/\s+/).length) && cron.validate(s), {
     error: "expected a node-cron expression with 5 or 6 fields, such as '*/5 * * * *'",
   });
+
+const routePath = z
+  .string()
+  .trim()
+  .regex(/^\/[A-Za-z0-9._~/-]*$/, {
+    error: "expected a URL path starting with / (letters, digits, . _ ~ - /)",
+  })
+  .refine((p) => !RESERVED_PATHS.some((r) => p === r || p.startsWith(`${r}/`)) && p !== "/", {
+    error: `expected a path of its own, not / or under ${RESERVED_PATHS.join(", ")}`,
+  });
+
+const STREAM_OPTIONS: readonly OptionSpec[] = [
+  {
+    key: "exporter.mode",
+    env: "BRIDGE_EXPORTER_MODE",
+    flag: "--exporter-mode",
+    schema: oneOf(MODES),
+    allowed: MODES,
+    default: "poll",
+    description:
+      "`poll`: GetMetricData on exporter.schedule (billed per metric and statistic). `stream`: accept CloudWatch metric stream updates from Amazon Data Firehose on exporter.stream.path (billed per update).",
+  },
+  {
+    key: "exporter.stream.accessKey",
+    env: "BRIDGE_EXPORTER_STREAM_ACCESS_KEY",
+    flag: "--exporter-stream-access-key",
+    schema: text(),
+    default: undefined,
+    secret: true,
+    description: `Stream mode: the Firehose HTTP endpoint access key (X-Amz-Firehose-Access-Key), at least ${MIN_ACCESS_KEY_LENGTH} characters. Required in stream mode.`,
+  },
+  {
+    key: "exporter.stream.path",
+    env: "BRIDGE_EXPORTER_STREAM_PATH",
+    flag: "--exporter-stream-path",
+    schema: routePath,
+    default: "/firehose/metric-stream",
+    description: "Stream mode: path of the Firehose delivery route (POST).",
+  },
+  {
+    key: "exporter.stream.maxBodyBytes",
+    env: "BRIDGE_EXPORTER_STREAM_MAX_BODY_BYTES",
+    flag: "--exporter-stream-max-body-bytes",
+    schema: int(1024, 128 * 1024 * 1024),
+    default: 64 * 1024 * 1024,
+    description:
+      "Stream mode: largest delivery body accepted, after gzip decoding (Firehose buffers at most 64 MiB); larger answers 413.",
+  },
+  {
+    key: "exporter.stream.maxRecords",
+    env: "BRIDGE_EXPORTER_STREAM_MAX_RECORDS",
+    flag: "--exporter-stream-max-records",
+    schema: int(1, 1_000_000),
+    default: 100_000,
+    description: "Stream mode: most records accepted in one delivery; more answers 400.",
+  },
+  {
+    key: "exporter.stream.stalenessSeconds",
+    env: "BRIDGE_EXPORTER_STREAM_STALENESS_SECONDS",
+    flag: "--exporter-stream-staleness-seconds",
+    schema: int(60, 86400),
+    default: 600,
+    description:
+      "Stream mode: a series with no update newer than this is dropped (never frozen, never 0). Allow for the Firehose buffering interval.",
+  },
+];
 
 export const EXPORTER_OPTIONS: readonly OptionSpec[] = [
   {
@@ -158,6 +250,7 @@ export const EXPORTER_OPTIONS: readonly OptionSpec[] = [
     description:
       "Statistics per CloudWatch metric overriding the defaults, e.g. `RequestCount=Sum;TargetResponseTime=Average,Maximum` (YAML: map of lists).",
   },
+  ...STREAM_OPTIONS,
 ];
 
 export function checkExporterConfig(cfg: ExporterConfig): void {
@@ -171,6 +264,10 @@ export function checkExporterConfig(cfg: ExporterConfig): void {
   if (cfg.stalenessSeconds < minStaleness)
     throw new ConfigError(
       `invalid exporter.stalenessSeconds: got ${cfg.stalenessSeconds}; expected at least exporter.delaySeconds + 2 * exporter.periodSeconds (${minStaleness})`,
+    );
+  if (cfg.enabled && cfg.mode === "stream" && (cfg.stream.accessKey ?? "").length < MIN_ACCESS_KEY_LENGTH)
+    throw new ConfigError(
+      `invalid exporter.stream.accessKey: stream mode needs an access key of at least ${MIN_ACCESS_KEY_LENGTH} characters (the Firehose HTTP endpoint access key)`,
     );
   if (cfg.dimensions === "1" && (cfg.clusters.length > 0 || cfg.services.length > 0))
     throw new ConfigError(

@@ -61,9 +61,12 @@ function sendSd(req: Request, res: Response, body: SdBody): void {
   res.status(200).send(out.payload.toString("utf8"));
 }
 
-/** Groups of query values, the shape parseFilter takes (repeated keys become arrays). */
+/**
+ * Groups of query values, the shape parseFilter takes (repeated keys become arrays). A null prototype, so
+ * keys such as `constructor` or `__proto__` are plain own keys (then refused as unknown), not Object's.
+ */
 function queryObject(query: URLSearchParams): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
+  const out = Object.create(null) as Record<string, string[]>;
   for (const [k, v] of query) (out[k] ??= []).push(v);
   return out;
 }
@@ -195,8 +198,8 @@ export function createLambdaApi(deps: LambdaAppDeps): API {
     if (modes[0] === "redirect") {
       const v = view(snap);
       v.redirect ??= redirectTargets(v.slots, publicUrl!);
-      body = redirectCache.get(snap.version, v.redirect, filter);
-    } else body = sdCache.get(snap.version, snap.targets, filter);
+      body = await redirectCache.get(snap.version, v.redirect, filter);
+    } else body = await sdCache.get(snap.version, snap.targets, filter);
     sendSd(req, res, body);
   });
 

@@ -85,8 +85,9 @@ export function functionUrlEvent(req: FunctionUrlRequest): APIGatewayProxyEventV
   delete headers.cookie;
   headers.host ??= domainName;
   const query = new URLSearchParams(rawQueryString);
-  const params: Record<string, string> = {};
-  for (const [k, v] of query) params[k] = k in params ? `${params[k]},${v}` : v;
+  // A Map, not an object: `constructor` or `__proto__` in a query are keys like any other.
+  const params = new Map<string, string>();
+  for (const [k, v] of query) params.set(k, params.has(k) ? `${params.get(k)},${v}` : v);
   const now = new Date();
   const method = (req.method ?? "GET").toUpperCase();
   const body = req.body === undefined ? undefined : Buffer.from(req.body);
@@ -97,7 +98,7 @@ export function functionUrlEvent(req: FunctionUrlRequest): APIGatewayProxyEventV
     rawQueryString,
     ...(cookies && cookies.length > 0 ? { cookies } : {}),
     headers,
-    ...(query.size > 0 ? { queryStringParameters: params } : {}),
+    ...(query.size > 0 ? { queryStringParameters: Object.fromEntries(params) } : {}),
     requestContext: {
       accountId: "anonymous",
       apiId: domainName.split(".")[0]!,

@@ -1,6 +1,8 @@
-// On-demand discovery for the Lambda: no schedule (a frozen Lambda cannot run one); an invocation
-// refreshes when the last refresh is older than the cache age. Concurrent callers share one refresh;
-// the Discovery keeps last-good targets per unit when AWS fails.
+// On-demand discovery for the Lambda: no schedule (a frozen Lambda cannot run one). An invocation that
+// finds the last refresh older than the cache age starts one refresh in the background and is answered
+// from the last snapshot (stale-while-revalidate), so requests cost at most one refresh per cache period
+// per instance and never wait on AWS once discovery has succeeded. The Discovery keeps last-good targets
+// per unit when AWS fails.
 import type { Logger } from "../core/log.js";
 import type { Discovery, Snapshot } from "../sd/refresh.js";
 
@@ -12,11 +14,14 @@ export interface Failure {
 }
 
 /**
- * Remembers the warnings logged during the last refresh. Failures before any unit exists (ListClusters
- * denied, a source throwing) leave no unit status, but they are logged: this turns them into 503 reasons.
+ * Remembers the warnings logged during the last finished refresh. Failures before any unit exists
+ * (ListClusters denied, a source throwing) leave no unit status, but they are logged: this turns them into
+ * 503 reasons. A refresh running in the background collects its own list, so requests answered meanwhile
+ * still see the last refresh's complete reasons.
  */
 export class WarningLog {
   private items: Failure[] = [];
+  private collecting: Failure[] | undefined;
 
   wrap(inner: Logger): Logger {
     return {
@@ -26,14 +31,24 @@ export class WarningLog {
         const err = f.err instanceof Error ? `${f.err.name}: ${f.err.message}` : undefined;
         const detail = err ?? [f.error, f.message].filter((x) => typeof x === "string").join(": ");
         const where = [f.source, f.scope ?? f.unit].filter((x) => typeof x === "string").join(":");
-        this.items.push({ unit: where || "discovery", error: detail ? `${msg}: ${detail}` : msg });
+        (this.collecting ?? this.items).push({
+          unit: where || "discovery",
+          error: detail ? `${msg}: ${detail}` : msg,
+        });
         inner.warn(msg, fields);
       },
     };
   }
 
-  clear(): void {
-    this.items = [];
+  /** A refresh starts: its warnings go to a new list. */
+  begin(): void {
+    this.collecting = [];
+  }
+
+  /** The refresh ended: its warnings replace the last ones. */
+  end(): void {
+    if (this.collecting) this.items = this.collecting;
+    this.collecting = undefined;
   }
 
   list(): Failure[] {
@@ -41,8 +56,14 @@ export class WarningLog {
   }
 }
 
+/** Whether some source has succeeded once, so the snapshot has something to serve. */
+function servesAnything(snap: Snapshot): boolean {
+  return snap.ready || (snap.readySources?.length ?? 0) > 0;
+}
+
 export class OnDemandDiscovery {
-  private lastDone: number | undefined;
+  /** When the last refresh started: the period is counted from there, so a slow AWS cannot stack them. */
+  private lastStart: number | undefined;
   private pending: Promise<void> | undefined;
 
   constructor(
@@ -55,17 +76,34 @@ export class OnDemandDiscovery {
     return this.opts.now?.() ?? Date.now();
   }
 
-  /** The snapshot, refreshed first if older than the cache age (the first call always refreshes). */
+  /**
+   * The snapshot to answer with. A refresh starts when none is running and the last one started a cache
+   * period ago (or never). The caller waits for it only while no source has ever succeeded (a cold start,
+   * or every refresh failed so far): there is nothing better to serve, and a 503 should carry the reasons
+   * of the refresh it just made. Otherwise the last snapshot is served while the refresh runs.
+   */
   async current(): Promise<Snapshot> {
-    if (!this.pending && (this.lastDone === undefined || this.now() - this.lastDone >= this.cacheMs)) {
-      this.opts.warnings?.clear();
-      this.pending = this.discovery.refreshOnce().finally(() => {
-        this.lastDone = this.now();
-        this.pending = undefined;
-      });
+    const due = this.lastStart === undefined || this.now() - this.lastStart >= this.cacheMs;
+    if (!this.pending && due) {
+      this.lastStart = this.now();
+      const warnings = this.opts.warnings;
+      warnings?.begin();
+      // Discovery.refreshOnce keeps last-good state and logs its failures; nothing is left to reject here.
+      this.pending = this.discovery
+        .refreshOnce()
+        .catch(() => undefined)
+        .finally(() => {
+          warnings?.end();
+          this.pending = undefined;
+        });
     }
-    if (this.pending) await this.pending;
+    if (this.pending && !servesAnything(this.discovery.snapshot())) await this.pending;
     return this.discovery.snapshot();
+  }
+
+  /** Resolves when no refresh is running (tests, and a graceful end). */
+  async idle(): Promise<void> {
+    while (this.pending) await this.pending;
   }
 
   /**
@@ -99,7 +137,9 @@ export class OnDemandDiscovery {
 
   /**
    * True if a unit of this cluster (by name) failed its last refresh, or an ECS listing failed (the
-   * cluster's units may be stale, or the cluster not yet known): a missing task may exist.
+   * cluster's units may be stale, or the cluster not yet known): a missing task may exist. A unit whose
+   * cluster is absent from its account/region is ok (and empty), so a same-named cluster absent from
+   * another scope never makes this true.
    */
   clusterFailing(cluster: string): boolean {
     return (

@@ -13,22 +13,21 @@ export interface PublicUrl {
   targetsPath: string;
 }
 
-/** Validates lambda.publicUrl: an absolute http(s) URL without credentials, query or fragment. */
+/**
+ * Validates lambda.publicUrl: an absolute http(s) URL without credentials, query or fragment. The value is
+ * never quoted back: a URL may carry a credential (`https://user:pass@host/`), and errors reach logs.
+ */
 export function parsePublicUrl(raw: string): PublicUrl {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(`invalid lambda.publicUrl: got ${JSON.stringify(raw)}; expected an absolute URL`);
+    throw new ConfigError("invalid lambda.publicUrl: expected an absolute URL");
   }
   if (url.protocol !== "https:" && url.protocol !== "http:")
-    throw new ConfigError(
-      `invalid lambda.publicUrl: got ${JSON.stringify(raw)}; expected http:// or https://`,
-    );
+    throw new ConfigError("invalid lambda.publicUrl: expected http:// or https://");
   if (url.username || url.password || url.search || url.hash)
-    throw new ConfigError(
-      `invalid lambda.publicUrl: got ${JSON.stringify(raw)}; expected no credentials, query or fragment`,
-    );
+    throw new ConfigError("invalid lambda.publicUrl: expected no credentials, query or fragment");
   const base = url.pathname.replace(/\/+$/, "");
   return {
     scheme: url.protocol === "https:" ? "https" : "http",

@@ -2,7 +2,7 @@
 // the registry enables and the Discovery refresh helper, refreshed on demand instead of on a schedule.
 import type { API } from "lambda-api";
 import type { ClientOptions } from "../core/aws.js";
-import { ConfigError, loadConfig, type Config } from "../cmd/config.js";
+import { ConfigError, OPTIONS, loadConfig, type Config } from "../cmd/config.js";
 import { createLogger, type Logger } from "../core/log.js";
 import { buildScopes, type AwsScope } from "../core/scopes.js";
 import { createSelfMetrics, type SelfMetrics } from "../core/metrics.js";
@@ -41,6 +41,9 @@ export function createLambdaRuntime(opts: LambdaRuntimeOptions = {}): LambdaRunt
     metrics,
     logger: sourceLogger,
     intervalSeconds: config.refreshIntervalSeconds,
+    scopes: scopes.map((scope) => scope.key),
+    callTimeoutSeconds: config.aws.callTimeoutSeconds,
+    ...(config.maxStaleSeconds !== undefined ? { maxStaleSeconds: config.maxStaleSeconds } : {}),
   });
   const discovery = new OnDemandDiscovery(refresher, config.lambda.cacheSeconds * 1000, { warnings });
   return { config, api: createLambdaApi({ config, discovery, logger }), metrics, discovery, scopes };
@@ -48,27 +51,45 @@ export function createLambdaRuntime(opts: LambdaRuntimeOptions = {}): LambdaRunt
 
 export type LambdaHandler = (event: HttpEvent, context?: unknown) => Promise<unknown>;
 
+/** The one reply to every request of an instance whose configuration is invalid: no value from it. */
+export const CONFIG_ERROR_REPLY = { error: "configuration error; see the function's log" };
+
+/**
+ * A configuration error's message for the log, with every secret option's value (as set in this
+ * environment) and any URL credentials masked. The loader already masks what it quotes; this also covers
+ * messages built elsewhere.
+ */
+export function redactedConfigMessage(message: string, env: NodeJS.ProcessEnv): string {
+  let out = message.replace(/\/\/[^/\s"'@]*@/g, "//<redacted>@");
+  for (const spec of OPTIONS) {
+    const value = spec.secret ? env[spec.env] : undefined;
+    if (value) out = out.split(value).join("<redacted>");
+  }
+  return out;
+}
+
 /**
  * The handler for an environment. The runtime is built once per instance (module scope, so the discovery
- * cache survives between invocations). A configuration error answers every request with a 500 JSON reason
- * instead of failing the instance's init, which Prometheus would only see as a bare error.
+ * cache survives between invocations). A configuration error answers every request with a generic 500
+ * JSON reply instead of failing the instance's init (which Prometheus would only see as a bare error); the
+ * reason goes to the log only, as the function URL is reachable by anyone who has it.
  */
 export function createHandler(opts: LambdaRuntimeOptions = {}): LambdaHandler {
   let runtime: LambdaRuntime | undefined;
-  let failure: ConfigError | undefined;
   try {
     runtime = createLambdaRuntime(opts);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    failure = err;
-    (opts.logger ?? createLogger("error")).error("configuration error", { message: err.message });
+    (opts.logger ?? createLogger("error")).error("configuration error", {
+      message: redactedConfigMessage(err.message, opts.env ?? process.env),
+    });
   }
   return async (event, context) => {
     if (runtime) return runtime.api.run(event as never, (context ?? {}) as never);
     return {
       statusCode: 500,
       headers: { "content-type": "application/json", "cache-control": "no-store" },
-      body: JSON.stringify({ error: `configuration error: ${failure!.message}` }),
+      body: JSON.stringify(CONFIG_ERROR_REPLY),
       isBase64Encoded: false,
     };
   };

@@ -8,6 +8,7 @@ import { loadConfig, optionsMarkdown } from "../cmd/config.js";
 import { silentLogger } from "../core/log.js";
 import { createSelfMetrics } from "../core/metrics.js";
 import { createExporterMetrics } from "../exporter/selfmetrics.js";
+import { createStreamMetrics } from "../exporter/stream/metrics.js";
 import { CloudMapSource } from "../sd/cloudmap/source.js";
 
 function kind(metric: unknown): string {
@@ -23,6 +24,7 @@ export function selfMetricsMarkdown(): string {
   const registry = new Registry();
   const metrics = createSelfMetrics({ registry, defaults: false });
   createExporterMetrics(registry);
+  createStreamMetrics(registry);
   // Sources register their own metrics when constructed; no AWS scope is needed for that.
   new CloudMapSource({
     scopes: [],

@@ -1,7 +1,11 @@
 // The http_sd contract, free of any HTTP framework so the service and the Lambda share it:
 // query filters -> validated filter -> JSON array of {targets, labels} in deterministic order.
-import { createHash } from "node:crypto";
-import { gzipSync } from "node:zlib";
+import { createHash, type Hash } from "node:crypto";
+import { setImmediate as setImmediateAsync } from "node:timers/promises";
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
+import { LRUCache } from "lru-cache";
+import pLimit from "p-limit";
 import type { DiscoveredTarget, SourceName, TargetGroup } from "./model.js";
 import { SOURCE_NAMES } from "./registry.js";
 
@@ -80,48 +84,151 @@ export function matches(t: DiscoveredTarget, f: SdFilter): boolean {
   return true;
 }
 
-/** A canonical key for a filter, so equal filters share one cached body. */
+/**
+ * A canonical key for a filter, so equal filters share one cached body: keys in a fixed order, values
+ * de-duplicated (a Set) and sorted, clusters by name (parseFilter turns ARNs into names).
+ */
 export function filterKey(f: SdFilter): string {
   return FILTER_KEYS.map((k) => `${k}=${[...(f[k] ?? [])].sort().join(",")}`).join("&");
 }
 
-export interface SdBody {
+const UNFILTERED_KEY = filterKey({});
+
+/** The identity body of an http_sd list and what identifies it. */
+export interface SdJson {
   json: Buffer;
-  gzip: Buffer;
   etag: string;
   count: number;
 }
 
-/** Serialises targets (already in deterministic order) to the http_sd JSON body. */
-export function renderSd(targets: readonly DiscoveredTarget[], filter: SdFilter = {}): SdBody {
-  const groups: TargetGroup[] = [];
-  for (const t of targets)
-    if (matches(t, filter)) groups.push({ targets: t.group.targets, labels: t.group.labels });
-  const json = Buffer.from(JSON.stringify(groups));
-  const etag = `"${createHash("sha256").update(json).digest("base64url").slice(0, 27)}"`;
-  return { json, gzip: gzipSync(json), etag, count: groups.length };
+export interface SdBody extends SdJson {
+  gzip: Buffer;
 }
 
-/** Caches rendered bodies per filter for one snapshot version. */
+/** Groups serialised per turn of the event loop by renderSdBody: a few ms, so /healthz never waits long. */
+const GROUPS_PER_SLICE = 500;
+
+/** The JSON array in slices of GROUPS_PER_SLICE groups; joined, exactly JSON.stringify of the groups. */
+function* jsonSlices(selected: readonly DiscoveredTarget[]): Generator<string> {
+  if (selected.length === 0) yield "[]";
+  for (let i = 0; i < selected.length; i += GROUPS_PER_SLICE) {
+    const groups = selected
+      .slice(i, i + GROUPS_PER_SLICE)
+      .map((t) => JSON.stringify({ targets: t.group.targets, labels: t.group.labels } satisfies TargetGroup));
+    const last = i + GROUPS_PER_SLICE >= selected.length;
+    yield (i === 0 ? "[" : ",") + groups.join(",") + (last ? "]" : "");
+  }
+}
+
+/** A strong ETag from the SHA-256 of the body. */
+function etagOf(hash: Hash): string {
+  return `"${hash.digest("base64url").slice(0, 27)}"`;
+}
+
+/** Serialises and hashes the selected targets; `pause` runs between slices to let other requests in. */
+async function renderJson(
+  selected: readonly DiscoveredTarget[],
+  pause?: () => Promise<void>,
+): Promise<SdJson> {
+  const hash = createHash("sha256");
+  const parts: Buffer[] = [];
+  for (const slice of jsonSlices(selected)) {
+    if (parts.length > 0 && pause) await pause();
+    const part = Buffer.from(slice);
+    hash.update(part);
+    parts.push(part);
+  }
+  return { json: Buffer.concat(parts), etag: etagOf(hash), count: selected.length };
+}
+
+/**
+ * The http_sd JSON body of targets (already in deterministic order), at once: for tests and tools. The
+ * service and the Lambda use renderSdBody, which never holds the event loop for the whole list.
+ */
+export function renderSd(targets: readonly DiscoveredTarget[], filter: SdFilter = {}): SdJson {
+  const selected = targets.filter((t) => matches(t, filter));
+  const json = Buffer.from([...jsonSlices(selected)].join(""));
+  return { json, etag: etagOf(createHash("sha256").update(json)), count: selected.length };
+}
+
+const gzipAsync = promisify(gzip);
+
+/**
+ * The body served for a filter: JSON serialised and hashed in slices (yielding between them), then
+ * gzipped on libuv's thread pool, so a render of 10,000 targets blocks the event loop a few ms at a time.
+ */
+export async function renderSdBody(
+  targets: readonly DiscoveredTarget[],
+  filter: SdFilter = {},
+): Promise<SdBody> {
+  const rendered = await renderJson(
+    targets.filter((t) => matches(t, filter)),
+    () => setImmediateAsync(),
+  );
+  return { ...rendered, gzip: await gzipAsync(rendered.json) };
+}
+
+/** Bytes of filtered bodies an SdCache keeps (JSON and gzip, all filters together). */
+export const FILTERED_CACHE_BYTES = 4 * 1024 * 1024;
+/** Filtered renders running at once: a flood of new filters queues instead of piling up bodies. */
+const FILTERED_RENDERS = 2;
+
+/**
+ * Rendered bodies for one snapshot version. The unfiltered body is kept for the snapshot; filtered bodies
+ * share an LRU bounded in bytes (a query string is the client's to choose, and /sd may be unauthenticated,
+ * so their number must not decide the memory used). Concurrent requests for one filter share its render.
+ */
 export class SdCache {
   private version = -1;
-  private readonly bodies = new Map<string, SdBody>();
+  private unfiltered: Promise<SdBody> | undefined;
+  private readonly filtered: LRUCache<string, SdBody>;
+  private readonly rendering = new Map<string, Promise<SdBody>>();
+  private readonly renderSlot = pLimit(FILTERED_RENDERS);
 
-  constructor(private readonly maxEntries = 256) {}
+  constructor(maxFilteredBytes = FILTERED_CACHE_BYTES) {
+    this.filtered = new LRUCache<string, SdBody>({
+      maxSize: maxFilteredBytes,
+      sizeCalculation: (body, key) => body.json.length + body.gzip.length + key.length,
+    });
+  }
 
-  get(version: number, targets: readonly DiscoveredTarget[], filter: SdFilter): SdBody {
+  get(version: number, targets: readonly DiscoveredTarget[], filter: SdFilter): Promise<SdBody> {
     if (version !== this.version) {
-      this.bodies.clear();
       this.version = version;
+      this.unfiltered = undefined;
+      this.filtered.clear();
+      this.rendering.clear();
     }
     const key = filterKey(filter);
-    let body = this.bodies.get(key);
-    if (!body) {
-      body = renderSd(targets, filter);
-      if (this.bodies.size >= this.maxEntries) this.bodies.clear();
-      this.bodies.set(key, body);
+    if (key === UNFILTERED_KEY) {
+      if (!this.unfiltered) {
+        const render = renderSdBody(targets);
+        // A failed render is not kept: the next request tries again.
+        render.catch(() => this.unfiltered === render && (this.unfiltered = undefined));
+        this.unfiltered = render;
+      }
+      return this.unfiltered;
     }
-    return body;
+    const hit = this.filtered.get(key);
+    if (hit) return Promise.resolve(hit);
+    let render = this.rendering.get(key);
+    if (!render) {
+      const started = this.renderSlot(() => renderSdBody(targets, filter))
+        .then((body) => {
+          // A body larger than the whole budget is not kept (lru-cache skips it): served, then dropped.
+          if (this.version === version) this.filtered.set(key, body);
+          return body;
+        })
+        .finally(() => this.rendering.get(key) === started && this.rendering.delete(key));
+      this.rendering.set(key, started);
+      render = started;
+    }
+    return render;
+  }
+
+  /** Bytes held by cached filtered bodies. */
+  get filteredBytes(): number {
+    return this.filtered.calculatedSize;
   }
 }
 

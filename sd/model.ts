@@ -1,4 +1,5 @@
 // The one target-group type every source produces, and the label helpers they share.
+import { isIP } from "node:net";
 import type { SOURCE_REGISTRY } from "./registry.js";
 
 export type Labels = Record<string, string>;
@@ -22,10 +23,13 @@ export interface DiscoveredTarget {
   group: TargetGroup;
 }
 
-/** Label names must match [a-zA-Z_][a-zA-Z0-9_]*; anything else becomes "_". */
+/**
+ * A label-name suffix as Prometheus' strutil.SanitizeLabelName makes it: every character outside
+ * [a-zA-Z0-9_] becomes "_", and a leading digit is kept (the result always follows a prefix, so
+ * `tag 2fa` is `__meta_ecs_tag_task_2fa` here as in Prometheus' own discovery).
+ */
 export function sanitizeLabelName(key: string): string {
-  const s = key.replace(/[^a-zA-Z0-9_]/g, "_");
-  return /^[0-9]/.test(s) ? `_${s}` : s;
+  return key.replace(/[^a-zA-Z0-9_]/g, "_");
 }
 
 /** Adds a label if the value is a non-empty string (Prometheus treats empty values as absent). */
@@ -33,6 +37,23 @@ export function setLabel(labels: Labels, name: string, value: string | number | 
   if (value === undefined || value === null) return;
   const s = String(value);
   if (s !== "") labels[name] = s;
+}
+
+/**
+ * Whether an address AWS supplied is an IPv4 or IPv6 literal. Anything else (a host name, a path, a number)
+ * never becomes a target: `__address__` is what Prometheus connects to.
+ */
+export function validAddress(ip: unknown): ip is string {
+  return typeof ip === "string" && isIP(ip) !== 0;
+}
+
+/** A DNS host name (Cloud Map CNAME records): dot-separated labels of letters, digits and hyphens. */
+export function validHostName(name: unknown): name is string {
+  return (
+    typeof name === "string" &&
+    name.length <= 253 &&
+    /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$/.test(name)
+  );
 }
 
 /** `ip:port`, with IPv6 bracketed. */

@@ -1,14 +1,18 @@
 // The refresh helper: owns scheduling, single-flight, jitter, errors and last-good state for every
 // source. Sources only turn AWS state into targets; they never see HTTP or keep last-good state.
 // Each source refreshes and publishes on its own, so a slow or throttled source never delays another's targets.
+// Every failure is visible: unit_up per unit, scope_up per account/region listing, unit_stale past the
+// maximum age of last-good data, and a deadline on each source's refresh so single-flight can never stick.
 import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "../core/log.js";
+import { DEFAULT_CALL_TIMEOUT_SECONDS } from "../core/aws.js";
 import type { SelfMetrics } from "../core/metrics.js";
 import { compareTargets, type DiscoveredTarget, type SourceName } from "./model.js";
 
 /** The outcome of one unit (a cluster in one account/region, a Cloud Map namespace). */
 export type UnitOutcome =
-  { unit: string; ok: true; targets: DiscoveredTarget[] } | { unit: string; ok: false; error: Error };
+  | { unit: string; ok: true; targets: DiscoveredTarget[]; absent?: boolean }
+  | { unit: string; ok: false; error: Error };
 
 export interface SourceRefresh {
   units: UnitOutcome[];
@@ -17,6 +21,8 @@ export interface SourceRefresh {
    * starts with one of these prefixes keeps its last-good state even if absent from `units`.
    */
   failedScopes: string[];
+  /** The error of each failed scope (same keys as failedScopes), shown on /status. */
+  scopeErrors?: ReadonlyMap<string, Error>;
 }
 
 export interface Source {
@@ -27,8 +33,12 @@ export interface Source {
 interface UnitState {
   targets: DiscoveredTarget[];
   ok: boolean;
+  /** The configured unit does not exist in this scope (an ok, empty unit). */
+  absent?: boolean;
   lastSuccess?: number;
   lastError?: string;
+  /** Its last-good targets are older than maxStaleSeconds (they are still served). */
+  stale?: boolean;
 }
 
 export interface Snapshot {
@@ -46,8 +56,20 @@ export interface UnitStatus {
   source: SourceName;
   unit: string;
   ok: boolean;
+  absent?: boolean;
   targets: number;
   lastSuccess?: string;
+  lastError?: string;
+  /** Served from last-good data older than maxStaleSeconds (always set by Discovery). */
+  stale?: boolean;
+}
+
+/** One account/region of a source: whether its listing (and AssumeRole) succeeded in the last refresh. */
+export interface ScopeStatus {
+  source: SourceName;
+  scope: string;
+  ok: boolean;
+  /** `<AWS error name>: <message>` of the failure. */
   lastError?: string;
 }
 
@@ -56,7 +78,15 @@ export interface ScopeFailure {
   source: SourceName;
   /** A unit-key prefix, as in SourceRefresh.failedScopes; "" when the source's refresh threw as a whole. */
   scope: string;
+  /** `<AWS error name>: <message>`. */
+  error?: string;
 }
+
+/** A source's refresh is abandoned (as failed) after this many call timeouts: refreshes cannot hang. */
+export const REFRESH_DEADLINE_CALL_TIMEOUTS = 20;
+
+/** Default maximum age of last-good data, in refresh intervals, before a unit is reported stale. */
+export const DEFAULT_MAX_STALE_INTERVALS = 10;
 
 export interface DiscoveryOptions {
   sources: Source[];
@@ -66,12 +96,18 @@ export interface DiscoveryOptions {
   /** Fraction of the interval taken off each wait at random, so many bridges do not hit AWS in step. */
   jitter?: number;
   now?: () => number;
+  /** The AWS scope keys (`<account>/<region>`) every source covers, so each has a scope_up series from start. */
+  scopes?: readonly string[];
+  /** Bound on one AWS call attempt; a source's refresh is failed after REFRESH_DEADLINE_CALL_TIMEOUTS of it. */
+  callTimeoutSeconds?: number;
+  /** Age of last-good data past which a failing unit is reported stale; default 10 refresh intervals. */
+  maxStaleSeconds?: number;
 }
 
 export class Discovery {
   private readonly units = new Map<string, { source: SourceName; state: UnitState }>();
   private readonly readySources = new Set<SourceName>();
-  private readonly failed = new Map<SourceName, readonly string[]>();
+  private readonly failed = new Map<SourceName, readonly ScopeFailure[]>();
   /** One refresh in flight per source (single-flight per source, not for all of them together). */
   private readonly inFlight = new Map<SourceName, Promise<void>>();
   private task: ScheduledTask | undefined;
@@ -80,6 +116,11 @@ export class Discovery {
 
   constructor(private readonly opts: DiscoveryOptions) {
     if (opts.sources.length === 0) this.snap.ready = true;
+    // Series exist before the first refresh: 0 means "never succeeded", so the alerts on them can fire.
+    for (const { name } of opts.sources) {
+      opts.metrics.lastSuccess.set({ source: name }, 0);
+      for (const scope of opts.scopes ?? []) opts.metrics.scopeUp.set({ source: name, scope }, 0);
+    }
   }
 
   snapshot(): Snapshot {
@@ -92,16 +133,42 @@ export class Discovery {
         source,
         unit: key.slice(source.length + 1), // same unit name as the unit_up metric label
         ok: state.ok,
+        ...(state.absent ? { absent: true } : {}),
         targets: state.targets.length,
         ...(state.lastSuccess ? { lastSuccess: new Date(state.lastSuccess).toISOString() } : {}),
         ...(state.lastError ? { lastError: state.lastError } : {}),
+        stale: state.stale ?? false,
       }))
       .sort((a, b) => (a.source + a.unit < b.source + b.unit ? -1 : 1));
   }
 
-  /** Listing scopes that failed in each source's last refresh (their old units still look ok in status()). */
+  /** Listing scopes that failed in each source's last refresh, with their error. */
   failedScopes(): ScopeFailure[] {
-    return [...this.failed].flatMap(([source, scopes]) => scopes.map((scope) => ({ source, scope })));
+    return [...this.failed.values()].flat();
+  }
+
+  /** Every configured scope of every source, failed or not (a source not refreshed yet counts as failed). */
+  scopeStatus(): ScopeStatus[] {
+    return this.opts.sources.flatMap(({ name: source }) =>
+      (this.opts.scopes ?? []).map((scope) => {
+        const failure = this.scopeFailure(source, scope);
+        const never = !this.failed.has(source);
+        return {
+          source,
+          scope,
+          ok: !failure && !never,
+          ...(failure?.error
+            ? { lastError: failure.error }
+            : never
+              ? { lastError: "not refreshed yet" }
+              : {}),
+        };
+      }),
+    );
+  }
+
+  private scopeFailure(source: SourceName, scope: string): ScopeFailure | undefined {
+    return this.failed.get(source)?.find((f) => f.scope === "" || f.scope === `${scope}/`);
   }
 
   /**
@@ -160,68 +227,128 @@ export class Discovery {
     const end = metrics.refreshDuration.startTimer({ source: source.name });
     let result: SourceRefresh;
     try {
-      result = await source.refresh();
+      result = await this.withDeadline(source);
     } catch (err) {
-      // A source that throws as a whole keeps all of its last-good units.
+      // A source that throws as a whole (or misses its deadline) keeps all of its last-good units.
       end();
-      this.failed.set(source.name, [""]);
+      const error = describe(err);
+      this.failed.set(source.name, [{ source: source.name, scope: "", error }]);
       metrics.refreshFailures.inc({ source: source.name, unit: "*" });
-      for (const { source: s, state } of this.units.values()) if (s === source.name) state.ok = false;
+      for (const [key, { source: s, state }] of this.units)
+        if (s === source.name) this.markDown(source.name, key, state, error);
+      this.updateScopesAndStaleness(source.name);
       logger.warn("refresh failed; keeping last-good targets", { source: source.name, err });
       return;
     }
     end();
-    this.failed.set(source.name, [...result.failedScopes]);
+    this.failed.set(
+      source.name,
+      result.failedScopes.map((scope) => {
+        const err = result.scopeErrors?.get(scope);
+        return { source: source.name, scope, ...(err ? { error: describe(err) } : {}) };
+      }),
+    );
     const seen = new Set<string>();
     const now = this.now();
     let allOk = result.failedScopes.length === 0;
     for (const outcome of result.units) {
       const key = `${source.name}:${outcome.unit}`;
       seen.add(key);
-      const entry = this.units.get(key);
       if (outcome.ok) {
         this.units.set(key, {
           source: source.name,
-          state: { targets: outcome.targets, ok: true, lastSuccess: now },
+          state: {
+            targets: outcome.targets,
+            ok: true,
+            lastSuccess: now,
+            ...(outcome.absent ? { absent: true } : {}),
+          },
         });
         metrics.unitUp.set({ source: source.name, unit: outcome.unit }, 1);
-      } else {
-        allOk = false;
-        metrics.refreshFailures.inc({ source: source.name, unit: outcome.unit });
-        metrics.unitUp.set({ source: source.name, unit: outcome.unit }, 0);
-        const message = outcome.error.message;
-        logger.warn("unit refresh failed; keeping last-good targets", {
-          source: source.name,
-          unit: outcome.unit,
-          error: outcome.error.name,
-          message,
-        });
-        if (entry) {
-          entry.state.ok = false;
-          entry.state.lastError = `${outcome.error.name}: ${message}`;
-        } else {
-          this.units.set(key, {
-            source: source.name,
-            state: { targets: [], ok: false, lastError: `${outcome.error.name}: ${message}` },
-          });
-        }
+        continue;
       }
+      allOk = false;
+      metrics.refreshFailures.inc({ source: source.name, unit: outcome.unit });
+      logger.warn("unit refresh failed; keeping last-good targets", {
+        source: source.name,
+        unit: outcome.unit,
+        error: outcome.error.name,
+        message: outcome.error.message,
+      });
+      let entry = this.units.get(key);
+      if (!entry) this.units.set(key, (entry = { source: source.name, state: { targets: [], ok: false } }));
+      this.markDown(source.name, key, entry.state, describe(outcome.error));
     }
-    // Units that vanished from a successful listing are gone (cluster deleted, namespace removed).
-    for (const [key, { source: s }] of this.units) {
+    for (const [key, { source: s, state }] of this.units) {
       if (s !== source.name || seen.has(key)) continue;
       const unit = key.slice(source.name.length + 1);
-      if (result.failedScopes.some((scope) => unit.startsWith(scope))) continue;
+      const scope = result.failedScopes.find((prefix) => unit.startsWith(prefix));
+      if (scope !== undefined) {
+        // Not listed because its scope's listing failed: down, serving last-good targets.
+        const err = result.scopeErrors?.get(scope);
+        this.markDown(source.name, key, state, err ? describe(err) : "listing of its scope failed");
+        continue;
+      }
+      // Units that vanished from a successful listing are gone (cluster deleted, namespace removed).
       this.units.delete(key);
       metrics.unitUp.remove({ source: source.name, unit });
+      metrics.unitStale.remove({ source: source.name, unit });
     }
+    // The source logs its listing failures with the operation that failed.
     for (const scope of result.failedScopes)
       metrics.refreshFailures.inc({ source: source.name, unit: scope });
+    this.updateScopesAndStaleness(source.name);
     if (allOk) metrics.lastSuccess.set({ source: source.name }, now / 1000);
     // Ready once something real can be served: a unit succeeded, or the listing succeeded and was empty.
     // Serving [] while every unit fails would make a restarted bridge wipe Prometheus' targets.
     const listedEmpty = result.failedScopes.length === 0 && result.units.length === 0;
     if (listedEmpty || result.units.some((u) => u.ok)) this.readySources.add(source.name);
+  }
+
+  /**
+   * The source's refresh, failed if it has not settled after REFRESH_DEADLINE_CALL_TIMEOUTS call timeouts
+   * (every call has its own timeout; this is the backstop that keeps single-flight from sticking).
+   */
+  private async withDeadline(source: Source): Promise<SourceRefresh> {
+    const seconds =
+      (this.opts.callTimeoutSeconds ?? DEFAULT_CALL_TIMEOUT_SECONDS) * REFRESH_DEADLINE_CALL_TIMEOUTS;
+    const refreshing = source.refresh();
+    // If the deadline wins, a late rejection must not become an unhandled one.
+    refreshing.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = new Error(`the ${source.name} refresh did not settle within ${seconds} s`);
+        err.name = "RefreshDeadlineExceeded";
+        reject(err);
+      }, seconds * 1000);
+    });
+    try {
+      return await Promise.race([refreshing, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private markDown(source: SourceName, key: string, state: UnitState, error: string): void {
+    state.ok = false;
+    state.lastError = error;
+    this.opts.metrics.unitUp.set({ source, unit: key.slice(source.length + 1) }, 0);
+  }
+
+  /** scope_up for every configured scope, and unit_stale for every unit of the source. */
+  private updateScopesAndStaleness(source: SourceName): void {
+    const { metrics } = this.opts;
+    for (const st of this.scopeStatus())
+      if (st.source === source) metrics.scopeUp.set({ source, scope: st.scope }, st.ok ? 1 : 0);
+    const maxAgeMs =
+      (this.opts.maxStaleSeconds ?? DEFAULT_MAX_STALE_INTERVALS * this.opts.intervalSeconds) * 1000;
+    const now = this.now();
+    for (const [key, { source: s, state }] of this.units) {
+      if (s !== source) continue;
+      state.stale = !state.ok && state.lastSuccess !== undefined && now - state.lastSuccess > maxAgeMs;
+      metrics.unitStale.set({ source, unit: key.slice(source.length + 1) }, state.stale ? 1 : 0);
+    }
   }
 
   private publish(): void {
@@ -245,4 +372,10 @@ export class Discovery {
 
 function sameGroup(a: DiscoveredTarget, b: DiscoveredTarget | undefined): boolean {
   return b !== undefined && compareTargets(a, b) === 0;
+}
+
+/** `<AWS error name>: <message>`, as /status and the logs show it. */
+function describe(err: unknown): string {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return `${e.name}: ${e.message}`;
 }

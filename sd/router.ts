@@ -1,4 +1,5 @@
-// GET /sd: serves the last snapshot from memory. Never calls AWS.
+// GET /sd: serves the last snapshot from memory (bodies rendered once per snapshot and filter, within a
+// byte budget; see SdCache). Never calls AWS.
 import { Router, type Request, type Response } from "express";
 import type { Snapshot } from "./refresh.js";
 import { BadRequest, SdCache, listReady, negotiateSd, parseFilter, type SdBody } from "./httpsd.js";
@@ -6,7 +7,7 @@ import { BadRequest, SdCache, listReady, negotiateSd, parseFilter, type SdBody }
 export function sdRouter(snapshot: () => Snapshot): Router {
   const router = Router();
   const cache = new SdCache();
-  router.get("/sd", (req: Request, res: Response) => {
+  router.get("/sd", async (req: Request, res: Response) => {
     let filter;
     try {
       filter = parseFilter(req.query as Record<string, unknown>);
@@ -21,7 +22,7 @@ export function sdRouter(snapshot: () => Snapshot): Router {
         .status(503)
         .set("Retry-After", "5")
         .json({ error: "discovery has not completed its first successful refresh yet" });
-    sendBody(req, res, cache.get(snap.version, snap.targets, filter));
+    sendBody(req, res, await cache.get(snap.version, snap.targets, filter));
   });
   return router;
 }

@@ -10,6 +10,7 @@ import type {
   ServiceConnectSpec,
   SimEndpoint,
   SimTaskInfo,
+  TaskHealth,
   TaskSpec,
   TaskStatus,
 } from "./types.js";
@@ -23,6 +24,8 @@ export interface SimAccount {
   /** Starts one standalone task (group family:<family> unless `group` says otherwise). */
   startTask(cluster: string, spec: TaskSpec): SimTaskInfo;
   stopTask(cluster: string, task: string, reason?: string): SimTaskInfo;
+  /** Sets a task's health status (HEALTHY, UNHEALTHY, UNKNOWN), as its container health checks would. */
+  setTaskHealth(cluster: string, task: string, health: TaskHealth): SimTaskInfo;
   /** Sets desiredCount: new tasks start (lifecycle applies), the newest surplus tasks stop. */
   scaleService(
     cluster: string,
@@ -96,6 +99,14 @@ export function accountApi(world: World): SimAccount {
       return taskInfo(ecs.startTask(cluster, spec));
     },
     stopTask: (cluster, task, reason) => taskInfo(ecs.stopTask(cluster, task, reason)),
+    setTaskHealth: (cluster, taskRef, health) => {
+      const c = ecs.clusterForMutation(cluster);
+      const task = ecs.findTask(c, taskRef);
+      if (!task) throw new SimScenarioError(`setTaskHealth: unknown task ${taskRef} in cluster ${c.name}`);
+      task.health = health;
+      task.version++;
+      return taskInfo(task);
+    },
     scaleService: (cluster, service, n, o) => {
       const r = ecs.scaleService(cluster, service, n, o);
       return {

@@ -46,6 +46,12 @@ const ROUTES: Record<string, Route> = {
       str(b, "task"),
       typeof b.reason === "string" ? b.reason : undefined,
     ),
+  "POST /_sim/tasks/health": (sim, b) => {
+    const health = str(b, "health");
+    if (!["HEALTHY", "UNHEALTHY", "UNKNOWN"].includes(health))
+      throw new SimScenarioError("body field health must be HEALTHY, UNHEALTHY or UNKNOWN");
+    return acct(sim, b).setTaskHealth(str(b, "cluster"), str(b, "task"), health as "HEALTHY");
+  },
   "POST /_sim/services/scale": (sim, b) => {
     const n = b.desiredCount;
     if (typeof n !== "number") throw new SimScenarioError("body field desiredCount (number) is required");

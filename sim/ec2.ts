@@ -1,9 +1,10 @@
-// EC2 DescribeInstances over the EC2 query protocol (form-encoded POST, XML response): the EC2 hosts behind
-// the container instances, so bridge/host-mode targets can resolve their private IP.
+// EC2 DescribeInstances and DescribeNetworkInterfaces over the EC2 query protocol (form-encoded POST, XML
+// response): the EC2 hosts behind the container instances (private and public IP, type, subnet, tags), and
+// the ENIs of awsvpc tasks with their public IP (Fargate ENIs get one, as with assignPublicIp ENABLED).
 import { randomUUID } from "node:crypto";
 import { stableHex } from "./ids.js";
 import { encodeToken, decodeToken, SimAwsError, xmlEscape } from "./protocol.js";
-import type { InstanceRec } from "./ecs-model.js";
+import type { InstanceRec, TaskRec } from "./ecs-model.js";
 import type { EcsState } from "./ecs-state.js";
 
 const invalidValue = (message: string) => new SimAwsError("InvalidParameterValue", message);
@@ -51,16 +52,61 @@ export function ec2Clusters(ecs: EcsState, params: Record<string, unknown>, regi
   return [...out];
 }
 
+/** A stable public IPv4 address for a resource id (the sim never routes to it). */
+export function publicIpFor(id: string): string {
+  const h = stableHex(`${id}/public-ip`, 6);
+  return `3.${parseInt(h.slice(0, 2), 16)}.${parseInt(h.slice(2, 4), 16)}.${(parseInt(h.slice(4, 6), 16) % 254) + 1}`;
+}
+
+/** ENI id -> the task it belongs to, for the region's tasks that have an ENI. */
+function enisIn(ecs: EcsState, region: string): Map<string, TaskRec> {
+  const out = new Map<string, TaskRec>();
+  for (const c of ecs.clusters.values())
+    if (c.region === region) for (const t of c.tasks.values()) if (t.eni) out.set(t.eni.id, t);
+  return out;
+}
+
+function describeNetworkInterfaces(ecs: EcsState, params: Record<string, unknown>, region: string): string {
+  const ids = numbered(params, "NetworkInterfaceId");
+  const all = enisIn(ecs, region);
+  const missing = ids.filter((id) => !all.has(id));
+  if (missing.length > 0)
+    throw new SimAwsError(
+      "InvalidNetworkInterfaceID.NotFound",
+      `The networkInterface ID '${missing.join(", ")}' does not exist`,
+    );
+  const x = xmlEscape;
+  const items = (ids.length > 0 ? [...new Set(ids)] : [...all.keys()].sort()).map((id) => {
+    const t = all.get(id)!;
+    const association =
+      t.launchType === "FARGATE"
+        ? `<association><publicIp>${publicIpFor(id)}</publicIp><ipOwnerId>amazon</ipOwnerId></association>`
+        : "";
+    return (
+      `<item><networkInterfaceId>${x(id)}</networkInterfaceId><subnetId>${x(t.subnetId)}</subnetId>` +
+      `<availabilityZone>${x(t.az)}</availabilityZone><interfaceType>interface</interfaceType>` +
+      `<macAddress>${x(t.eni!.mac)}</macAddress><privateIpAddress>${x(t.ip ?? "")}</privateIpAddress>` +
+      `<status>in-use</status>${association}</item>`
+    );
+  });
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n<DescribeNetworkInterfacesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">` +
+    `<requestId>${randomUUID()}</requestId><networkInterfaceSet>${items.join("")}</networkInterfaceSet>` +
+    `</DescribeNetworkInterfacesResponse>`
+  );
+}
+
 export function handleEc2(
   ecs: EcsState,
   operation: string,
   params: Record<string, unknown>,
   region: string,
 ): string {
+  if (operation === "DescribeNetworkInterfaces") return describeNetworkInterfaces(ecs, params, region);
   if (operation !== "DescribeInstances")
     throw new SimAwsError(
       "InvalidAction",
-      `The action ${operation} is not valid for this web service (the simulated EC2 endpoint implements DescribeInstances only).`,
+      `The action ${operation} is not valid for this web service (the simulated EC2 endpoint implements DescribeInstances and DescribeNetworkInterfaces).`,
     );
   const ids = numbered(params, "InstanceId");
   const maxRaw = params.MaxResults;
@@ -126,6 +172,7 @@ function renderInstance(ecs: EcsState, i: InstanceRec): string {
     `<instanceId>${x(i.ec2InstanceId)}</instanceId><imageId>ami-${stableHex("ami", 17)}</imageId>` +
     `<instanceState><code>16</code><name>running</name></instanceState>` +
     `<privateDnsName>${dns}</privateDnsName><dnsName/><amiLaunchIndex>0</amiLaunchIndex>` +
+    `<ipAddress>${publicIpFor(i.ec2InstanceId)}</ipAddress>` +
     `<instanceType>${x(i.instanceType)}</instanceType><launchTime>${launch}</launchTime>` +
     `<placement><availabilityZone>${x(i.az)}</availabilityZone><groupName/><tenancy>default</tenancy></placement>` +
     `<monitoring><state>disabled</state></monitoring>` +

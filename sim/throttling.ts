@@ -64,6 +64,7 @@ export const CLOUDMAP_THROTTLING: readonly ThrottleRule[] = [
 export const EC2_THROTTLING: readonly ThrottleRule[] = [
   { service: "ec2", operation: "DescribeInstances", unfiltered: false, burst: 100, refillPerSecond: 20 },
   { service: "ec2", operation: "DescribeInstances", unfiltered: true, burst: 50, refillPerSecond: 10 },
+  { service: "ec2", operation: "DescribeNetworkInterfaces", burst: 100, refillPerSecond: 20 },
 ];
 
 /**

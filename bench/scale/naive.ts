@@ -8,8 +8,8 @@ import { gzipSync } from "node:zlib";
 import type { Task, TaskDefinition } from "@aws-sdk/client-ecs";
 import { createClients, type ClientOptions } from "../../core/aws.js";
 import type { DiscoveredTarget } from "../../sd/model.js";
-import { createEcsApi, describeInBatches, type EcsApi } from "../../sd/ecs/api.js";
-import { buildTaskTargets, needsHostIp, type HostInfo, type OptInOptions } from "../../sd/ecs/targets.js";
+import { createEcsApi, describeInBatches, type EcsApi, type InstanceFacts } from "../../sd/ecs/api.js";
+import { buildTaskTargets, needsHostIp, type OptInOptions, type TaskFacts } from "../../sd/ecs/targets.js";
 
 const OPTS: OptInOptions = { optIn: ["labels"], labelPrefix: "PROMETHEUS_EXPORTER_", portName: "metrics" };
 
@@ -32,7 +32,10 @@ export class NaiveStrategy {
 
   private async cluster(cluster: string): Promise<DiscoveredTarget[]> {
     const arns = await this.api.listTasks(cluster);
-    const tasks = await describeInBatches(arns, (b) => this.api.describeTasks(cluster, b, false));
+    const tasks = await describeInBatches(
+      arns,
+      async (b) => (await this.api.describeTasks(cluster, b, false)).found,
+    );
     const defs = new Map<string, TaskDefinition>();
     const defArns = [...new Set(tasks.flatMap((t) => (t.taskDefinitionArn ? [t.taskDefinitionArn] : [])))];
     await Promise.all(
@@ -56,13 +59,12 @@ export class NaiveStrategy {
       ids.filter((id): id is string => id !== undefined),
       (b) => this.api.describeInstances(b),
     );
-    const ipOf = new Map(addresses.map((a) => [a.instanceId, a.privateIp]));
+    const instanceOf = new Map<string, InstanceFacts>(addresses.map((a) => [a.instanceId, a]));
     return tasks.flatMap((t) => {
       const id = idOf.get(t.containerInstanceArn ?? "");
-      const host: HostInfo | undefined = id
-        ? { ec2InstanceId: id, ...(ipOf.has(id) ? { privateIp: ipOf.get(id)! } : {}) }
-        : undefined;
-      return buildTaskTargets(t, defOf(t), host, OPTS).targets;
+      const instance = id ? instanceOf.get(id) : undefined;
+      const facts: TaskFacts = { ...(id ? { ec2InstanceId: id } : {}), ...(instance ? { instance } : {}) };
+      return buildTaskTargets(t, defOf(t), facts, OPTS).targets;
     });
   }
 

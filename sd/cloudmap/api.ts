@@ -11,6 +11,7 @@ import {
   type DiscoverInstancesRequest,
   type ServiceDiscoveryClient,
 } from "@aws-sdk/client-servicediscovery";
+import { requiredList } from "../../core/aws.js";
 
 export interface Namespace {
   id: string;
@@ -63,7 +64,7 @@ export function cloudMapApi(client: ServiceDiscoveryClient): CloudMapApi {
     async listNamespaces() {
       const out: Namespace[] = [];
       for await (const page of paginateListNamespaces(paging, {}))
-        for (const ns of page.Namespaces ?? []) {
+        for (const ns of requiredList(page.Namespaces, "ListNamespaces", "Namespaces")) {
           if (!ns.Id || !ns.Name) continue;
           out.push({
             id: ns.Id,
@@ -82,7 +83,7 @@ export function cloudMapApi(client: ServiceDiscoveryClient): CloudMapApi {
         Filters: [{ Name: "NAMESPACE_ID" as const, Values: [namespaceId], Condition: "EQ" as const }],
       };
       for await (const page of paginateListServices(paging, input))
-        for (const s of page.Services ?? []) {
+        for (const s of requiredList(page.Services, "ListServices", "Services")) {
           if (!s.Id || !s.Name) continue;
           out.push({
             id: s.Id,
@@ -96,7 +97,7 @@ export function cloudMapApi(client: ServiceDiscoveryClient): CloudMapApi {
 
     async discoverInstances(request) {
       const res = await client.send(new DiscoverInstancesCommand(request));
-      return (res.Instances ?? []).flatMap((i) =>
+      return requiredList(res.Instances, "DiscoverInstances", "Instances").flatMap((i) =>
         i.InstanceId
           ? [
               {
@@ -112,7 +113,7 @@ export function cloudMapApi(client: ServiceDiscoveryClient): CloudMapApi {
     async listInstances(serviceId) {
       const out: Instance[] = [];
       for await (const page of paginateListInstances(paging, { ServiceId: serviceId }))
-        for (const i of page.Instances ?? [])
+        for (const i of requiredList(page.Instances, "ListInstances", "Instances"))
           if (i.Id) out.push({ id: i.Id, attributes: i.Attributes ?? {} });
       return out;
     },

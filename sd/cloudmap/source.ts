@@ -4,7 +4,7 @@
 // namespace's unit so the refresh helper keeps its last-good targets.
 import { LRUCache } from "lru-cache";
 import { Counter } from "prom-client";
-import { UnitBackoff } from "../../core/backoff.js";
+import { settle, UnitBackoff, type Settled } from "../../core/backoff.js";
 import type { Config } from "../../cmd/config.js";
 import type { HealthFilter } from "./options.js";
 import { limited } from "../../core/limit.js";
@@ -24,7 +24,7 @@ import {
   type Service,
 } from "./api.js";
 import { parseDefaultPorts } from "./options.js";
-import { buildTarget, type SkipReason, type TargetOptions } from "./targets.js";
+import { buildTarget, SKIP_REASONS, type SkipReason, type TargetOptions } from "./targets.js";
 
 export interface CloudMapSourceOptions {
   scopes: AwsScope[];
@@ -57,8 +57,6 @@ interface ScopeState {
   tagsDeniedLogged: boolean;
 }
 
-const SKIP_REASONS: readonly SkipReason[] = ["no_ip", "no_port", "invalid_port"];
-
 type NamespaceOutcome = UnitOutcome & { skipped?: Map<SkipReason, number> };
 
 export class CloudMapSource implements Source {
@@ -68,6 +66,8 @@ export class CloudMapSource implements Source {
   private readonly health: HealthFilter;
   private readonly fallbacks: Counter<"reason">;
   private readonly backoff = new UnitBackoff();
+  /** ListNamespaces per scope backs off like a namespace when throttled or failing with 5xx. */
+  private readonly listingBackoff = new UnitBackoff();
 
   constructor(private readonly opts: CloudMapSourceOptions) {
     const { config, metrics } = opts;
@@ -101,27 +101,33 @@ export class CloudMapSource implements Source {
         for (const [reason, n] of counts ?? []) skipped.set(reason, (skipped.get(reason) ?? 0) + n);
       }
     for (const [reason, n] of skipped) this.opts.metrics.skipped.set({ source: this.name, reason }, n);
-    return { units, failedScopes: perScope.flatMap((s) => s.failedScopes) };
+    const scopeErrors = new Map(perScope.flatMap((s) => (s.listingError ? [s.listingError] : [])));
+    return { units, failedScopes: [...scopeErrors.keys()], scopeErrors };
   }
 
   private async refreshScope(
     st: ScopeState,
-  ): Promise<{ outcomes: NamespaceOutcome[]; failedScopes: string[] }> {
+  ): Promise<{ outcomes: NamespaceOutcome[]; listingError?: [string, Error] }> {
     let namespaces = st.namespaces?.get("all");
-    const failedScopes: string[] = [];
+    let listingError: [string, Error] | undefined;
     if (!namespaces) {
-      try {
-        namespaces = await st.api.listNamespaces();
+      const listing = await this.listingBackoff.run<Settled<Namespace[]>>(
+        st.scope.key,
+        () => settle(() => st.api.listNamespaces()),
+        (error) => ({ ok: false, error }),
+      );
+      if (listing.ok) {
+        namespaces = listing.value;
         st.namespaces?.set("all", namespaces);
         st.lastNamespaces = namespaces;
         this.warnMissing(st, namespaces);
-      } catch (err) {
+      } else {
         // Units of this scope keep last-good state; namespaces known from the last listing still refresh.
-        failedScopes.push(`${st.scope.key}/`);
+        listingError = [`${st.scope.key}/`, listing.error];
         namespaces = st.lastNamespaces ?? [];
         this.opts.logger.warn("ListNamespaces failed; keeping last-good namespaces", {
           scope: st.scope.key,
-          err,
+          err: listing.error,
         });
       }
     }
@@ -140,7 +146,7 @@ export class CloudMapSource implements Source {
         );
       }),
     );
-    return { outcomes, failedScopes };
+    return { outcomes, ...(listingError ? { listingError } : {}) };
   }
 
   private select(namespaces: Namespace[]): Namespace[] {

@@ -1,10 +1,21 @@
 // Pure mapping from one Cloud Map instance to one target: address, metrics port and path, labels.
 import { ANY_NAMESPACE } from "./options.js";
-import { formatAddress, setLabel, type DiscoveredTarget, type Labels } from "../model.js";
+import {
+  formatAddress,
+  setLabel,
+  validAddress,
+  validHostName,
+  type DiscoveredTarget,
+  type Labels,
+} from "../model.js";
 import type { Instance, Namespace, Service } from "./api.js";
 import { attributeLabel, CLOUDMAP_LABELS, ECS_ATTRIBUTE_LABELS, METRICS_PATH_LABEL } from "./labels.js";
 
-export type SkipReason = "no_ip" | "no_port" | "invalid_port";
+export const SKIP_REASONS = ["no_ip", "no_port", "invalid_port", "invalid_address"] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
+
+/** What host() answers for an attribute that holds something other than an address or host name. */
+const INVALID = Symbol("invalid address");
 
 export interface TargetOptions {
   portAttribute: string;
@@ -51,14 +62,16 @@ function resolvePort(
   return defaultPortFor(ns, svc, opts);
 }
 
-function host(attributes: Record<string, string>): string | undefined {
+function host(attributes: Record<string, string>): string | typeof INVALID | undefined {
   const v4 = attributes.AWS_INSTANCE_IPV4?.trim();
-  if (v4) return v4;
+  if (v4) return validAddress(v4) ? v4 : INVALID;
   // formatAddress adds the brackets; accept an attribute that already has them.
   const v6 = attributes.AWS_INSTANCE_IPV6?.trim().replace(/^\[(.*)\]$/, "$1");
-  if (v6) return v6;
+  if (v6) return validAddress(v6) ? v6 : INVALID;
   // CNAME records (DNS services of type CNAME) name a host Prometheus can resolve itself.
-  return attributes.AWS_INSTANCE_CNAME?.trim() || undefined;
+  const cname = attributes.AWS_INSTANCE_CNAME?.trim();
+  if (cname) return validHostName(cname) ? cname : INVALID;
+  return undefined;
 }
 
 function metricsPath(inst: Instance, tags: Record<string, string>, opts: TargetOptions): string | undefined {
@@ -76,6 +89,7 @@ export function buildTarget(
 ): DiscoveredTarget | { skip: SkipReason } {
   const ip = host(inst.attributes);
   if (!ip) return { skip: "no_ip" };
+  if (ip === INVALID) return { skip: "invalid_address" };
   const port = resolvePort(ns, svc, inst, tags, opts);
   if (port === "invalid") return { skip: "invalid_port" };
   if (port === undefined) return { skip: "no_port" };

@@ -2,20 +2,31 @@
 // Each method is one AWS request (the list methods walk their pages one at a time with the SDK
 // paginators), so the concurrency decorator around the object bounds the requests in flight.
 import {
+  DescribeClustersCommand,
   DescribeContainerInstancesCommand,
+  DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   paginateListClusters,
   paginateListTasks,
+  type Tag,
   type Task,
   type TaskDefinition,
 } from "@aws-sdk/client-ecs";
-import { paginateDescribeInstances } from "@aws-sdk/client-ec2";
-import { chunk, type AwsClients } from "../../core/aws.js";
+import {
+  paginateDescribeInstances,
+  paginateDescribeNetworkInterfaces,
+  type Tag as Ec2Tag,
+} from "@aws-sdk/client-ec2";
+import { chunk, MalformedResponse, requiredList, type AwsClients } from "../../core/aws.js";
 import { limited } from "../../core/limit.js";
 
-/** The most ARNs or ids DescribeTasks, DescribeContainerInstances and DescribeInstances take at once. */
+/** The most ARNs or ids DescribeTasks, DescribeContainerInstances, DescribeClusters and EC2 describes take. */
 export const DESCRIBE_BATCH = 100;
+/** The most services one DescribeServices call takes. */
+export const DESCRIBE_SERVICES_BATCH = 10;
+
+export type Tags = Record<string, string>;
 
 /** A container instance and the EC2 (or, for ECS Anywhere, SSM `mi-...`) instance it runs on. */
 export interface ContainerInstanceHost {
@@ -23,24 +34,67 @@ export interface ContainerInstanceHost {
   ec2InstanceId: string;
 }
 
-export interface InstanceAddress {
+/** What discovery labels an EC2 instance with (DescribeInstances). */
+export interface InstanceFacts {
   instanceId: string;
-  privateIp: string;
+  instanceType?: string;
+  privateIp?: string;
+  publicIp?: string;
+  subnetId?: string;
+  tags: Tags;
+}
+
+/** A cluster DescribeClusters found, with its tags. */
+export interface ClusterFacts {
+  arn: string;
+  name: string;
+  tags: Tags;
+}
+
+/** A service DescribeServices found, with its status and tags. */
+export interface ServiceFacts {
+  name: string;
+  arn: string;
+  status?: string;
+  tags: Tags;
+}
+
+/** An ENI's public IP (DescribeNetworkInterfaces Association.PublicIp), absent when it has none. */
+export interface EniFacts {
+  eniId: string;
+  publicIp?: string;
+}
+
+/** A `failures` entry of an ECS describe call: the ARN (or name) asked for and why it was not described. */
+export interface DescribeFailure {
+  arn: string;
+  reason: string;
+}
+
+export interface Described<T> {
+  found: T[];
+  failures: DescribeFailure[];
 }
 
 // A type alias, not an interface: `limited` needs the index signature only aliases get implicitly.
 export type EcsApi = {
   /** Every cluster ARN of the account and region. */
   listClusters(): Promise<string[]>;
+  /** At most DESCRIBE_BATCH cluster names or ARNs, with their tags; absent ones are failures (MISSING). */
+  describeClusters(clusters: string[]): Promise<Described<ClusterFacts>>;
+  /** At most DESCRIBE_SERVICES_BATCH service names of one cluster, with their tags. */
+  describeServices(cluster: string, services: string[]): Promise<Described<ServiceFacts>>;
   /** The ARNs of the cluster's tasks whose desired status is RUNNING. */
   listTasks(cluster: string): Promise<string[]>;
-  /** At most DESCRIBE_BATCH task ARNs; tasks AWS cannot find are left out. */
-  describeTasks(cluster: string, taskArns: string[], withTags: boolean): Promise<Task[]>;
+  /** At most DESCRIBE_BATCH task ARNs; tasks AWS cannot find are failures. */
+  describeTasks(cluster: string, taskArns: string[], withTags: boolean): Promise<Described<Task>>;
   describeTaskDefinition(arn: string): Promise<TaskDefinition | undefined>;
   /** At most DESCRIBE_BATCH ARNs; instances without an instance id are left out. */
   describeContainerInstances(cluster: string, arns: string[]): Promise<ContainerInstanceHost[]>;
   /** At most DESCRIBE_BATCH EC2 instance ids (`i-...`; EC2 rejects the whole call for any other). */
-  describeInstances(instanceIds: string[]): Promise<InstanceAddress[]>;
+  describeInstances(instanceIds: string[]): Promise<InstanceFacts[]>;
+  /** At most DESCRIBE_BATCH ENI ids (EC2 rejects the whole call for an unknown one). */
+  describeNetworkInterfaces(eniIds: string[]): Promise<EniFacts[]>;
 };
 
 /** Runs `describe` over batches of DESCRIBE_BATCH in parallel (the API's limiter bounds them). */
@@ -54,6 +108,22 @@ export async function describeInBatches<T, R>(
 
 const PAGE_SIZE = 100;
 
+function ecsTags(tags: Tag[] | undefined): Tags {
+  const out: Tags = {};
+  for (const t of tags ?? []) if (t.key) out[t.key] = t.value ?? "";
+  return out;
+}
+
+function ec2Tags(tags: Ec2Tag[] | undefined): Tags {
+  const out: Tags = {};
+  for (const t of tags ?? []) if (t.Key) out[t.Key] = t.Value ?? "";
+  return out;
+}
+
+function failuresOf(failures: { arn?: string; reason?: string }[] | undefined): DescribeFailure[] {
+  return (failures ?? []).map((f) => ({ arn: f.arn ?? "", reason: f.reason ?? "UNKNOWN" }));
+}
+
 /** The ECS API of one scope's clients, at most `maxConcurrency` requests in flight. */
 export function createEcsApi(clients: AwsClients, maxConcurrency: number): EcsApi {
   const { ecs, ec2 } = clients;
@@ -61,43 +131,93 @@ export function createEcsApi(clients: AwsClients, maxConcurrency: number): EcsAp
     async listClusters() {
       const arns: string[] = [];
       for await (const page of paginateListClusters({ client: ecs, pageSize: PAGE_SIZE }, {}))
-        arns.push(...(page.clusterArns ?? []));
+        arns.push(...requiredList(page.clusterArns, "ListClusters", "clusterArns"));
       return arns.sort();
+    },
+    async describeClusters(clusters) {
+      const out = await ecs.send(new DescribeClustersCommand({ clusters, include: ["TAGS"] }));
+      return {
+        found: (out.clusters ?? []).flatMap((c) =>
+          c.clusterArn && c.clusterName
+            ? [{ arn: c.clusterArn, name: c.clusterName, tags: ecsTags(c.tags) }]
+            : [],
+        ),
+        failures: failuresOf(out.failures),
+      };
+    },
+    async describeServices(cluster, services) {
+      const out = await ecs.send(new DescribeServicesCommand({ cluster, services, include: ["TAGS"] }));
+      return {
+        found: (out.services ?? []).flatMap((s) =>
+          s.serviceName && s.serviceArn
+            ? [
+                {
+                  name: s.serviceName,
+                  arn: s.serviceArn,
+                  ...(s.status ? { status: s.status } : {}),
+                  tags: ecsTags(s.tags),
+                },
+              ]
+            : [],
+        ),
+        failures: failuresOf(out.failures),
+      };
     },
     async listTasks(cluster) {
       const arns: string[] = [];
       const input = { cluster, desiredStatus: "RUNNING" as const };
       for await (const page of paginateListTasks({ client: ecs, pageSize: PAGE_SIZE }, input))
-        arns.push(...(page.taskArns ?? []));
+        arns.push(...requiredList(page.taskArns, "ListTasks", "taskArns"));
       return arns;
     },
     async describeTasks(cluster, taskArns, withTags) {
       const out = await ecs.send(
         new DescribeTasksCommand({ cluster, tasks: taskArns, ...(withTags ? { include: ["TAGS"] } : {}) }),
       );
-      return out.tasks ?? [];
+      return { found: requiredList(out.tasks, "DescribeTasks", "tasks"), failures: failuresOf(out.failures) };
     },
     async describeTaskDefinition(arn) {
       const out = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
+      if (!out.taskDefinition) throw new MalformedResponse("DescribeTaskDefinition", "taskDefinition");
       return out.taskDefinition;
     },
     async describeContainerInstances(cluster, arns) {
       const out = await ecs.send(
         new DescribeContainerInstancesCommand({ cluster, containerInstances: arns }),
       );
-      return (out.containerInstances ?? []).flatMap((ci) =>
-        ci.containerInstanceArn && ci.ec2InstanceId
-          ? [{ containerInstanceArn: ci.containerInstanceArn, ec2InstanceId: ci.ec2InstanceId }]
-          : [],
+      return requiredList(out.containerInstances, "DescribeContainerInstances", "containerInstances").flatMap(
+        (ci) =>
+          ci.containerInstanceArn && ci.ec2InstanceId
+            ? [{ containerInstanceArn: ci.containerInstanceArn, ec2InstanceId: ci.ec2InstanceId }]
+            : [],
       );
     },
     async describeInstances(instanceIds) {
-      const out: InstanceAddress[] = [];
+      const out: InstanceFacts[] = [];
       for await (const page of paginateDescribeInstances({ client: ec2 }, { InstanceIds: instanceIds }))
         for (const r of page.Reservations ?? [])
           for (const i of r.Instances ?? [])
-            if (i.InstanceId && i.PrivateIpAddress)
-              out.push({ instanceId: i.InstanceId, privateIp: i.PrivateIpAddress });
+            if (i.InstanceId)
+              out.push({
+                instanceId: i.InstanceId,
+                ...(i.InstanceType ? { instanceType: i.InstanceType } : {}),
+                ...(i.PrivateIpAddress ? { privateIp: i.PrivateIpAddress } : {}),
+                ...(i.PublicIpAddress ? { publicIp: i.PublicIpAddress } : {}),
+                ...(i.SubnetId ? { subnetId: i.SubnetId } : {}),
+                tags: ec2Tags(i.Tags),
+              });
+      return out;
+    },
+    async describeNetworkInterfaces(eniIds) {
+      const out: EniFacts[] = [];
+      const input = { NetworkInterfaceIds: eniIds };
+      for await (const page of paginateDescribeNetworkInterfaces({ client: ec2 }, input))
+        for (const ni of page.NetworkInterfaces ?? [])
+          if (ni.NetworkInterfaceId)
+            out.push({
+              eniId: ni.NetworkInterfaceId,
+              ...(ni.Association?.PublicIp ? { publicIp: ni.Association.PublicIp } : {}),
+            });
       return out;
     },
   };

@@ -6,6 +6,8 @@ export const ECS_LABELS = {
   cluster: "__meta_ecs_cluster",
   clusterArn: "__meta_ecs_cluster_arn",
   service: "__meta_ecs_service",
+  serviceArn: "__meta_ecs_service_arn",
+  serviceStatus: "__meta_ecs_service_status",
   taskArn: "__meta_ecs_task_arn",
   taskGroup: "__meta_ecs_task_group",
   taskDefinition: "__meta_ecs_task_definition",
@@ -16,13 +18,21 @@ export const ECS_LABELS = {
   healthStatus: "__meta_ecs_health_status",
   availabilityZone: "__meta_ecs_availability_zone",
   region: "__meta_ecs_region",
+  platformFamily: "__meta_ecs_platform_family",
+  platformVersion: "__meta_ecs_platform_version",
   ipAddress: "__meta_ecs_ip_address",
   subnetId: "__meta_ecs_subnet_id",
+  publicIp: "__meta_ecs_public_ip",
   containerInstanceArn: "__meta_ecs_container_instance_arn",
   ec2InstanceId: "__meta_ecs_ec2_instance_id",
+  ec2InstanceType: "__meta_ecs_ec2_instance_type",
   ec2InstancePrivateIp: "__meta_ecs_ec2_instance_private_ip",
-  /** Followed by the sanitised tag key. */
+  ec2InstancePublicIp: "__meta_ecs_ec2_instance_public_ip",
+  /** Each followed by the sanitised tag key. */
+  clusterTagPrefix: "__meta_ecs_tag_cluster_",
+  serviceTagPrefix: "__meta_ecs_tag_service_",
   taskTagPrefix: "__meta_ecs_tag_task_",
+  ec2TagPrefix: "__meta_ecs_tag_ec2_",
 
   // Added by this project.
   taskDefinitionFamily: "__meta_ecs_task_definition_family",
@@ -35,9 +45,15 @@ export const ECS_LABELS = {
   containerLabelPrefix: "__meta_ecs_container_label_",
 } as const;
 
-/** `__meta_ecs_tag_task_<key>`, the key sanitised as Prometheus does. */
-export function taskTagLabelName(key: string): string {
-  return ECS_LABELS.taskTagPrefix + sanitizeLabelName(key);
+export type TagPrefix =
+  | typeof ECS_LABELS.clusterTagPrefix
+  | typeof ECS_LABELS.serviceTagPrefix
+  | typeof ECS_LABELS.taskTagPrefix
+  | typeof ECS_LABELS.ec2TagPrefix;
+
+/** `__meta_ecs_tag_<resource>_<key>`, the key sanitised as Prometheus does. */
+export function tagLabelName(prefix: TagPrefix, key: string): string {
+  return prefix + sanitizeLabelName(key);
 }
 
 /** `__meta_ecs_container_label_<key>`, the key sanitised as Prometheus does. */

@@ -1,5 +1,5 @@
-// Options of the ECS source: whether it runs and how a container opts in.
-import { bool, list, oneOf, text, type OptionSpec } from "../../core/config/spec.js";
+// Options of the ECS source: whether it runs, how a container opts in, how often known tasks are re-read.
+import { bool, int, list, oneOf, text, type OptionSpec } from "../../core/config/spec.js";
 
 export const OPT_IN_MODES = ["labels", "port-name", "all-named-ports"] as const;
 export type OptInMode = (typeof OPT_IN_MODES)[number];
@@ -10,6 +10,7 @@ export interface EcsConfig {
   labelPrefix: string;
   portName: string;
   taskTags: boolean;
+  redescribeEveryRefreshes: number;
 }
 
 const allowed = `allowed: ${OPT_IN_MODES.join(", ")}`;
@@ -60,5 +61,14 @@ export const ECS_OPTIONS: readonly OptionSpec[] = [
     bool: true,
     default: true,
     description: "Fetch task tags (DescribeTasks include=TAGS) as __meta_ecs_tag_task_<key> labels.",
+  },
+  {
+    key: "ecs.redescribeEveryRefreshes",
+    env: "BRIDGE_ECS_REDESCRIBE_EVERY_REFRESHES",
+    flag: "--ecs-redescribe-every-refreshes",
+    schema: int(1, 1000),
+    default: 1,
+    description:
+      "Known tasks are described again (DescribeTasks, 100 per call) every this many refreshes, so health, status and task tags follow the task; 1: every refresh. New tasks are always described.",
   },
 ];

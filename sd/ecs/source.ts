@@ -1,30 +1,18 @@
-// ECS source: per cluster one ListTasks walk, DescribeTasks only for task ARNs not seen before. Task
-// definitions, container instance -> EC2 instance ids and EC2 private IPs never change for their ARN or
-// id, so each cluster keeps exactly those its last refresh referenced: no TTL, and memory follows the
-// cluster's size.
-import type { Task, TaskDefinition } from "@aws-sdk/client-ecs";
-import { UnitBackoff } from "../../core/backoff.js";
+// ECS source: per account/region, the clusters (configured, else ListClusters) are described once per
+// TTL (their tags, and whether a configured one exists there), then each cluster refreshes on its own
+// (sd/ecs/cluster.ts). A configured cluster absent from a scope is an ok, empty unit marked absent,
+// not a failure retried forever; a cluster that fails keeps its last-good targets.
+import { ClusterNotFoundException } from "@aws-sdk/client-ecs";
+import { settle, UnitBackoff, type Settled } from "../../core/backoff.js";
 import type { Config } from "../../cmd/config.js";
 import type { Logger } from "../../core/log.js";
 import type { AwsScope } from "../../core/scopes.js";
 import type { SelfMetrics } from "../../core/metrics.js";
-import type { DiscoveredTarget } from "../model.js";
 import type { Source, SourceRefresh, UnitOutcome } from "../refresh.js";
-import { createEcsApi, describeInBatches, type EcsApi } from "./api.js";
-import {
-  buildTaskTargets,
-  type BuildResult,
-  clusterNameFromArn,
-  needsHostIp,
-  type HostInfo,
-  type OptInOptions,
-  SKIP_REASONS,
-  type SkipReason,
-} from "./targets.js";
-
-function hasHealthCheck(def: TaskDefinition): boolean {
-  return (def.containerDefinitions ?? []).some((c) => c.healthCheck !== undefined);
-}
+import { createEcsApi, type DescribeFailure, type EcsApi } from "./api.js";
+import { emptyClusterState, refreshCluster, type ClusterRefreshDeps, type ClusterState } from "./cluster.js";
+import { ScopeFacts } from "./scope.js";
+import { clusterNameFromArn, type OptInOptions, SKIP_REASONS, type SkipReason } from "./targets.js";
 
 export interface EcsSourceDeps {
   scopes: AwsScope[];
@@ -33,79 +21,77 @@ export interface EcsSourceDeps {
   logger: Logger;
   /** The ECS API of a scope; tests pass a fake. Defaults to the SDK clients behind a limiter. */
   api?: (scope: AwsScope) => EcsApi;
+  /** The clock of the fact caches' TTLs; tests inject one. */
+  now?: () => number;
 }
-
-/** What the source remembers per cluster between refreshes: what its last refresh referenced. */
-interface ClusterState {
-  /** Settled task descriptions (RUNNING with an address), by task ARN. */
-  tasks: Map<string, Task>;
-  taskDefinitions: Map<string, TaskDefinition>;
-  /** Container instance ARN -> EC2 instance id. */
-  instanceIds: Map<string, string>;
-  /** EC2 instance id -> private IP. */
-  privateIps: Map<string, string>;
-  /** The targets built for each settled task, reused while the task, its definition and host are the same. */
-  built: Map<string, BuiltTask>;
-}
-
-interface BuiltTask {
-  task: Task;
-  def: TaskDefinition;
-  /** The host facts the targets were built with. */
-  host: string;
-  result: BuildResult;
-}
-
-const emptyState = (): ClusterState => ({
-  tasks: new Map(),
-  taskDefinitions: new Map(),
-  instanceIds: new Map(),
-  privateIps: new Map(),
-  built: new Map(),
-});
 
 export class EcsSource implements Source {
   readonly name = "ecs" as const;
   private readonly clusters = new Map<string, ClusterState>();
-  private readonly apis = new Map<string, EcsApi>();
+  private readonly scopes = new Map<string, ScopeFacts>();
+  private readonly absent = new Set<string>();
   private readonly backoff = new UnitBackoff();
+  /** Throttled or failing listings (ListClusters) back off like units. */
+  private readonly listingBackoff = new UnitBackoff();
   private readonly opts: OptInOptions;
   private skipped = new Map<SkipReason, number>();
 
   constructor(private readonly deps: EcsSourceDeps) {
     const { ecs } = deps.config;
     this.opts = { optIn: ecs.optIn, labelPrefix: ecs.labelPrefix, portName: ecs.portName };
+    // MISSING (a task or instance gone between the list and the describe) is the reason AWS gives in
+    // practice: its series exist from the start, so an increase() over them sees the first failure.
+    for (const operation of ["DescribeTasks", "DescribeContainerInstances"])
+      deps.metrics.ecsDescribeFailures.inc({ operation, reason: "MISSING" }, 0);
   }
 
   async refresh(): Promise<SourceRefresh> {
     this.skipped = new Map();
     const units: UnitOutcome[] = [];
     const failedScopes: string[] = [];
+    const scopeErrors = new Map<string, Error>();
     await Promise.all(
       this.deps.scopes.map(async (scope) => {
-        const api = this.api(scope);
-        let clusters: string[];
-        try {
-          clusters =
-            this.deps.config.clusters.length > 0 ? this.deps.config.clusters : await api.listClusters();
-        } catch (err) {
+        const facts = this.scopeFacts(scope);
+        const configured = this.deps.config.clusters;
+        const listing: Settled<string[]> =
+          configured.length > 0
+            ? { ok: true, value: configured }
+            : await this.listingBackoff.run<Settled<string[]>>(
+                scope.key,
+                () => settle(() => facts.api.listClusters()),
+                (error) => ({ ok: false, error }),
+              );
+        if (!listing.ok) {
           failedScopes.push(`${scope.key}/`);
+          scopeErrors.set(`${scope.key}/`, listing.error);
           this.deps.logger.warn("ListClusters failed; keeping last-good targets", {
             scope: scope.key,
-            error: (err as Error).name,
-            message: (err as Error).message,
+            error: listing.error.name,
+            message: listing.error.message,
           });
           return;
         }
+        const clusters = listing.value;
+        const lookups = clusters.length > 0 ? await facts.lookupClusters(clusters) : undefined;
         await Promise.all(
           clusters.map(async (cluster) => {
             const unit = `${scope.key}/${clusterNameFromArn(cluster) ?? cluster}`;
+            const lookup = lookups?.values.get(cluster);
             const outcome = await this.backoff.run<UnitOutcome>(
               unit,
               async () => {
                 try {
-                  return { unit, ok: true, targets: await this.refreshCluster(api, cluster, unit) };
+                  if (!lookup)
+                    throw lookups?.errors[0] ?? new Error(`DescribeClusters did not answer for ${cluster}`);
+                  if ("missing" in lookup) return this.absentUnit(unit);
+                  this.present(unit);
+                  const previous = this.clusters.get(unit) ?? emptyClusterState();
+                  const r = await refreshCluster(this.clusterDeps(facts, unit), lookup.found, previous);
+                  this.clusters.set(unit, r.next);
+                  return { unit, ok: true, targets: r.targets };
                 } catch (err) {
+                  if (err instanceof ClusterNotFoundException) return this.absentUnit(unit);
                   return { unit, ok: false, error: err as Error };
                 }
               },
@@ -118,148 +104,67 @@ export class EcsSource implements Source {
         const live = new Set(clusters.map((c) => `${scope.key}/${clusterNameFromArn(c) ?? c}`));
         for (const key of this.clusters.keys())
           if (key.startsWith(`${scope.key}/`) && !live.has(key)) this.clusters.delete(key);
+        for (const key of this.absent)
+          if (key.startsWith(`${scope.key}/`) && !live.has(key)) this.present(key);
         this.backoff.retain((unit) => !unit.startsWith(`${scope.key}/`) || live.has(unit));
       }),
     );
     for (const reason of SKIP_REASONS)
       this.deps.metrics.skipped.set({ source: "ecs", reason }, this.skipped.get(reason) ?? 0);
-    return { units, failedScopes };
+    return { units, failedScopes, scopeErrors };
   }
 
-  /** One API (and so one limiter) per scope, made on first use. */
-  private api(scope: AwsScope): EcsApi {
-    let api = this.apis.get(scope.key);
-    if (!api) {
+  /** A cluster that does not exist in this scope: reported (status, metric, one log line), not failed. */
+  private absentUnit(unit: string): UnitOutcome {
+    if (!this.absent.has(unit)) {
+      this.absent.add(unit);
+      this.deps.logger.info("configured cluster does not exist in this account/region; reported absent", {
+        unit,
+      });
+    }
+    this.clusters.delete(unit);
+    this.deps.metrics.ecsClusterAbsent.set({ unit }, 1);
+    return { unit, ok: true, targets: [], absent: true };
+  }
+
+  private present(unit: string): void {
+    if (this.absent.delete(unit)) this.deps.metrics.ecsClusterAbsent.remove({ unit });
+  }
+
+  private clusterDeps(scope: ScopeFacts, unit: string): ClusterRefreshDeps {
+    return {
+      scope,
+      logger: this.deps.logger,
+      opts: this.opts,
+      withTags: this.deps.config.ecs.taskTags,
+      redescribeEvery: this.deps.config.ecs.redescribeEveryRefreshes,
+      onDescribeFailures: (operation, failures) => this.countFailures(unit, operation, failures),
+      onSkipped: (reason) => this.skipped.set(reason, (this.skipped.get(reason) ?? 0) + 1),
+    };
+  }
+
+  private countFailures(unit: string, operation: string, failures: DescribeFailure[]): void {
+    if (failures.length === 0) return;
+    const byReason = new Map<string, number>();
+    for (const f of failures) byReason.set(f.reason, (byReason.get(f.reason) ?? 0) + 1);
+    for (const [reason, n] of byReason) this.deps.metrics.ecsDescribeFailures.inc({ operation, reason }, n);
+    this.deps.logger.info("describe answered failures for some resources", {
+      unit,
+      operation,
+      reasons: Object.fromEntries(byReason),
+      example: failures[0]!.arn,
+    });
+  }
+
+  /** One API (and so one limiter) and one set of fact caches per scope, made on first use. */
+  private scopeFacts(scope: AwsScope): ScopeFacts {
+    let facts = this.scopes.get(scope.key);
+    if (!facts) {
       const maxConcurrency = this.deps.config.aws.maxConcurrency;
-      api = this.deps.api?.(scope) ?? createEcsApi(scope.clients, maxConcurrency);
-      this.apis.set(scope.key, api);
+      const api = this.deps.api?.(scope) ?? createEcsApi(scope.clients, maxConcurrency);
+      facts = new ScopeFacts(api, this.deps.now);
+      this.scopes.set(scope.key, facts);
     }
-    return api;
-  }
-
-  private async refreshCluster(api: EcsApi, cluster: string, unit: string): Promise<DiscoveredTarget[]> {
-    const previous = this.clusters.get(unit) ?? emptyState();
-    const arns = await api.listTasks(cluster);
-
-    // Describe only what we have not settled before; known RUNNING tasks come from the last refresh.
-    const current = new Map<string, Task>();
-    const unknown: string[] = [];
-    for (const arn of arns) {
-      const known = previous.tasks.get(arn);
-      if (known) current.set(arn, known);
-      else unknown.push(arn);
-    }
-    const withTags = this.deps.config.ecs.taskTags;
-    const described = await describeInBatches(unknown, (batch) =>
-      api.describeTasks(cluster, batch, withTags),
-    );
-    for (const t of described) if (t.taskArn) current.set(t.taskArn, t);
-
-    const next: ClusterState = emptyState();
-    await this.loadTaskDefinitions(api, [...current.values()], previous, next);
-    const hosts = await this.loadHosts(api, cluster, [...current.values()], previous, next);
-
-    const targets: DiscoveredTarget[] = [];
-    for (const [arn, task] of current) {
-      const def = task.taskDefinitionArn ? next.taskDefinitions.get(task.taskDefinitionArn) : undefined;
-      const host = task.containerInstanceArn ? hosts.get(task.containerInstanceArn) : undefined;
-      // A task object is replaced whenever the task is described again, so identity says nothing changed.
-      const hostKey = `${host?.ec2InstanceId ?? ""} ${host?.privateIp ?? ""}`;
-      const reused = previous.built.get(arn);
-      const result =
-        reused && reused.task === task && reused.def === def && reused.host === hostKey
-          ? reused.result
-          : buildTaskTargets(task, def, host, this.opts);
-      targets.push(...result.targets);
-      for (const reason of result.skipped) this.skipped.set(reason, (this.skipped.get(reason) ?? 0) + 1);
-      // Keep only settled tasks; PROVISIONING/PENDING ones, ones without an address, and ones whose
-      // container health checks have not reported yet are described again (so the health label is not stuck).
-      const settled =
-        task.lastStatus === "RUNNING" &&
-        def !== undefined &&
-        !result.skipped.includes("no_ip") &&
-        !result.skipped.includes("unresolved_host_port") &&
-        !(task.healthStatus === "UNKNOWN" && hasHealthCheck(def));
-      if (settled) {
-        next.tasks.set(arn, task);
-        next.built.set(arn, { task, def, host: hostKey, result });
-      }
-    }
-    // ARNs that vanished from ListTasks, and what only they referenced, are dropped here.
-    this.clusters.set(unit, next);
-    return targets;
-  }
-
-  /** The task definitions the tasks reference, into `next`: from the last refresh, else described. */
-  private async loadTaskDefinitions(
-    api: EcsApi,
-    tasks: Task[],
-    previous: ClusterState,
-    next: ClusterState,
-  ): Promise<void> {
-    const missing = new Set<string>();
-    for (const { taskDefinitionArn: arn } of tasks) {
-      if (!arn || next.taskDefinitions.has(arn)) continue;
-      const known = previous.taskDefinitions.get(arn);
-      if (known) next.taskDefinitions.set(arn, known);
-      else missing.add(arn);
-    }
-    await Promise.all(
-      [...missing].map(async (arn) => {
-        const def = await api.describeTaskDefinition(arn);
-        if (def) next.taskDefinitions.set(arn, def);
-      }),
-    );
-  }
-
-  /**
-   * Container instance -> EC2 instance id (ECS API) and, for bridge/host tasks only, its private IP (EC2
-   * API), into `next`: from the last refresh, else described.
-   */
-  private async loadHosts(
-    api: EcsApi,
-    cluster: string,
-    tasks: Task[],
-    previous: ClusterState,
-    next: ClusterState,
-  ): Promise<Map<string, HostInfo>> {
-    const ciArns = new Set<string>();
-    const needIp = new Set<string>();
-    for (const t of tasks) {
-      if (!t.containerInstanceArn || t.lastStatus !== "RUNNING") continue;
-      ciArns.add(t.containerInstanceArn);
-      const def = t.taskDefinitionArn ? next.taskDefinitions.get(t.taskDefinitionArn) : undefined;
-      if (needsHostIp(t, def)) needIp.add(t.containerInstanceArn);
-    }
-    const unknownCi: string[] = [];
-    for (const arn of ciArns) {
-      const id = previous.instanceIds.get(arn);
-      if (id) next.instanceIds.set(arn, id);
-      else unknownCi.push(arn);
-    }
-    const found = await describeInBatches(unknownCi, (batch) =>
-      api.describeContainerInstances(cluster, batch),
-    );
-    for (const ci of found) next.instanceIds.set(ci.containerInstanceArn, ci.ec2InstanceId);
-
-    const unknownIds = new Set<string>();
-    for (const arn of needIp) {
-      const id = next.instanceIds.get(arn);
-      // External (ECS Anywhere) instances carry an SSM id (mi-...): EC2 would reject the whole batch.
-      if (!id?.startsWith("i-")) continue;
-      const ip = previous.privateIps.get(id);
-      if (ip) next.privateIps.set(id, ip);
-      else unknownIds.add(id);
-    }
-    const addresses = await describeInBatches([...unknownIds], (batch) => api.describeInstances(batch));
-    for (const a of addresses) next.privateIps.set(a.instanceId, a.privateIp);
-
-    const hosts = new Map<string, HostInfo>();
-    for (const arn of ciArns) {
-      const id = next.instanceIds.get(arn);
-      const ip = id && needIp.has(arn) ? next.privateIps.get(id) : undefined;
-      hosts.set(arn, { ...(id ? { ec2InstanceId: id } : {}), ...(ip ? { privateIp: ip } : {}) });
-    }
-    return hosts;
+    return facts;
   }
 }

@@ -6,11 +6,13 @@ import {
   parseArn,
   setLabel,
   sortedLabels,
+  validAddress,
   type DiscoveredTarget,
   type Labels,
 } from "../model.js";
 import type { OptInMode } from "./options.js";
-import { ECS_LABELS, containerLabelName, taskTagLabelName } from "./labels.js";
+import type { ClusterFacts, InstanceFacts, ServiceFacts, Tags } from "./api.js";
+import { ECS_LABELS, containerLabelName, tagLabelName, type TagPrefix } from "./labels.js";
 
 export interface OptInOptions {
   optIn: OptInMode[];
@@ -26,10 +28,16 @@ export interface Endpoint {
   job?: string;
 }
 
-/** Host facts for bridge/host mode tasks, resolved through the container instance. */
-export interface HostInfo {
+/** What other calls than DescribeTasks tell about a task: its cluster, service, host and ENI. */
+export interface TaskFacts {
+  cluster?: ClusterFacts;
+  service?: ServiceFacts;
+  /** From DescribeContainerInstances (an `i-...` EC2 id, or `mi-...` for ECS Anywhere). */
   ec2InstanceId?: string;
-  privateIp?: string;
+  /** From DescribeInstances, for EC2 (`i-...`) hosts. */
+  instance?: InstanceFacts;
+  /** The task ENI's public IP (DescribeNetworkInterfaces). */
+  eniPublicIp?: string;
 }
 
 export const SKIP_REASONS = [
@@ -39,6 +47,7 @@ export const SKIP_REASONS = [
   "unresolved_host_port",
   "bad_port_label",
   "task_definition_missing",
+  "invalid_address",
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
@@ -122,13 +131,17 @@ export function containerEndpoints(
   });
 }
 
+const isEniAttachment = (type: string | undefined) => type === "ElasticNetworkInterface" || type === "eni";
+
 /** The task's ENI address (awsvpc): attachment details first, then the containers' interfaces. */
-export function taskEniAddress(task: Task): { ip?: string; subnetId?: string } {
+export function taskEniAddress(task: Task): { ip?: string; subnetId?: string; eniId?: string } {
   for (const att of task.attachments ?? []) {
-    if (att.type !== "ElasticNetworkInterface" && att.type !== "eni") continue;
+    if (!isEniAttachment(att.type)) continue;
     const d = new Map((att.details ?? []).map((kv) => [kv.name, kv.value]));
     const ip = d.get("privateIPv4Address") ?? d.get("ipv6Address");
-    if (ip) return { ip, ...(d.get("subnetId") ? { subnetId: d.get("subnetId")! } : {}) };
+    const subnetId = d.get("subnetId");
+    const eniId = d.get("networkInterfaceId");
+    if (ip) return { ip, ...(subnetId ? { subnetId } : {}), ...(eniId ? { eniId } : {}) };
   }
   for (const c of task.containers ?? [])
     for (const ni of c.networkInterfaces ?? []) {
@@ -138,6 +151,16 @@ export function taskEniAddress(task: Task): { ip?: string; subnetId?: string } {
   return {};
 }
 
+/**
+ * The `network_mode` label as Prometheus' own ECS discovery derives it: "awsvpc" when the task has an ENI
+ * attachment, else "bridge" when it runs on a container instance (host mode included), else none.
+ */
+export function labelNetworkMode(task: Task): string | undefined {
+  if ((task.attachments ?? []).some((a) => isEniAttachment(a.type))) return "awsvpc";
+  return task.containerInstanceArn ? "bridge" : undefined;
+}
+
+/** How the task is addressed (from its definition): awsvpc by ENI, host/bridge through the host. */
 export function networkModeOf(task: Task, def: TaskDefinition): string {
   if (def.networkMode) return def.networkMode;
   return task.launchType === "FARGATE" ? "awsvpc" : "bridge";
@@ -148,19 +171,22 @@ export function clusterNameFromArn(arn: string | undefined): string | undefined 
   return resource?.startsWith("cluster/") ? resource.slice("cluster/".length) : undefined;
 }
 
-function taskLabels(
-  task: Task,
-  def: TaskDefinition,
-  networkMode: string,
-  host: HostInfo | undefined,
-): Labels {
+function setTags(l: Labels, prefix: TagPrefix, tags: Tags | undefined): void {
+  for (const [k, v] of Object.entries(tags ?? {})) setLabel(l, tagLabelName(prefix, k), v);
+}
+
+function taskLabels(task: Task, def: TaskDefinition, facts: TaskFacts): Labels {
   const l: Labels = {};
   const arn = parseArn(task.taskArn ?? "");
-  const cluster = clusterNameFromArn(task.clusterArn);
-  setLabel(l, ECS_LABELS.cluster, cluster);
+  const { cluster, service, instance } = facts;
+  const networkMode = labelNetworkMode(task);
+  const eni = taskEniAddress(task);
+  setLabel(l, ECS_LABELS.cluster, cluster?.name ?? clusterNameFromArn(task.clusterArn));
   setLabel(l, ECS_LABELS.clusterArn, task.clusterArn);
   if (task.group?.startsWith("service:"))
     setLabel(l, ECS_LABELS.service, task.group.slice("service:".length));
+  setLabel(l, ECS_LABELS.serviceArn, service?.arn);
+  setLabel(l, ECS_LABELS.serviceStatus, service?.status);
   setLabel(l, ECS_LABELS.taskArn, task.taskArn);
   setLabel(l, ECS_LABELS.taskGroup, task.group);
   setLabel(l, ECS_LABELS.taskDefinition, task.taskDefinitionArn);
@@ -174,10 +200,20 @@ function taskLabels(
   setLabel(l, ECS_LABELS.availabilityZone, task.availabilityZone);
   setLabel(l, ECS_LABELS.region, arn?.region);
   setLabel(l, ECS_LABELS.accountId, arn?.accountId);
+  setLabel(l, ECS_LABELS.platformFamily, task.platformFamily);
+  setLabel(l, ECS_LABELS.platformVersion, task.platformVersion);
+  setLabel(l, ECS_LABELS.subnetId, eni.subnetId ?? instance?.subnetId);
+  setLabel(l, ECS_LABELS.publicIp, networkMode === "awsvpc" ? facts.eniPublicIp : instance?.publicIp);
   setLabel(l, ECS_LABELS.containerInstanceArn, task.containerInstanceArn);
-  setLabel(l, ECS_LABELS.ec2InstanceId, host?.ec2InstanceId);
-  setLabel(l, ECS_LABELS.ec2InstancePrivateIp, host?.privateIp);
-  for (const tag of task.tags ?? []) if (tag.key) setLabel(l, taskTagLabelName(tag.key), tag.value);
+  setLabel(l, ECS_LABELS.ec2InstanceId, facts.ec2InstanceId);
+  setLabel(l, ECS_LABELS.ec2InstanceType, instance?.instanceType);
+  setLabel(l, ECS_LABELS.ec2InstancePrivateIp, instance?.privateIp);
+  setLabel(l, ECS_LABELS.ec2InstancePublicIp, instance?.publicIp);
+  setTags(l, ECS_LABELS.clusterTagPrefix, cluster?.tags);
+  setTags(l, ECS_LABELS.serviceTagPrefix, service?.tags);
+  for (const tag of task.tags ?? [])
+    if (tag.key) setLabel(l, tagLabelName(ECS_LABELS.taskTagPrefix, tag.key), tag.value);
+  setTags(l, ECS_LABELS.ec2TagPrefix, instance?.tags);
   return l;
 }
 
@@ -188,7 +224,7 @@ function taskLabels(
 export function buildTaskTargets(
   task: Task,
   def: TaskDefinition | undefined,
-  host: HostInfo | undefined,
+  facts: TaskFacts,
   opts: OptInOptions,
 ): BuildResult {
   const skipped: SkipReason[] = [];
@@ -196,7 +232,7 @@ export function buildTaskTargets(
   if (task.lastStatus !== "RUNNING") return { targets: [], skipped: ["not_running"] };
   const networkMode = networkModeOf(task, def);
   const eni = networkMode === "awsvpc" ? taskEniAddress(task) : {};
-  const base = taskLabels(task, def, networkMode, host);
+  const base = taskLabels(task, def, facts);
   const cluster = base[ECS_LABELS.cluster];
   const service = base[ECS_LABELS.service];
   const targets: DiscoveredTarget[] = [];
@@ -215,7 +251,7 @@ export function buildTaskTargets(
           continue;
         }
       } else {
-        ip = host?.privateIp;
+        ip = facts.instance?.privateIp;
         if (networkMode === "host") port = ep.containerPort;
         else {
           const binding = running?.networkBindings?.find(
@@ -232,9 +268,12 @@ export function buildTaskTargets(
           continue;
         }
       }
+      if (!validAddress(ip)) {
+        skipped.push("invalid_address");
+        continue;
+      }
       const labels: Labels = { ...base };
       setLabel(labels, ECS_LABELS.ipAddress, ip);
-      setLabel(labels, ECS_LABELS.subnetId, eni.subnetId);
       setLabel(labels, ECS_LABELS.containerName, container.name);
       setLabel(labels, ECS_LABELS.containerPort, ep.containerPort);
       const mapping = container.portMappings?.find((pm) => pm.containerPort === ep.containerPort);

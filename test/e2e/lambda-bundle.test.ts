@@ -10,8 +10,9 @@ describe("Lambda bundle (build/lambda/handler.mjs)", () => {
     expect(r.bundleBytes).toBeGreaterThan(0);
     expect(run!.firstStatus).toBe(308);
     expect(run!.location).toMatch(/^http:\/\/127\.0\.0\.\d+:9100\/metrics$/);
-    // ListTasks, DescribeTasks, DescribeTaskDefinition; then nothing within lambda.cacheSeconds.
-    expect(run!.awsCallsFirst).toBe(3);
+    // DescribeClusters, ListTasks, DescribeTasks, DescribeTaskDefinition, DescribeServices and EC2
+    // DescribeNetworkInterfaces (the labels of Prometheus' ECS role); then nothing within lambda.cacheSeconds.
+    expect(run!.awsCallsFirst).toBe(6);
     expect(run!.awsCallsCached).toBe(0);
   });
 });

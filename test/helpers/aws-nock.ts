@@ -56,20 +56,41 @@ export function mockJson(
   return mock;
 }
 
-/** Mocks EC2 DescribeInstances (query protocol, XML). `ips` maps instance id -> private IP. */
-export function mockEc2(ips: Record<string, string>): Mock {
+/**
+ * Mocks EC2 DescribeInstances and DescribeNetworkInterfaces (query protocol, XML). `ips` maps instance id ->
+ * private IP; `publicIps` maps ENI id -> its public IP (any other ENI id exists, without one).
+ */
+export function mockEc2(ips: Record<string, string>, publicIps: Record<string, string> = {}): Mock {
   const mock: Mock = { calls: {}, bodies: {} };
+  const actions = new Set(["DescribeInstances", "DescribeNetworkInterfaces"]);
   nock(ENDPOINT)
     .persist()
     .post("/", (body: string | Record<string, string>) => {
       const params = typeof body === "string" ? new URLSearchParams(body) : new URLSearchParams(body);
-      return params.get("Action") === "DescribeInstances";
+      return actions.has(params.get("Action") ?? "");
     })
     .reply(function (_uri, body) {
-      mock.calls.DescribeInstances = (mock.calls.DescribeInstances ?? 0) + 1;
       const params = new URLSearchParams(body as string);
-      const ids = [...params.entries()].filter(([k]) => k.startsWith("InstanceId.")).map(([, v]) => v);
-      (mock.bodies.DescribeInstances ??= []).push({ ids });
+      const action = params.get("Action")!;
+      mock.calls[action] = (mock.calls[action] ?? 0) + 1;
+      const numbered = (prefix: string) =>
+        [...params.entries()].filter(([k]) => k.startsWith(prefix)).map(([, v]) => v);
+      if (action === "DescribeNetworkInterfaces") {
+        const ids = numbered("NetworkInterfaceId.");
+        (mock.bodies[action] ??= []).push({ ids });
+        const items = ids
+          .map(
+            (id) =>
+              `<item><networkInterfaceId>${id}</networkInterfaceId>` +
+              (publicIps[id] ? `<association><publicIp>${publicIps[id]}</publicIp></association>` : "") +
+              `</item>`,
+          )
+          .join("");
+        const xml = `<?xml version="1.0" encoding="UTF-8"?><DescribeNetworkInterfacesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId><networkInterfaceSet>${items}</networkInterfaceSet></DescribeNetworkInterfacesResponse>`;
+        return [200, xml, { "content-type": "text/xml" }];
+      }
+      const ids = numbered("InstanceId.");
+      (mock.bodies[action] ??= []).push({ ids });
       // Like EC2: an id that is not an EC2 instance id (e.g. an SSM managed instance mi-...) fails the call.
       const malformed = ids.find((id) => !/^i-[0-9a-f]+$/.test(id));
       if (malformed)

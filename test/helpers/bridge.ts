@@ -12,7 +12,11 @@ export interface TargetGroupJson {
 export async function bridgeOnSim(
   sim: SimAws,
   env: Record<string, string> = {},
-  opts: { schedule?: boolean; defaultMetrics?: boolean } = {},
+  opts: {
+    schedule?: boolean;
+    defaultMetrics?: boolean;
+    /** AWS endpoint (default the sim's URL; e.g. a proxy in front of it). */ endpoint?: string;
+  } = {},
 ): Promise<Bridge> {
   const config = loadConfig({
     env: {
@@ -30,7 +34,7 @@ export async function bridgeOnSim(
     schedule: opts.schedule ?? false,
     clientOptions: {
       credentials: { accessKeyId: "test", secretAccessKey: "test" },
-      env: { AWS_ENDPOINT_URL: sim.url },
+      env: { AWS_ENDPOINT_URL: opts.endpoint ?? sim.url },
     },
   });
 }

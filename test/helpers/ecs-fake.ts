@@ -1,6 +1,7 @@
 // A typed fake of the ECS source's narrow API (sd/ecs/api.ts) over an in-memory world. It refuses what
-// AWS refuses, with the SDK's own exception types: unknown clusters, empty or over-100 describe batches,
-// unknown task definitions, and EC2 ids that are malformed (`mi-...`) or unknown.
+// AWS refuses, with the SDK's own exception types: unknown clusters, empty or over-100 describe batches
+// (over 10 for DescribeServices), unknown task definitions, EC2 ids that are malformed (`mi-...`) or
+// unknown, and ENI ids no task of the world has. Services exist for every `service:` task group.
 import {
   ClientException,
   ClusterNotFoundException,
@@ -13,10 +14,17 @@ import type { AwsScope } from "../../core/scopes.js";
 import type { AwsClients } from "../../core/aws.js";
 import {
   DESCRIBE_BATCH,
+  DESCRIBE_SERVICES_BATCH,
+  type ClusterFacts,
   type ContainerInstanceHost,
+  type Described,
   type EcsApi,
-  type InstanceAddress,
+  type EniFacts,
+  type InstanceFacts,
+  type ServiceFacts,
+  type Tags,
 } from "../../sd/ecs/api.js";
+import { taskEniAddress } from "../../sd/ecs/targets.js";
 import { CLUSTER_ARN } from "./ecs-fixtures.js";
 
 export interface EcsWorld {
@@ -27,10 +35,23 @@ export interface EcsWorld {
   containerInstances?: ContainerInstanceHost[];
   /** EC2 instance id -> private IP. */
   ec2Ips?: Record<string, string>;
+  /** More about EC2 instances (the private IP defaults to ec2Ips'). */
+  ec2Instances?: Record<string, Omit<InstanceFacts, "instanceId" | "tags"> & { tags?: Tags }>;
+  /** Cluster ARN -> tags. */
+  clusterTags?: Record<string, Tags>;
+  /** Service name -> status (default ACTIVE) and tags. */
+  services?: Record<string, { status?: string; tags?: Tags }>;
+  /** ENI id -> public IP (ENIs exist when a task has them; without an entry they have no public IP). */
+  eniPublicIps?: Record<string, string>;
+  /** Every call fails with this error while set (per operation). */
+  failing?: Partial<Record<Operation, Error>>;
 }
 
-type Operation =
+export type Operation =
   | "ListClusters"
+  | "DescribeClusters"
+  | "DescribeServices"
+  | "DescribeNetworkInterfaces"
   | "ListTasks"
   | "DescribeTasks"
   | "DescribeTaskDefinition"
@@ -55,6 +76,8 @@ export class FakeEcsApi implements EcsApi {
     DescribeTaskDefinition: [] as string[],
     DescribeContainerInstances: [] as string[][],
     DescribeInstances: [] as string[][],
+    DescribeServices: [] as string[][],
+    DescribeNetworkInterfaces: [] as string[][],
   };
 
   /** The world is read on every call: tests change it between refreshes. */
@@ -62,6 +85,8 @@ export class FakeEcsApi implements EcsApi {
 
   private count(op: Operation): void {
     this.calls[op] = (this.calls[op] ?? 0) + 1;
+    const failure = this.world.failing?.[op];
+    if (failure) throw failure;
   }
 
   /** The cluster's ARN for a name or ARN, as ECS accepts both; ClusterNotFoundException otherwise. */
@@ -73,9 +98,65 @@ export class FakeEcsApi implements EcsApi {
     return arn;
   }
 
-  private checkBatch(items: string[], what: string): void {
+  private checkBatch(items: string[], what: string, max = DESCRIBE_BATCH): void {
     if (items.length === 0) throw invalidParameter(`${what} cannot be empty.`);
-    if (items.length > DESCRIBE_BATCH) throw invalidParameter(`${what} cannot be more than 100.`);
+    if (items.length > max) throw invalidParameter(`${what} cannot be more than ${max}.`);
+  }
+
+  async describeClusters(clusters: string[]): Promise<Described<ClusterFacts>> {
+    this.count("DescribeClusters");
+    this.checkBatch(clusters, "Clusters");
+    const all = this.world.clusters ?? [CLUSTER_ARN];
+    const out: Described<ClusterFacts> = { found: [], failures: [] };
+    for (const ref of clusters) {
+      const arn = all.find((a) => a === ref || a.endsWith(`:cluster/${ref}`));
+      if (arn)
+        out.found.push({ arn, name: arn.split("/").pop()!, tags: this.world.clusterTags?.[arn] ?? {} });
+      else
+        out.failures.push({
+          arn: ref.startsWith("arn:") ? ref : CLUSTER_ARN.replace(/[^/]+$/, ref),
+          reason: "MISSING",
+        });
+    }
+    return out;
+  }
+
+  async describeServices(cluster: string, services: string[]): Promise<Described<ServiceFacts>> {
+    this.count("DescribeServices");
+    this.requests.DescribeServices.push(services);
+    const clusterArn = this.clusterArn(cluster);
+    this.checkBatch(services, "Services", DESCRIBE_SERVICES_BATCH);
+    const out: Described<ServiceFacts> = { found: [], failures: [] };
+    const serviceArn = (name: string) => clusterArn.replace(":cluster/", ":service/") + `/${name}`;
+    for (const name of services) {
+      const exists = this.world.tasks.some(
+        (t) => t.clusterArn === clusterArn && t.group === `service:${name}`,
+      );
+      const spec = this.world.services?.[name];
+      if (!exists && !spec) out.failures.push({ arn: serviceArn(name), reason: "MISSING" });
+      else
+        out.found.push({
+          name,
+          arn: serviceArn(name),
+          status: spec?.status ?? "ACTIVE",
+          tags: spec?.tags ?? {},
+        });
+    }
+    return out;
+  }
+
+  async describeNetworkInterfaces(eniIds: string[]): Promise<EniFacts[]> {
+    this.count("DescribeNetworkInterfaces");
+    this.requests.DescribeNetworkInterfaces.push(eniIds);
+    const known = new Set(this.world.tasks.map((t) => taskEniAddress(t).eniId));
+    const unknown = eniIds.find((id) => !known.has(id));
+    if (unknown)
+      throw ec2Error(
+        "InvalidNetworkInterfaceID.NotFound",
+        `The networkInterface ID '${unknown}' does not exist`,
+      );
+    const publicIps = this.world.eniPublicIps ?? {};
+    return eniIds.map((id) => ({ eniId: id, ...(publicIps[id] ? { publicIp: publicIps[id] } : {}) }));
   }
 
   async listClusters(): Promise<string[]> {
@@ -91,14 +172,18 @@ export class FakeEcsApi implements EcsApi {
       .map((t) => t.taskArn!);
   }
 
-  async describeTasks(cluster: string, taskArns: string[], withTags: boolean): Promise<Task[]> {
+  async describeTasks(cluster: string, taskArns: string[], withTags: boolean): Promise<Described<Task>> {
     this.count("DescribeTasks");
     this.requests.DescribeTasks.push({ cluster, taskArns, withTags });
     const arn = this.clusterArn(cluster);
     this.checkBatch(taskArns, "Tasks");
-    return this.world.tasks
+    const found = this.world.tasks
       .filter((t) => t.clusterArn === arn && taskArns.includes(t.taskArn!))
       .map(({ tags, ...task }) => (withTags && tags ? { ...task, tags } : task));
+    const failures = taskArns
+      .filter((a) => !found.some((t) => t.taskArn === a))
+      .map((a) => ({ arn: a, reason: "MISSING" }));
+    return { found, failures };
   }
 
   async describeTaskDefinition(arn: string): Promise<TaskDefinition | undefined> {
@@ -117,16 +202,22 @@ export class FakeEcsApi implements EcsApi {
     return (this.world.containerInstances ?? []).filter((ci) => arns.includes(ci.containerInstanceArn));
   }
 
-  async describeInstances(instanceIds: string[]): Promise<InstanceAddress[]> {
+  async describeInstances(instanceIds: string[]): Promise<InstanceFacts[]> {
     this.count("DescribeInstances");
     this.requests.DescribeInstances.push(instanceIds);
+    this.checkBatch(instanceIds, "InstanceIds");
     const ips = this.world.ec2Ips ?? {};
+    const more = this.world.ec2Instances ?? {};
     // Like EC2, one bad id fails the whole call.
     const malformed = instanceIds.find((id) => !/^i-[0-9a-f]+$/.test(id));
     if (malformed) throw ec2Error("InvalidInstanceID.Malformed", `Invalid id: "${malformed}"`);
-    const unknown = instanceIds.find((id) => ips[id] === undefined);
+    const unknown = instanceIds.find((id) => ips[id] === undefined && more[id] === undefined);
     if (unknown) throw ec2Error("InvalidInstanceID.NotFound", `The instance ID '${unknown}' does not exist`);
-    return instanceIds.map((id) => ({ instanceId: id, privateIp: ips[id]! }));
+    return instanceIds.map((id) => {
+      const { tags, ...facts } = more[id] ?? {};
+      const privateIp = facts.privateIp ?? ips[id];
+      return { instanceId: id, ...facts, ...(privateIp ? { privateIp } : {}), tags: tags ?? {} };
+    });
   }
 }
 

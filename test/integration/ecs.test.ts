@@ -100,21 +100,61 @@ describe("ECS discovery against the simulated AWS", () => {
     expect(await getSd(bridge, "?service=api&cluster=prod")).toEqual([]);
   });
 
-  it("steady state issues no DescribeTasks and no DescribeTaskDefinition for known tasks", async () => {
+  it("steady state: one DescribeTasks per 100 tasks per cluster, every other fact from the caches", async () => {
     await refresh();
     expect(sim.calls("DescribeTasks")).toBeGreaterThan(0);
     sim.resetCalls();
     await refresh();
-    expect(sim.calls("DescribeTasks")).toBe(0);
+    expect(sim.calls("DescribeTasks")).toBe(2); // health, status and tags re-read: one batch per cluster
     expect(sim.calls("DescribeTaskDefinition")).toBe(0);
     expect(sim.calls("DescribeContainerInstances")).toBe(0);
     expect(sim.calls("DescribeInstances")).toBe(0);
+    expect(sim.calls("DescribeNetworkInterfaces")).toBe(0);
+    expect(sim.calls("DescribeServices")).toBe(0);
+    expect(sim.calls("DescribeClusters")).toBe(0);
     expect(sim.calls("ListTasks")).toBe(2); // one walk per cluster
     expect(sim.calls("ListClusters")).toBe(1);
     // The bridge's own counter agrees with what the endpoint saw.
     const counted = await bridge.metrics.awsRequests.get();
     const describeTasks = counted.values.find((v) => v.labels.operation === "DescribeTasks")?.value;
     expect(describeTasks).toBeGreaterThan(0);
+  });
+
+  it("a task that turns UNHEALTHY shows it after one refresh", async () => {
+    await refresh();
+    const task = sim.tasks({ cluster: "prod", service: "api" })[0]!;
+    const healthOf = async () =>
+      (await getSd(bridge, "?cluster=prod")).find((g) => g.labels.__meta_ecs_task_arn === task.arn)!.labels
+        .__meta_ecs_health_status;
+    const before = await healthOf();
+    sim.setTaskHealth("prod", task.arn, "UNHEALTHY");
+    await refresh();
+    expect(await healthOf()).toBe("UNHEALTHY");
+    expect(before).not.toBe("UNHEALTHY");
+  });
+
+  it("labels every task with the native discovery's labels, from the simulated AWS's own answers", async () => {
+    await refresh();
+    const groups = await getSd(bridge, "?cluster=prod");
+    const api = groups.find((g) => g.labels.__meta_ecs_service === "api")!.labels;
+    expect(api).toMatchObject({
+      __meta_ecs_service_arn: "arn:aws:ecs:us-east-1:123456789012:service/prod/api",
+      __meta_ecs_service_status: "ACTIVE",
+      __meta_ecs_network_mode: "awsvpc",
+      __meta_ecs_platform_family: "Linux",
+      __meta_ecs_platform_version: "1.4.0",
+    });
+    expect(api.__meta_ecs_public_ip).toMatch(/^3\.\d+\.\d+\.\d+$/);
+    expect(api.__meta_ecs_subnet_id).toMatch(/^subnet-/);
+    const legacy = groups.find((g) => g.labels.__meta_ecs_service === "legacy")!.labels;
+    expect(legacy).toMatchObject({
+      __meta_ecs_network_mode: "bridge",
+      __meta_ecs_ec2_instance_type: expect.any(String),
+    });
+    expect(legacy.__meta_ecs_ec2_instance_private_ip).toBe(legacy.__meta_ecs_ip_address);
+    expect(legacy.__meta_ecs_public_ip).toBe(legacy.__meta_ecs_ec2_instance_public_ip);
+    expect(legacy.__meta_ecs_subnet_id).toMatch(/^subnet-/);
+    expect(legacy.__meta_ecs_tag_ec2_Name).toBe("ECS Instance - prod");
   });
 
   it("a new task that is still PROVISIONING is skipped until it runs", async () => {

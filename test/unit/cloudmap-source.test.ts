@@ -241,6 +241,24 @@ describe("Cloud Map instances", () => {
     expect(mock.calls.listServices).toBe(2);
   });
 
+  it("skips and counts addresses that are not an IP literal (or a host name for CNAME), never publishing them", async () => {
+    const mock = fakeCloudMap(
+      oneService([
+        { AWS_INSTANCE_IPV4: "192.0.2.1", AWS_INSTANCE_PORT: "8080" },
+        { AWS_INSTANCE_IPV6: "2001:db8::7", AWS_INSTANCE_PORT: "8080" },
+        { AWS_INSTANCE_CNAME: "api.internal.example", AWS_INSTANCE_PORT: "8080" },
+        { AWS_INSTANCE_IPV4: "evil.example.com/x?y#", AWS_INSTANCE_PORT: "8080" },
+        { AWS_INSTANCE_IPV4: "10.0.0.300", AWS_INSTANCE_PORT: "8080" },
+        { AWS_INSTANCE_IPV6: "[::1]/admin", AWS_INSTANCE_PORT: "8080" },
+        { AWS_INSTANCE_CNAME: "host/path?q", AWS_INSTANCE_PORT: "8080" },
+      ]),
+    );
+    const { src, metrics } = source(mock);
+    const ts = okTargets(await src.refresh());
+    expect(addresses(ts)).toEqual(["192.0.2.1:8080", "[2001:db8::7]:8080", "api.internal.example:8080"]);
+    expect((await skipped(metrics)).invalid_address).toBe(4);
+  });
+
   it("skips and counts instances without an IP or a port, never emitting ip: or :port", async () => {
     const mock = fakeCloudMap(
       oneService([
@@ -254,7 +272,7 @@ describe("Cloud Map instances", () => {
     const { src, metrics } = source(mock);
     const ts = okTargets(await src.refresh());
     expect(addresses(ts)).toEqual(["192.0.2.1:8080"]);
-    expect(await skipped(metrics)).toEqual({ no_ip: 2, no_port: 1, invalid_port: 1 });
+    expect(await skipped(metrics)).toEqual({ no_ip: 2, no_port: 1, invalid_port: 1, invalid_address: 0 });
     for (const t of ts) expect(t.group.targets[0]).toMatch(/^[^:]+:\d+$/);
   });
 
@@ -359,7 +377,7 @@ describe("Cloud Map instances", () => {
       __meta_cloudmap_attribute_AWS_INSTANCE_PORT: "80",
       __meta_cloudmap_attribute_app_kubernetes_io_name: "api",
       __meta_cloudmap_attribute_team_name: "core",
-      __meta_cloudmap_attribute__1st: "yes",
+      __meta_cloudmap_attribute_1st: "yes",
     });
     for (const name of Object.keys(t!.group.labels)) expect(name).toMatch(/^[a-zA-Z_][a-zA-Z0-9_]*$/);
   });

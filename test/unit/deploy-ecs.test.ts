@@ -196,11 +196,16 @@ describe("deploy/ecs/example-app-task-definition.json (how an application opts i
   };
   const def = { ...app, taskDefinitionArn: task.taskDefinitionArn, revision: 7 } as TaskDefinition;
   const build = (optIn: ("labels" | "port-name")[]) =>
-    buildTaskTargets(task, def, undefined, {
-      optIn,
-      labelPrefix: "PROMETHEUS_EXPORTER_",
-      portName: "metrics",
-    });
+    buildTaskTargets(
+      task,
+      def,
+      {},
+      {
+        optIn,
+        labelPrefix: "PROMETHEUS_EXPORTER_",
+        portName: "metrics",
+      },
+    );
 
   it("fits the RegisterTaskDefinition input shape", () => {
     expect(checkShape(RegisterTaskDefinitionRequest$, app, { enums: ENUMS })).toEqual([]);
@@ -232,11 +237,16 @@ describe("deploy/ecs/example-app-task-definition.json (how an application opts i
   it("the same labels set anywhere but dockerLabels (e.g. a Dockerfile LABEL) opt nothing in", () => {
     const withoutLabels = structuredClone(def);
     delete withoutLabels.containerDefinitions![0]!.dockerLabels;
-    const r = buildTaskTargets(task, withoutLabels, undefined, {
-      optIn: ["labels"],
-      labelPrefix: "PROMETHEUS_EXPORTER_",
-      portName: "metrics",
-    });
+    const r = buildTaskTargets(
+      task,
+      withoutLabels,
+      {},
+      {
+        optIn: ["labels"],
+        labelPrefix: "PROMETHEUS_EXPORTER_",
+        portName: "metrics",
+      },
+    );
     expect(r.targets).toEqual([]);
   });
 });

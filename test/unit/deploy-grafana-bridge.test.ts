@@ -47,7 +47,12 @@ let scraped: Sample[];
 // failing cluster make the error, throttle and failure series exist too.
 beforeAll(async () => {
   sim = await startSimAws({ scenario: defaultScenarioFile() });
-  bridge = await bridgeOnSim(sim, { BRIDGE_CLOUDMAP_ENABLED: "true" }, { defaultMetrics: true });
+  // A configured cluster that does not exist makes the absent-cluster series exist.
+  bridge = await bridgeOnSim(
+    sim,
+    { BRIDGE_CLOUDMAP_ENABLED: "true", BRIDGE_CLUSTERS: "demo,demo-apps,decommissioned" },
+    { defaultMetrics: true },
+  );
   sim.throttleNext({ service: "ecs", operation: "ListTasks", count: 1 });
   await bridge.discovery.refreshOnce();
   sim.failCluster("demo");

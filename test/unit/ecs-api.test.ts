@@ -54,8 +54,8 @@ describe("ECS API requests", () => {
     const task = fargateTask("t1", tdArn("api", 1), "10.0.0.1", { tags: { team: "core" } });
     const ecs = mockJson({ DescribeTasks: () => ({ tasks: [task], failures: [] }) });
     const { api: ecsApi } = api();
-    const [described] = await ecsApi.describeTasks(CLUSTER, [task.taskArn!], true);
-    expect(described!.tags).toEqual([{ key: "team", value: "core" }]);
+    const { found } = await ecsApi.describeTasks(CLUSTER, [task.taskArn!], true);
+    expect(found[0]!.tags).toEqual([{ key: "team", value: "core" }]);
     await ecsApi.describeTasks(CLUSTER, [task.taskArn!], false);
     expect(ecs.bodies.DescribeTasks).toEqual([
       { cluster: CLUSTER, tasks: [task.taskArn], include: ["TAGS"] },
@@ -81,8 +81,46 @@ describe("ECS API requests", () => {
     expect(ecs.bodies.DescribeContainerInstances).toEqual([
       { cluster: CLUSTER, containerInstances: [ciArn("ci1"), ciArn("ci2")] },
     ]);
-    expect(await ecsApi.describeInstances(["i-01"])).toEqual([{ instanceId: "i-01", privateIp: "10.0.3.1" }]);
+    expect(await ecsApi.describeInstances(["i-01"])).toEqual([
+      { instanceId: "i-01", privateIp: "10.0.3.1", tags: {} },
+    ]);
     expect(ec2.bodies.DescribeInstances).toEqual([{ ids: ["i-01"] }]);
+  });
+
+  it("DescribeTasks keeps the failures AWS answers (a task gone since ListTasks)", async () => {
+    const gone = taskArn("gone");
+    mockJson({ DescribeTasks: () => ({ tasks: [], failures: [{ arn: gone, reason: "MISSING" }] }) });
+    expect(await api().api.describeTasks(CLUSTER, [gone], false)).toEqual({
+      found: [],
+      failures: [{ arn: gone, reason: "MISSING" }],
+    });
+  });
+
+  it("DescribeClusters and DescribeServices ask for tags and keep status, tags and failures", async () => {
+    const serviceArn = `arn:aws:ecs:us-east-1:123456789012:service/${CLUSTER}/api`;
+    const ecs = mockJson({
+      DescribeClusters: () => ({
+        clusters: [{ clusterArn: CLUSTER_ARN, clusterName: CLUSTER, tags: [{ key: "env", value: "prod" }] }],
+        failures: [{ arn: CLUSTER_ARN.replace(CLUSTER, "gone"), reason: "MISSING" }],
+      }),
+      DescribeServices: () => ({
+        services: [
+          { serviceArn, serviceName: "api", status: "DRAINING", tags: [{ key: "team", value: "core" }] },
+        ],
+        failures: [],
+      }),
+    });
+    const { api: ecsApi } = api();
+    expect(await ecsApi.describeClusters([CLUSTER, "gone"])).toEqual({
+      found: [{ arn: CLUSTER_ARN, name: CLUSTER, tags: { env: "prod" } }],
+      failures: [{ arn: CLUSTER_ARN.replace(CLUSTER, "gone"), reason: "MISSING" }],
+    });
+    expect(await ecsApi.describeServices(CLUSTER, ["api"])).toEqual({
+      found: [{ name: "api", arn: serviceArn, status: "DRAINING", tags: { team: "core" } }],
+      failures: [],
+    });
+    expect(ecs.bodies.DescribeClusters).toEqual([{ clusters: [CLUSTER, "gone"], include: ["TAGS"] }]);
+    expect(ecs.bodies.DescribeServices).toEqual([{ cluster: CLUSTER, services: ["api"], include: ["TAGS"] }]);
   });
 });
 

@@ -2,7 +2,9 @@ import type { Task, TaskDefinition } from "@aws-sdk/client-ecs";
 import { describe, expect, it } from "vitest";
 import { createSelfMetrics } from "../../core/metrics.js";
 import { silentLogger } from "../../core/log.js";
-import { EcsSource } from "../../sd/ecs/source.js";
+import { EcsSource, type EcsSourceDeps } from "../../sd/ecs/source.js";
+import { Discovery } from "../../sd/refresh.js";
+import { OnDemandDiscovery } from "../../lambda/freshness.js";
 import type { DiscoveredTarget } from "../../sd/model.js";
 import { testConfig } from "../helpers/config.js";
 import { FakeEcsApi, fakeScope } from "../helpers/ecs-fake.js";
@@ -12,11 +14,19 @@ import {
   ciArn,
   ec2Task,
   fargateTask,
+  taskArn,
   taskDefinition,
   tdArn,
 } from "../helpers/ecs-fixtures.js";
+import { INSTANCE_FACTS_TTL_MS } from "../../sd/ecs/scope.js";
 
-function source(api: FakeEcsApi, env: Record<string, string> = { BRIDGE_CLUSTERS: CLUSTER }) {
+type SourceOptions = Pick<EcsSourceDeps, "now">;
+
+function source(
+  api: FakeEcsApi,
+  env: Record<string, string> = { BRIDGE_CLUSTERS: CLUSTER },
+  opts: SourceOptions = {},
+) {
   const metrics = createSelfMetrics({ defaults: false });
   const src = new EcsSource({
     scopes: [fakeScope()],
@@ -24,9 +34,14 @@ function source(api: FakeEcsApi, env: Record<string, string> = { BRIDGE_CLUSTERS
     metrics,
     logger: silentLogger,
     api: () => api,
+    ...opts,
   });
   return { src, metrics };
 }
+
+const FIRST = { BRIDGE_CLUSTERS: CLUSTER };
+/** Known tasks described again only every third refresh, so the tests below see what is cached between. */
+const CADENCE_3 = { ...FIRST, BRIDGE_ECS_REDESCRIBE_EVERY_REFRESHES: "3" };
 
 async function targetsOf(src: EcsSource): Promise<DiscoveredTarget[]> {
   const r = await src.refresh();
@@ -89,18 +104,21 @@ describe("ECS source response shapes", () => {
     for (const v of Object.values(t!.group.labels)) expect(typeof v).toBe("string");
   });
 
-  it("EC2 awsvpc: ENI IP, instance id from the container instance, no EC2 call", async () => {
+  it("EC2 awsvpc: ENI IP, instance id from the container instance, the instance's own IP as a label", async () => {
     const td = taskDefinition("api", 1, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
     const ecs = new FakeEcsApi({
       taskDefs: [td],
       tasks: [ec2Task("t1", tdArn("api", 1), ciArn("ci1"), [{ name: "app" }], { eniIp: "10.0.2.7" })],
       containerInstances: [{ containerInstanceArn: ciArn("ci1"), ec2InstanceId: "i-0aaa" }],
+      ec2Ips: { "i-0aaa": "10.0.3.9" },
     });
     const [t] = await targetsOf(source(ecs).src);
     expect(t!.group.targets).toEqual(["10.0.2.7:9100"]);
     expect(t!.group.labels.__meta_ecs_ec2_instance_id).toBe("i-0aaa");
     expect(t!.group.labels.__meta_ecs_container_instance_arn).toBe(ciArn("ci1"));
-    expect(ecs.calls.DescribeInstances).toBeUndefined();
+    expect(t!.group.labels.__meta_ecs_ip_address).toBe("10.0.2.7");
+    expect(t!.group.labels.__meta_ecs_ec2_instance_private_ip).toBe("10.0.3.9");
+    expect(ecs.calls.DescribeInstances).toBe(1);
   });
 
   it("bridge mode: dynamic host port from networkBindings on the EC2 private IP", async () => {
@@ -345,7 +363,7 @@ describe("ECS source response shapes", () => {
       tasks: [fargateTask("new", tdArn("api", 3), "10.0.1.8", { lastStatus: "PROVISIONING" })],
     };
     const ecs = new FakeEcsApi(world);
-    const { src, metrics } = source(ecs);
+    const { src, metrics } = source(ecs, CADENCE_3);
     expect(await targetsOf(src)).toEqual([]);
     expect((await metrics.skipped.get()).values.find((v) => v.labels.reason === "not_running")?.value).toBe(
       1,
@@ -353,19 +371,21 @@ describe("ECS source response shapes", () => {
     world.tasks = [fargateTask("new", tdArn("api", 3), "10.0.1.8")];
     expect(addresses(await targetsOf(src))).toEqual(["10.0.1.8:9100"]);
     expect(ecs.calls.DescribeTasks).toBe(2);
-    // Settled now: a third refresh describes nothing.
+    // Settled now: a third refresh describes nothing (until the cadence comes round).
     await targetsOf(src);
     expect(ecs.calls.DescribeTasks).toBe(2);
+    await targetsOf(src);
+    expect(ecs.calls.DescribeTasks).toBe(3);
   });
 
-  it("more than 100 tasks: one ListTasks walk, DescribeTasks batched by 100, only new ARNs described", async () => {
+  it("more than 100 tasks: one ListTasks walk, DescribeTasks batched by 100, between cadences only new ARNs", async () => {
     const td = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
     const tasks = Array.from({ length: 250 }, (_, i) =>
       fargateTask(`t${i}`, tdArn("api", 3), `10.1.${Math.floor(i / 250)}.${i % 250}`),
     );
     const world = { taskDefs: [td], tasks };
     const ecs = new FakeEcsApi(world);
-    const { src } = source(ecs);
+    const { src } = source(ecs, CADENCE_3);
     expect(await targetsOf(src)).toHaveLength(250);
     expect(ecs.calls.ListTasks).toBe(1);
     expect(ecs.calls.DescribeTasks).toBe(3);
@@ -384,6 +404,13 @@ describe("ECS source response shapes", () => {
     expect(ecs.calls.DescribeTasks).toBe(4);
     expect(ecs.requests.DescribeTasks[3]!.taskArns).toEqual([expect.stringMatching(/fresh$/)]);
     expect(ecs.calls.DescribeTaskDefinition).toBe(1);
+    // The cadence comes round: every task is described again, in batches of 100.
+    await targetsOf(src);
+    expect(
+      ecs.requests.DescribeTasks.slice(4)
+        .map((r) => r.taskArns.length)
+        .sort(),
+    ).toEqual([100, 100, 50]);
   });
 
   it("a task definition missing from the cache is fetched once, then served from the cache", async () => {
@@ -436,7 +463,7 @@ describe("ECS source response shapes", () => {
     expect(ecs.requests.DescribeTaskDefinition).toEqual([tdArn("api", 3), tdArn("api", 4), tdArn("api", 3)]);
   });
 
-  it("container instances and EC2 IPs are described once while in use, again after they were dropped", async () => {
+  it("container instances are described once while in use, again after they were dropped; EC2 facts per TTL", async () => {
     const td = taskDefinition("worker", 2, "bridge", [
       {
         name: "app",
@@ -452,7 +479,8 @@ describe("ECS source response shapes", () => {
       containerInstances: [{ containerInstanceArn: ciArn("ci1"), ec2InstanceId: "i-01" }],
       ec2Ips: { "i-01": "10.0.3.1" },
     });
-    const { src } = source(ecs);
+    let now = 1_000_000; // lru-cache reads a start time of 0 as "no TTL"
+    const { src } = source(ecs, FIRST, { now: () => now });
     await targetsOf(src);
     ecs.world.tasks = [onCi1("t2")]; // replaced on the same instance: nothing about the host is asked again
     expect(addresses(await targetsOf(src))).toEqual(["10.0.3.1:32768"]);
@@ -461,6 +489,10 @@ describe("ECS source response shapes", () => {
     await targetsOf(src);
     ecs.world.tasks = [onCi1("t3")];
     expect(addresses(await targetsOf(src))).toEqual(["10.0.3.1:32768"]);
+    // The container instance was forgotten with its last task; the EC2 facts are fresh for their TTL.
+    expect(ecs.calls).toMatchObject({ DescribeContainerInstances: 2, DescribeInstances: 1 });
+    now += INSTANCE_FACTS_TTL_MS + 1;
+    await targetsOf(src);
     expect(ecs.calls).toMatchObject({ DescribeContainerInstances: 2, DescribeInstances: 2 });
   });
 
@@ -480,15 +512,37 @@ describe("ECS source response shapes", () => {
     expect(ecs.calls).toMatchObject({ ListTasks: 1, DescribeTasks: 1, DescribeTaskDefinition: 1 });
   });
 
-  it("a configured cluster that does not exist fails its own unit; the others are served", async () => {
+  it("a configured cluster that does not exist is reported absent (ok, empty, a metric), not failed", async () => {
     const td = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
     const ecs = new FakeEcsApi({ taskDefs: [td], tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1")] });
-    const r = await source(ecs, { BRIDGE_CLUSTERS: "prod,gone" }).src.refresh();
+    const { src, metrics } = source(ecs, { BRIDGE_CLUSTERS: "prod,gone" });
+    const r = await src.refresh();
     const byUnit = Object.fromEntries(r.units.map((u) => [u.unit, u]));
-    expect(byUnit["default/us-east-1/prod"]!.ok).toBe(true);
-    const gone = byUnit["default/us-east-1/gone"]!;
-    expect(gone.ok).toBe(false);
-    expect(gone.ok ? undefined : gone.error.name).toBe("ClusterNotFoundException");
+    expect(byUnit["default/us-east-1/prod"]).toMatchObject({ ok: true });
+    expect(byUnit["default/us-east-1/gone"]).toEqual({
+      unit: "default/us-east-1/gone",
+      ok: true,
+      targets: [],
+      absent: true,
+    });
+    expect((await metrics.ecsClusterAbsent.get()).values).toEqual([
+      { labels: { unit: "default/us-east-1/gone" }, value: 1 },
+    ]);
+    // Not retried as a failure: DescribeClusters' answer is cached, and ListTasks never asked for it.
+    await src.refresh();
+    expect(ecs.calls.DescribeClusters).toBe(1);
+    expect(ecs.calls.ListTasks).toBe(2);
+    // The cluster is created later: once the cached answer expires it is served like any other.
+  });
+
+  it("a cluster deleted after it was described (ListTasks: ClusterNotFoundException) is reported absent", async () => {
+    const td = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const ecs = new FakeEcsApi({ taskDefs: [td], tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1")] });
+    const { src } = source(ecs);
+    expect(await targetsOf(src)).toHaveLength(1);
+    ecs.world.clusters = [];
+    const r = await src.refresh();
+    expect(r.units).toEqual([{ unit: "default/us-east-1/prod", ok: true, targets: [], absent: true }]);
   });
 });
 
@@ -499,7 +553,7 @@ describe("health status freshness", () => {
     const starting: Task = { ...fargateTask("h1", tdArn("api", 5), "10.0.7.1"), healthStatus: "UNKNOWN" };
     const world = { taskDefs: [td], tasks: [starting] };
     const ecs = new FakeEcsApi(world);
-    const { src } = source(ecs);
+    const { src } = source(ecs, CADENCE_3);
     const [first] = await targetsOf(src);
     expect(first!.group.labels.__meta_ecs_health_status).toBe("UNKNOWN");
     world.tasks = [{ ...starting, healthStatus: "HEALTHY" }];
@@ -510,29 +564,133 @@ describe("health status freshness", () => {
     expect(ecs.calls.DescribeTasks).toBe(2);
   });
 
-  it("reuses the targets of an unchanged task; a task whose health changes gets new labels", async () => {
-    const td = taskDefinition("api", 7, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
-    td.containerDefinitions![0]!.healthCheck = { command: ["CMD-SHELL", "true"] };
-    const steady: Task = { ...fargateTask("r1", tdArn("api", 7), "10.0.8.1"), healthStatus: "HEALTHY" };
-    const starting: Task = { ...fargateTask("r2", tdArn("api", 7), "10.0.8.2"), healthStatus: "UNKNOWN" };
-    const world = { taskDefs: [td], tasks: [steady, starting] };
-    const { src } = source(new FakeEcsApi(world));
-    const byAddress = (ts: DiscoveredTarget[]) => new Map(ts.map((t) => [t.group.targets[0], t.group]));
-    const first = byAddress(await targetsOf(src));
-    world.tasks = [steady, { ...starting, healthStatus: "UNHEALTHY" }];
-    const second = byAddress(await targetsOf(src));
-    expect(second.get("10.0.8.1:9100")).toBe(first.get("10.0.8.1:9100"));
-    expect(second.get("10.0.8.2:9100")!.labels.__meta_ecs_health_status).toBe("UNHEALTHY");
-    expect(first.get("10.0.8.2:9100")!.labels.__meta_ecs_health_status).toBe("UNKNOWN");
-  });
-
-  it("a task without health checks (always UNKNOWN) is cached at once", async () => {
+  it("a task without health checks (always UNKNOWN) is cached at once between cadences", async () => {
     const td = taskDefinition("api", 6, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
     const task: Task = { ...fargateTask("h2", tdArn("api", 6), "10.0.7.2"), healthStatus: "UNKNOWN" };
     const ecs = new FakeEcsApi({ taskDefs: [td], tasks: [task] });
-    const { src } = source(ecs);
+    const { src } = source(ecs, CADENCE_3);
     await targetsOf(src);
     await targetsOf(src);
     expect(ecs.calls.DescribeTasks).toBe(1);
+  });
+
+  it("by default every refresh describes every task: a task turning UNHEALTHY, or retagged, shows it at once", async () => {
+    const td = taskDefinition("api", 5, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    td.containerDefinitions![0]!.healthCheck = { command: ["CMD-SHELL", "true"] };
+    const healthy = fargateTask("h3", tdArn("api", 5), "10.0.7.3", { tags: { tier: "gold" } });
+    const world = { taskDefs: [td], tasks: [healthy] };
+    const ecs = new FakeEcsApi(world);
+    const { src } = source(ecs);
+    const [before] = await targetsOf(src);
+    expect(before!.group.labels).toMatchObject({
+      __meta_ecs_health_status: "HEALTHY",
+      __meta_ecs_tag_task_tier: "gold",
+    });
+    world.tasks = [{ ...healthy, healthStatus: "UNHEALTHY", tags: [{ key: "tier", value: "bronze" }] }];
+    const [after] = await targetsOf(src);
+    expect(after!.group.labels).toMatchObject({
+      __meta_ecs_health_status: "UNHEALTHY",
+      __meta_ecs_tag_task_tier: "bronze",
+    });
+    expect(ecs.calls.DescribeTasks).toBe(2);
+  });
+});
+
+describe("calls shared, failures counted and contained", () => {
+  it("clusters refreshed at once share one DescribeTaskDefinition per ARN", async () => {
+    const td = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const other = CLUSTER_ARN.replace(CLUSTER, "other");
+    const elsewhere: Task = {
+      ...fargateTask("b", tdArn("api", 3), "10.0.0.2"),
+      clusterArn: other,
+      taskArn: taskArn("b", "other"),
+    };
+    const ecs = new FakeEcsApi({
+      clusters: [CLUSTER_ARN, other],
+      taskDefs: [td],
+      tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1"), elsewhere],
+    });
+    const r = await source(ecs, { BRIDGE_CLUSTERS: `${CLUSTER},other` }).src.refresh();
+    expect(r.units.every((u) => u.ok)).toBe(true);
+    expect(ecs.requests.DescribeTaskDefinition).toEqual([tdArn("api", 3)]);
+  });
+
+  it("DescribeTasks failures are counted by reason", async () => {
+    const td = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const ecs = new FakeEcsApi({ taskDefs: [td], tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1")] });
+    // A task listed, then gone before it is described: DescribeTasks answers it as a MISSING failure.
+    const listTasks = ecs.listTasks.bind(ecs);
+    ecs.listTasks = async (cluster) => [...(await listTasks(cluster)), taskArn("gone")];
+    const { src, metrics } = source(ecs);
+    expect(addresses(await targetsOf(src))).toEqual(["10.0.0.1:9100"]);
+    // Series start at 0 (so increase() sees the first failure); only this one has counted.
+    expect((await metrics.ecsDescribeFailures.get()).values.filter((v) => v.value > 0)).toEqual([
+      { labels: { operation: "DescribeTasks", reason: "MISSING" }, value: 1 },
+    ]);
+  });
+
+  it("a failed EC2 batch skips only the bridge tasks that needed it, never the cluster's awsvpc tasks", async () => {
+    const api = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const worker = taskDefinition("worker", 2, "bridge", [
+      {
+        name: "app",
+        dockerLabels: { PROMETHEUS_EXPORTER_PORT: "8080" },
+        portMappings: [{ containerPort: 8080 }],
+      },
+    ]);
+    const bindings = [{ containerPort: 8080, hostPort: 32768 }];
+    const ecs = new FakeEcsApi({
+      taskDefs: [api, worker],
+      tasks: [
+        fargateTask("a", tdArn("api", 3), "10.0.0.1"),
+        ec2Task("w", tdArn("worker", 2), ciArn("ci1"), [{ name: "app", bindings }]),
+      ],
+      containerInstances: [{ containerInstanceArn: ciArn("ci1"), ec2InstanceId: "i-01" }],
+      ec2Ips: { "i-01": "10.0.3.1" },
+      failing: { DescribeInstances: new Error("Rate exceeded") },
+    });
+    const { src, metrics } = source(ecs);
+    expect(addresses(await targetsOf(src))).toEqual(["10.0.0.1:9100"]);
+    expect((await metrics.skipped.get()).values.find((v) => v.labels.reason === "no_host_ip")?.value).toBe(1);
+    ecs.world.failing = {};
+    expect(addresses(await targetsOf(src))).toEqual(["10.0.0.1:9100", "10.0.3.1:32768"]);
+  });
+});
+
+describe("a cluster absent from one scope, seen by the Lambda", () => {
+  it("is no reason for a 503: clusterFailing stays false; a real failure there still makes it true", async () => {
+    const td = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const here = new FakeEcsApi({ taskDefs: [td], tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1")] });
+    const there = new FakeEcsApi({ clusters: [], taskDefs: [], tasks: [] });
+    const metrics = createSelfMetrics({ defaults: false });
+    const src = new EcsSource({
+      scopes: [fakeScope("a/us-east-1"), fakeScope("b/eu-west-1")],
+      config: testConfig({ BRIDGE_CLUSTERS: CLUSTER }),
+      metrics,
+      logger: silentLogger,
+      api: (scope) => (scope.key.startsWith("a/") ? here : there),
+    });
+    const discovery = new Discovery({ sources: [src], metrics, logger: silentLogger, intervalSeconds: 60 });
+    const lambda = new OnDemandDiscovery(discovery, 0);
+    await lambda.current();
+    expect(discovery.status().find((u) => u.unit === "b/eu-west-1/prod")).toMatchObject({
+      ok: true,
+      absent: true,
+    });
+    expect(lambda.clusterFailing(CLUSTER)).toBe(false);
+    there.world.clusters = [CLUSTER_ARN];
+    there.world.failing = { ListTasks: new Error("Rate exceeded") };
+    // The cached "absent" answer expires only after its TTL; a new source sees the cluster at once.
+    const fresh = new EcsSource({
+      scopes: [fakeScope("b/eu-west-1")],
+      config: testConfig({ BRIDGE_CLUSTERS: CLUSTER }),
+      metrics: createSelfMetrics({ defaults: false }),
+      logger: silentLogger,
+      api: () => there,
+    });
+    const d2 = new Discovery({ sources: [fresh], metrics, logger: silentLogger, intervalSeconds: 60 });
+    const l2 = new OnDemandDiscovery(d2, 0);
+    await l2.current();
+    expect(l2.clusterFailing(CLUSTER)).toBe(true);
   });
 });

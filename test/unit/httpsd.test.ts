@@ -7,7 +7,15 @@ import { createApp } from "../../core/server.js";
 import { createAuthCheck } from "../../core/auth.js";
 import type { DiscoveredTarget } from "../../sd/model.js";
 import type { Snapshot } from "../../sd/refresh.js";
-import { acceptsGzip, negotiateSd, parseFilter, renderSd } from "../../sd/httpsd.js";
+import {
+  SdCache,
+  acceptsGzip,
+  filterKey,
+  negotiateSd,
+  parseFilter,
+  renderSd,
+  renderSdBody,
+} from "../../sd/httpsd.js";
 
 const targets: DiscoveredTarget[] = [
   {
@@ -90,12 +98,12 @@ describe("GET /sd (http_sd contract)", () => {
     expect(again.status).toBe(304);
   });
 
-  it("is deterministic: same snapshot, same bytes", () => {
-    const a = renderSd(targets);
-    const b = renderSd([...targets]);
+  it("is deterministic: same snapshot, same bytes", async () => {
+    const a = await renderSdBody(targets);
+    const b = await renderSdBody([...targets]);
     expect(a.json.equals(b.json)).toBe(true);
     expect(gunzipSync(a.gzip).equals(a.json)).toBe(true);
-    expect(renderSd([]).json.toString()).toBe("[]");
+    expect((await renderSdBody([])).json.toString()).toBe("[]");
   });
 
   it("answers 503 with a JSON error only before the first successful refresh", async () => {
@@ -154,8 +162,8 @@ describe("optional auth on /sd and /metrics", () => {
 });
 
 describe("content negotiation", () => {
-  it("gzip only when accepted with q > 0, and one ETag per representation", () => {
-    const body = renderSd(targets);
+  it("gzip only when accepted with q > 0, and one ETag per representation", async () => {
+    const body = await renderSdBody(targets);
     expect(acceptsGzip("gzip")).toBe(true);
     expect(acceptsGzip("br, gzip;q=0.5")).toBe(true);
     expect(acceptsGzip("gzip;q=0")).toBe(false);
@@ -180,4 +188,113 @@ it("a cluster filter given as an ARN matches the cluster's targets", () => {
   const f = parseFilter({ cluster: "arn:aws:ecs:us-east-1:123456789012:cluster/prod" });
   expect([...f.cluster!]).toEqual(["prod"]);
   expect(JSON.parse(renderSd(targets, f).json.toString())).toHaveLength(1);
+});
+
+/** `n` targets over 5 clusters and 50 services, with labels of a realistic size. */
+function manyTargets(n: number): DiscoveredTarget[] {
+  return Array.from({ length: n }, (_, i) => ({
+    source: "ecs" as const,
+    cluster: `c${i % 5}`,
+    service: `s${i % 50}`,
+    group: {
+      targets: [`10.0.${(i >> 8) & 255}.${i & 255}:9100`],
+      labels: {
+        __meta_ecs_cluster: `c${i % 5}`,
+        __meta_ecs_task_arn: `arn:aws:ecs:::task/c/${"a".repeat(32)}${i}`,
+      },
+    },
+  }));
+}
+
+describe("rendering in slices", () => {
+  it("renderSdBody gives the bytes of JSON.stringify, the same ETag as renderSd, and a valid gzip", async () => {
+    for (const n of [0, 1, 499, 500, 501, 1000, 1234]) {
+      const list = manyTargets(n);
+      const body = await renderSdBody(list, parseFilter({}));
+      const groups = list.map((t) => ({ targets: t.group.targets, labels: t.group.labels }));
+      expect(body.json.toString(), String(n)).toBe(JSON.stringify(groups));
+      expect(body.count).toBe(n);
+      expect(body.etag).toBe(renderSd(list).etag);
+      expect(gunzipSync(body.gzip).equals(body.json)).toBe(true);
+      const filtered = await renderSdBody(list, parseFilter({ cluster: "c1,c2" }));
+      expect(filtered.json.toString()).toBe(
+        JSON.stringify(groups.filter((_, i) => i % 5 === 1 || i % 5 === 2)),
+      );
+    }
+  });
+
+  it("lets other callbacks run between slices of a large render", async () => {
+    const list = manyTargets(3000);
+    let ticks = 0;
+    let rendering = true;
+    const tick = () => {
+      ticks++;
+      if (rendering) setImmediate(tick);
+    };
+    setImmediate(tick);
+    await renderSdBody(list);
+    rendering = false;
+    // 3,000 groups are 6 slices: the event loop turned between them.
+    expect(ticks).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe("SdCache", () => {
+  it("normalised filters share one entry: order, duplicates and cluster ARNs do not matter", () => {
+    const keys = [
+      { cluster: "a,b", service: "x" },
+      { service: "x", cluster: "b,a" },
+      { cluster: ["b", "a", "b"], service: "x,x" },
+      { cluster: "arn:aws:ecs:us-east-1:123456789012:cluster/a,b", service: "x" },
+    ].map((q) => filterKey(parseFilter(q)));
+    expect(new Set(keys).size).toBe(1);
+    expect(filterKey(parseFilter({ cluster: "a" }))).not.toBe(keys[0]);
+  });
+
+  it("one render per snapshot and filter, shared by concurrent requests; a new snapshot renders again", async () => {
+    const list = manyTargets(100);
+    const cache = new SdCache();
+    const f = parseFilter({ cluster: "c1" });
+    const [a, b] = await Promise.all([
+      cache.get(1, list, f),
+      cache.get(1, list, parseFilter({ cluster: "c1,c1" })),
+    ]);
+    expect(a).toBe(b);
+    expect(await cache.get(1, list, f)).toBe(a);
+    const unfiltered = await cache.get(1, list, {});
+    expect(await cache.get(1, list, parseFilter({}))).toBe(unfiltered);
+    const withoutOne = list.filter((_, i) => i !== 1);
+    const next = await cache.get(2, withoutOne, f);
+    expect(next).not.toBe(a);
+    expect(next.count).toBe(a.count - 1);
+    expect(await cache.get(2, withoutOne, {})).not.toBe(unfiltered);
+  });
+
+  it("filtered bodies stay within the byte budget whatever the number of distinct filters", async () => {
+    const list = manyTargets(2000);
+    const budget = 64 * 1024;
+    const cache = new SdCache(budget);
+    const unfiltered = await cache.get(1, list, {});
+    expect(unfiltered.json.length).toBeGreaterThan(budget);
+    const services = Array.from({ length: 50 }, (_, i) => `s${i}`);
+    const seen = new Set<string>();
+    for (let i = 0; i < 300; i++) {
+      // Distinct filters, each a different set of services.
+      const pick = services.filter((_, j) => (i >> (j % 9)) & 1 || j === i % 50);
+      const f = parseFilter({ service: pick.join(","), cluster: `c${i % 5}` });
+      seen.add(filterKey(f));
+      const body = await cache.get(1, list, f);
+      expect(body.count).toBe(
+        list.filter((t) => f.service!.has(t.service!) && t.cluster === `c${i % 5}`).length,
+      );
+      expect(cache.filteredBytes).toBeLessThanOrEqual(budget);
+    }
+    expect(seen.size).toBeGreaterThan(100);
+    // The unfiltered body is kept for the snapshot, outside the budget.
+    expect(await cache.get(1, list, {})).toBe(unfiltered);
+    // A body larger than the whole budget is served but not kept.
+    const big = parseFilter({ cluster: "c0,c1,c2,c3,c4" });
+    expect((await cache.get(1, list, big)).count).toBe(2000);
+    expect(cache.filteredBytes).toBeLessThanOrEqual(budget);
+  });
 });

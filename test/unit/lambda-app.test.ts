@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../cmd/config.js";
 import { silentLogger } from "../../core/log.js";
 import { createLambdaApi } from "../../lambda/app.js";
+import { functionUrlEvent } from "../../lambda/events.js";
 import { OnDemandDiscovery } from "../../lambda/freshness.js";
 import { testConfig } from "../helpers/config.js";
 import { ACCOUNT, REGION, taskArn } from "../helpers/ecs-fixtures.js";
@@ -207,6 +208,24 @@ describe("inputs lambda-api cannot parse", () => {
     expect(headers["content-type"]).toEqual(["application/json"]);
     expect(json(r).error).toMatch(/percent-encoding/);
   });
+
+  it("query keys named like Object.prototype members -> 400 JSON naming the key, never 500", async () => {
+    const app = testApp();
+    for (const key of ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"])
+      for (const url of [
+        `/sd?${key}=1`,
+        `/sd?mode=redirect&${key}=x`,
+        `/sd?cluster=prod&${key}=1&${key}=2`,
+      ]) {
+        const r = await app.run(url);
+        expect(r.statusCode, url).toBe(400);
+        expect(json(r), url).toEqual({ error: expect.stringContaining(`"${key}"`), param: key });
+      }
+    // The same keys are plain parameters forwarded to the task on the redirect routes.
+    const r = await app.run("/targets/prod/api/0?constructor=1&__proto__=2");
+    expect(r.statusCode).toBe(308);
+    expect(loc(r)).toBe("http://10.0.0.3:9100/metrics?constructor=1&__proto__=2");
+  });
 });
 
 describe("errors", () => {
@@ -409,6 +428,95 @@ describe("discovery cache", () => {
     release();
     await Promise.all([a, b]);
     expect(stub.refreshes).toBe(1);
+  });
+
+  /** A Discovery whose refreshes finish only when the test says so, and count themselves. */
+  function gatedStub(ready = true) {
+    const stub = new StubDiscovery(undefined, ready);
+    const gates: (() => void)[] = [];
+    stub.refreshOnce = () => {
+      stub.refreshes++;
+      return new Promise<void>((r) => gates.push(r));
+    };
+    /** Lets the running refresh end; one that succeeds leaves the snapshot ready. */
+    const finish = async (d: OnDemandDiscovery, succeeds = true) => {
+      while (gates.length === 0) await new Promise((r) => setImmediate(r));
+      if (succeeds) stub.snap = { ...stub.snap, ready: true };
+      gates.splice(0).forEach((open) => open());
+      await d.idle();
+    };
+    return { stub, finish };
+  }
+
+  it("a stale snapshot is served at once while one background refresh runs; bursts make one per period", async () => {
+    let now = 0;
+    const { stub, finish } = gatedStub(false);
+    const d = new OnDemandDiscovery(stub, 10_000, { now: () => now });
+    // Cold start: the first request waits for the first refresh.
+    let first = false;
+    const cold = d.current().then(() => (first = true));
+    await Promise.resolve();
+    expect(first).toBe(false);
+    await finish(d);
+    await cold;
+    expect(stub.refreshes).toBe(1);
+
+    for (let period = 1; period <= 3; period++) {
+      now = period * 10_000;
+      // A burst while the refresh it started is still running: every request is answered (from the last
+      // snapshot) without waiting, and the burst starts exactly one refresh.
+      const version = stub.snap.version;
+      const answers = await Promise.all(Array.from({ length: 50 }, () => d.current()));
+      for (const a of answers) expect(a.version).toBe(version);
+      expect(stub.refreshes).toBe(1 + period);
+      stub.snap = { ...stub.snap, version: version + 1 };
+      await finish(d);
+      // Within the same period, even after the refresh ended, nothing more is refreshed.
+      now += 9_999;
+      await Promise.all(Array.from({ length: 50 }, () => d.current()));
+      expect(stub.refreshes).toBe(1 + period);
+      expect((await d.current()).version).toBe(version + 1);
+    }
+  });
+
+  it("through the app: requests within a period never refresh twice, and a burst never waits on AWS", async () => {
+    let now = 0;
+    const { stub, finish } = gatedStub(false);
+    const config = testConfig({ BRIDGE_LAMBDA_CACHE_SECONDS: "5" });
+    const d = new OnDemandDiscovery(stub, config.lambda.cacheSeconds * 1000, { now: () => now });
+    const api = createLambdaApi({ config, discovery: d, logger: silentLogger });
+    const run = (url: string) =>
+      api.run(functionUrlEvent({ url }) as never, {} as never) as Promise<LambdaResult>;
+    const cold = run("/sd");
+    await finish(d);
+    expect((await cold).statusCode).toBe(200);
+    now = 60_000;
+    // The refresh this burst starts never finishes during it: the answers come from the last snapshot.
+    const urls = ["/sd", "/targets/prod/api/0", "/sd?cluster=prod", "/targets?task=s0s0s0"];
+    const burst = await Promise.all(Array.from({ length: 40 }, (_, i) => run(urls[i % urls.length]!)));
+    for (const r of burst) expect([200, 308]).toContain(r.statusCode);
+    expect(stub.refreshes).toBe(2);
+    await finish(d);
+  });
+
+  it("while nothing has ever been discovered, a due refresh is awaited so the 503 carries its reasons", async () => {
+    let now = 0;
+    const { stub, finish } = gatedStub(false);
+    const d = new OnDemandDiscovery(stub, 1_000, { now: () => now });
+    const a = d.current();
+    await finish(d, false);
+    expect((await a).ready).toBe(false);
+    // Within the period: answered from the not-ready snapshot, no refresh.
+    await d.current();
+    expect(stub.refreshes).toBe(1);
+    now = 1_000;
+    let answered = false;
+    const b = d.current().then(() => (answered = true));
+    await Promise.resolve();
+    expect(answered).toBe(false);
+    await finish(d);
+    await b;
+    expect(stub.refreshes).toBe(2);
   });
 
   it("lambda.publicUrl must be an absolute http(s) URL without query or credentials", () => {

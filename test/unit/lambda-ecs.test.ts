@@ -3,12 +3,12 @@
 // on failure, 503 when the first discovery fails, configuration errors.
 import nock from "nock";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { silentLogger } from "../../core/log.js";
+import { createLogger, silentLogger } from "../../core/log.js";
 import type { SelfMetrics } from "../../core/metrics.js";
 import { functionUrlEvent } from "../../lambda/events.js";
-import { createHandler, createLambdaRuntime } from "../../lambda/runtime.js";
-import { AwsError, ENDPOINT, mockJson } from "../helpers/aws-nock.js";
-import { CLUSTER_ARN, fargateTask, taskDefinition, tdArn } from "../helpers/ecs-fixtures.js";
+import { createHandler, createLambdaRuntime, redactedConfigMessage } from "../../lambda/runtime.js";
+import { AwsError, ENDPOINT, mockEc2, mockJson } from "../helpers/aws-nock.js";
+import { CLUSTER, CLUSTER_ARN, fargateTask, taskDefinition, tdArn } from "../helpers/ecs-fixtures.js";
 import { CONTEXT, json, type LambdaResult } from "./lambda-fixtures.js";
 
 const CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
@@ -44,8 +44,14 @@ function mockCluster() {
       failures: [],
     }),
     DescribeTaskDefinition: () => ({ taskDefinition: TD }),
+    DescribeClusters: () => ({ clusters: [{ clusterArn: CLUSTER_ARN, clusterName: CLUSTER }], failures: [] }),
+    DescribeServices: () => ({
+      services: [{ serviceArn: CLUSTER_ARN.replace(":cluster/", ":service/") + "/api", serviceName: "api" }],
+      failures: [],
+    }),
   });
-  return { state, mock };
+  const ec2 = mockEc2({});
+  return { state, mock, ec2 };
 }
 
 async function awsCalls(metrics: SelfMetrics): Promise<number> {
@@ -60,7 +66,9 @@ function runtime(env: Record<string, string> = {}) {
   });
   const run = async (url: string) =>
     (await rt.api.run(functionUrlEvent({ url }) as never, CONTEXT as never)) as LambdaResult;
-  return { rt, run };
+  /** Waits for the background refresh an invocation started (the next one is answered from its result). */
+  const settled = () => rt.discovery.idle();
+  return { rt, run, settled };
 }
 
 beforeAll(() => nock.disableNetConnect());
@@ -68,14 +76,21 @@ afterEach(() => nock.cleanAll());
 
 describe("Lambda with the real ECS source (nock)", () => {
   it("redirects to the discovered task IP; a second invocation within cacheSeconds calls no AWS API", async () => {
-    const { mock } = mockCluster();
+    const { mock, ec2 } = mockCluster();
     const { rt, run } = runtime({ BRIDGE_LAMBDA_CACHE_SECONDS: "300" });
     const first = await run("/targets/prod/api/0");
     expect(first.statusCode).toBe(308);
     expect(first.headers.location).toBe("http://10.0.9.1:9100/m");
     const calls = await awsCalls(rt.metrics);
-    expect(calls).toBe(3); // ListTasks, DescribeTasks, DescribeTaskDefinition
-    expect(mock.calls).toEqual({ ListTasks: 1, DescribeTasks: 1, DescribeTaskDefinition: 1 });
+    expect(calls).toBe(6); // the five below and EC2 DescribeNetworkInterfaces (the ENIs' public IPs)
+    expect(mock.calls).toEqual({
+      DescribeClusters: 1,
+      ListTasks: 1,
+      DescribeTasks: 1,
+      DescribeTaskDefinition: 1,
+      DescribeServices: 1,
+    });
+    expect(ec2.calls).toEqual({ DescribeNetworkInterfaces: 1 });
 
     const second = await run("/targets?cluster=prod&service=api&index=1");
     expect(second.headers.location).toBe("http://10.0.9.2:9100/m");
@@ -83,14 +98,25 @@ describe("Lambda with the real ECS source (nock)", () => {
     expect(await awsCalls(rt.metrics)).toBe(calls);
   });
 
-  it("with cacheSeconds 0 every invocation refreshes, reusing the source's caches (ListTasks only)", async () => {
-    const { state, mock } = mockCluster();
-    const { run } = runtime({ BRIDGE_LAMBDA_CACHE_SECONDS: "0" });
+  it("with cacheSeconds 0 every invocation refreshes, reusing the source's caches (tasks described again)", async () => {
+    const { state, mock, ec2 } = mockCluster();
+    const { run, settled } = runtime({ BRIDGE_LAMBDA_CACHE_SECONDS: "0" });
     await run("/targets/prod/api/0");
     await run("/targets/prod/api/0");
-    expect(mock.calls).toEqual({ ListTasks: 2, DescribeTasks: 1, DescribeTaskDefinition: 1 });
-    // A task stops: its slot disappears on the next invocation.
+    await settled();
+    expect(mock.calls).toEqual({
+      DescribeClusters: 1,
+      ListTasks: 2,
+      DescribeTasks: 2,
+      DescribeTaskDefinition: 1,
+      DescribeServices: 1,
+    });
+    expect(ec2.calls).toEqual({ DescribeNetworkInterfaces: 1 });
+    // A task stops: the next invocation is answered from the last snapshot while it refreshes; its slot
+    // disappears once that refresh is done.
     state.tasks = state.tasks.filter((t) => t.taskArn !== state.tasks[1]!.taskArn);
+    expect((await run("/targets/prod/api/1")).statusCode).toBe(308);
+    await settled();
     expect((await run("/targets/prod/api/1")).statusCode).toBe(404);
   });
 
@@ -113,9 +139,11 @@ describe("Lambda with the real ECS source (nock)", () => {
 
   it("a failed refresh keeps the last-good tasks; an index past them answers 503 meanwhile", async () => {
     const { state } = mockCluster();
-    const { run } = runtime({ BRIDGE_LAMBDA_CACHE_SECONDS: "0" });
+    const { run, settled } = runtime({ BRIDGE_LAMBDA_CACHE_SECONDS: "0" });
     expect((await run("/targets/prod/api/1")).statusCode).toBe(308);
     state.fail = new AwsError("ThrottlingException", "Rate exceeded");
+    await run("/targets/prod/api/1");
+    await settled();
     const kept = await run("/targets/prod/api/1");
     expect(kept.statusCode).toBe(308);
     expect(kept.headers.location).toBe("http://10.0.9.2:9100/m");
@@ -145,9 +173,11 @@ describe("Lambda with the real ECS source (nock)", () => {
 describe("Lambda with the real sources: which failures make a missing task a 503", () => {
   it("no cluster configured and ListClusters starts failing: an index past the stale count -> 503", async () => {
     const { state } = mockCluster();
-    const { run } = runtime({ BRIDGE_CLUSTERS: "", BRIDGE_LAMBDA_CACHE_SECONDS: "0" });
+    const { run, settled } = runtime({ BRIDGE_CLUSTERS: "", BRIDGE_LAMBDA_CACHE_SECONDS: "0" });
     expect((await run("/targets/prod/api/2")).statusCode).toBe(404);
     state.listFail = new AwsError("AccessDeniedException", "not authorized to perform ecs:ListClusters");
+    await run("/targets/prod/api/2");
+    await settled();
     const r = await run("/targets/prod/api/2");
     expect(r.statusCode).toBe(503);
     expect(JSON.stringify(json(r).failures)).toMatch(/ListClusters failed.*AccessDeniedException/);
@@ -166,23 +196,58 @@ describe("Lambda with the real sources: which failures make a missing task a 503
 });
 
 describe("handler configuration errors", () => {
-  it("answer 500 with the reason instead of failing the instance", async () => {
-    for (const env of [{ AWS_REGION: "" }, { BRIDGE_LAMBDA_CACHE_SECONDS: "soon" }]) {
-      const handler = createHandler({ env: { ...ENV, ...env }, logger: silentLogger });
-      const r = (await handler(functionUrlEvent({ url: "/targets/prod/api/0" }), CONTEXT)) as LambdaResult;
-      expect(r.statusCode).toBe(500);
-      expect(JSON.parse(r.body).error).toMatch(/^configuration error: invalid /);
+  /** A handler for the environment, with the log lines it wrote. */
+  function handlerLogging(env: Record<string, string>) {
+    const lines: string[] = [];
+    const handler = createHandler({
+      env: { ...ENV, ...env },
+      logger: createLogger("info", (l) => lines.push(l)),
+    });
+    return { handler, lines };
+  }
+
+  it("answer a generic 500 instead of failing the instance; the reason is in the log", async () => {
+    const envs: Record<string, string>[] = [{ AWS_REGION: "" }, { BRIDGE_LAMBDA_CACHE_SECONDS: "soon" }];
+    for (const env of envs) {
+      const { handler, lines } = handlerLogging(env);
+      for (const url of ["/targets/prod/api/0", "/sd", "/healthz", "/nowhere"]) {
+        const r = (await handler(functionUrlEvent({ url }), CONTEXT)) as LambdaResult;
+        expect(r.statusCode).toBe(500);
+        expect(JSON.parse(r.body)).toEqual({ error: "configuration error; see the function's log" });
+      }
+      expect(lines).toHaveLength(1);
+      expect(JSON.parse(lines[0]!)).toMatchObject({
+        msg: "configuration error",
+        message: expect.stringMatching(/^invalid /),
+      });
     }
   });
 
-  it("never echoes the shared secret in a configuration error", async () => {
-    const handler = createHandler({
-      env: { ...ENV, BRIDGE_LAMBDA_SHARED_SECRET: "hunter2", BRIDGE_LAMBDA_PUBLIC_URL: "not a url" },
-      logger: silentLogger,
-    });
-    const r = (await handler(functionUrlEvent({ url: "/sd" }), CONTEXT)) as LambdaResult;
-    expect(r.statusCode).toBe(500);
-    expect(r.body).toContain("lambda.publicUrl");
-    expect(r.body).not.toContain("hunter2");
+  it("never echoes a secret or URL credentials, in the reply or the log", async () => {
+    for (const publicUrl of [
+      "not a url hunter2",
+      "https://user:pa55word@x.example/",
+      "ftp://user:pa55word@x/",
+    ]) {
+      const { handler, lines } = handlerLogging({
+        BRIDGE_LAMBDA_SHARED_SECRET: "hunter2",
+        BRIDGE_LAMBDA_PUBLIC_URL: publicUrl,
+      });
+      const r = (await handler(functionUrlEvent({ url: "/sd" }), CONTEXT)) as LambdaResult;
+      expect(r.statusCode).toBe(500);
+      const log = lines.join("\n");
+      expect(log).toContain("lambda.publicUrl");
+      for (const secret of ["hunter2", "pa55word", "user:"]) {
+        expect(r.body).not.toContain(secret);
+        expect(log, publicUrl).not.toContain(secret);
+      }
+    }
+  });
+
+  it("redactedConfigMessage masks secret option values and URL credentials wherever they appear", () => {
+    const env = { BRIDGE_LAMBDA_SHARED_SECRET: "s3cr3t", BRIDGE_AUTH_BEARER_TOKEN: "tok3n" };
+    expect(redactedConfigMessage('got "https://a:b@h/x" and s3cr3t, tok3n', env)).toBe(
+      'got "https://<redacted>@h/x" and <redacted>, <redacted>',
+    );
   });
 });

@@ -61,9 +61,7 @@ export const WORLD: { task: Task; def: TaskDefinition }[] = [
 ];
 
 export function targetsOf(world = WORLD): DiscoveredTarget[] {
-  return world
-    .flatMap(({ task, def }) => buildTaskTargets(task, def, undefined, OPTS).targets)
-    .sort(compareTargets);
+  return world.flatMap(({ task, def }) => buildTaskTargets(task, def, {}, OPTS).targets).sort(compareTargets);
 }
 
 /** A Discovery stand-in: serves a fixed snapshot and counts refreshes (each one would call AWS). */

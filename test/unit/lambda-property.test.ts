@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { functionUrlEvent } from "../../lambda/events.js";
 import { RESERVED } from "../../lambda/params.js";
 import { buildLocation, groupTasks, parseAddress } from "../../lambda/select.js";
+import { FILTER_KEYS } from "../../sd/httpsd.js";
 import type { DiscoveredTarget } from "../../sd/model.js";
 import { StubDiscovery, json, targetsOf, testApp } from "./lambda-fixtures.js";
 
@@ -44,13 +45,15 @@ const rawPath = fc.oneof(
       )
       .map(([c, s, i, rest]) => `/targets/${[c, s, i, ...rest].join("/")}`),
   },
-  { weight: 1, arbitrary: fc.constant("/targets") },
+  { weight: 1, arbitrary: fc.constantFrom("/targets", "/sd") },
   { weight: 2, arbitrary: fc.array(segment, { maxLength: 7 }).map((s) => `/targets/${s.join("/")}`) },
   { weight: 1, arbitrary: fc.array(segment, { maxLength: 5 }).map((s) => `/${s.join("/")}`) },
 );
+/** Keys that name Object.prototype members: a query parsed into a plain object would find them there. */
+const PROTOTYPE_KEYS = ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"];
 const queryKey = fc.oneof(
-  // Every parameter the Lambda reads itself, plus names an attacker might try.
-  fc.constantFrom(...RESERVED, "match[]", "target", "host", "url"),
+  // Every parameter the Lambda reads itself (the redirect routes' and /sd's), plus names an attacker might try.
+  fc.constantFrom(...RESERVED, ...FILTER_KEYS, "mode", "match[]", "target", "host", "url", ...PROTOTYPE_KEYS),
   fc.string({ maxLength: 8 }),
 );
 const queryValue = fc.oneof(

@@ -30,9 +30,12 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** A shared secret for the runs that are not about it: packaging refuses a public URL without one. */
+const SECRET = { BRIDGE_LAMBDA_SHARED_SECRET: "test-shared-secret" };
+
 /** `osls package` with only PATH and the given deployer environment (no credentials). */
 let runs = 0;
-function slsPackage(env: Record<string, string>): { resources: Resources; out: string } {
+function runPackage(env: Record<string, string>) {
   const out = join(dir, `out-${++runs}`);
   const r = spawnSync(OSLS, ["package", "--stage", "test", "--region", "eu-west-1", "--package", out], {
     cwd: dir,
@@ -40,6 +43,11 @@ function slsPackage(env: Record<string, string>): { resources: Resources; out: s
     encoding: "utf8",
     timeout: 120_000,
   });
+  return { ...r, out };
+}
+
+function slsPackage(env: Record<string, string>): { resources: Resources; out: string } {
+  const { out, ...r } = runPackage({ ...SECRET, ...env });
   if (r.status !== 0) throw new Error(`osls package failed (${r.status}): ${r.stdout}\n${r.stderr}`);
   const template = JSON.parse(
     readFileSync(join(out, "cloudformation-template-update-stack.json"), "utf8"),
@@ -109,12 +117,33 @@ describe("serverless.yml", () => {
     expect(config.cloudmap.enabled).toBe(false);
   }, 120_000);
 
+  it("refuses to package the public function URL without a shared secret", () => {
+    const unset: Record<string, string>[] = [{}, { BRIDGE_LAMBDA_SHARED_SECRET: "" }];
+    for (const env of unset) {
+      const r = runPackage(env);
+      expect(r.status, JSON.stringify(env)).not.toBe(0);
+      expect(`${r.stdout}${r.stderr}`).toContain(
+        "BRIDGE_LAMBDA_SHARED_SECRET is empty - the public function URL needs a shared secret",
+      );
+    }
+    // Any non-empty secret passes, whatever its characters, and reaches the function unchanged.
+    const secret = "a.b,c}${x} 'q'";
+    const { resources } = slsPackage({ BRIDGE_LAMBDA_SHARED_SECRET: secret });
+    const fn = resources.BridgeLambdaFunction!.Properties as {
+      Environment: { Variables: Record<string, string> };
+    };
+    expect(fn.Environment.Variables.BRIDGE_LAMBDA_SHARED_SECRET).toBe(secret);
+  }, 240_000);
+
   it("least privilege: read-only discovery actions; Cloud Map read actions only when enabled", () => {
     const off = statements(slsPackage({}).resources).filter((s) => s.Sid);
     const allowed = off.filter((s) => s.Effect === "Allow").flatMap((s) => s.Action);
     expect(allowed.sort()).toEqual([
       "ec2:DescribeInstances",
+      "ec2:DescribeNetworkInterfaces",
+      "ecs:DescribeClusters",
       "ecs:DescribeContainerInstances",
+      "ecs:DescribeServices",
       "ecs:DescribeTaskDefinition",
       "ecs:DescribeTasks",
       "ecs:ListClusters",

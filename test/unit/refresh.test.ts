@@ -255,3 +255,123 @@ describe("the schedule", () => {
     expect(src.calls).toBe(2);
   });
 });
+
+describe("Discovery: every failure is visible", () => {
+  const A = "default/us-east-1/a";
+  const B = "default/us-east-1/b";
+  const ok = async (): Promise<SourceRefresh> => ({
+    units: [
+      { unit: A, ok: true, targets: [t("10.0.0.1:1", "a")] },
+      { unit: B, ok: true, targets: [t("10.0.0.2:1", "b")] },
+    ],
+    failedScopes: [],
+  });
+  const gauge = async (
+    m: ReturnType<typeof createSelfMetrics>,
+    name: string,
+    labels: Record<string, string>,
+  ) =>
+    (await m.registry.getSingleMetric(name)!.get()).values.find((v) =>
+      Object.entries(labels).every(([k, val]) => v.labels[k] === val),
+    )?.value;
+
+  function visible(source: Source, opts: { now?: () => number; callTimeoutSeconds?: number } = {}) {
+    const metrics = createSelfMetrics({ defaults: false });
+    const d = new Discovery({
+      sources: [source],
+      metrics,
+      logger: silentLogger,
+      intervalSeconds: 30,
+      scopes: ["default/us-east-1"],
+      maxStaleSeconds: 60,
+      ...opts,
+    });
+    return { d, metrics };
+  }
+
+  it("series exist before the first refresh: last success 0 and the scope down", async () => {
+    const { d, metrics } = visible(new ScriptedSource(ok));
+    expect(await gauge(metrics, "ecs_bridge_last_success_timestamp_seconds", { source: "ecs" })).toBe(0);
+    expect(await gauge(metrics, "ecs_bridge_scope_up", { scope: "default/us-east-1" })).toBe(0);
+    await d.refreshOnce();
+    expect(await gauge(metrics, "ecs_bridge_scope_up", { scope: "default/us-east-1" })).toBe(1);
+    expect(
+      await gauge(metrics, "ecs_bridge_last_success_timestamp_seconds", { source: "ecs" }),
+    ).toBeGreaterThan(0);
+  });
+
+  it("a failed listing marks every unit of its scope down, with the AWS error on the scope", async () => {
+    const src = new ScriptedSource(ok);
+    const { d, metrics } = visible(src);
+    await d.refreshOnce();
+    const denied = Object.assign(new Error("not authorized to perform: sts:AssumeRole"), {
+      name: "AccessDenied",
+    });
+    src.next = async () => ({
+      units: [],
+      failedScopes: ["default/us-east-1/"],
+      scopeErrors: new Map([["default/us-east-1/", denied]]),
+    });
+    await d.refreshOnce();
+    expect(addrs(d)).toEqual(["10.0.0.1:1", "10.0.0.2:1"]);
+    expect(d.status().map((u) => [u.unit, u.ok, u.lastError])).toEqual([
+      [A, false, "AccessDenied: not authorized to perform: sts:AssumeRole"],
+      [B, false, "AccessDenied: not authorized to perform: sts:AssumeRole"],
+    ]);
+    expect(await gauge(metrics, "ecs_bridge_unit_up", { unit: A })).toBe(0);
+    expect(await gauge(metrics, "ecs_bridge_scope_up", { scope: "default/us-east-1" })).toBe(0);
+    expect(d.scopeStatus()).toEqual([
+      {
+        source: "ecs",
+        scope: "default/us-east-1",
+        ok: false,
+        lastError: "AccessDenied: not authorized to perform: sts:AssumeRole",
+      },
+    ]);
+  });
+
+  it("a source whose refresh never settles is failed after the deadline; single-flight is released", async () => {
+    const src = new ScriptedSource(ok);
+    const { d, metrics } = visible(src, { callTimeoutSeconds: 0.005 });
+    await d.refreshOnce();
+    src.next = () => new Promise<SourceRefresh>(() => undefined);
+    await d.refreshOnce();
+    expect(addrs(d)).toEqual(["10.0.0.1:1", "10.0.0.2:1"]);
+    expect(d.status().every((u) => !u.ok && /RefreshDeadlineExceeded/.test(u.lastError ?? ""))).toBe(true);
+    expect(await gauge(metrics, "ecs_bridge_unit_up", { unit: B })).toBe(0);
+    src.next = ok;
+    await d.refreshOnce();
+    expect(src.calls).toBe(3);
+    expect(d.status().every((u) => u.ok)).toBe(true);
+  });
+
+  it("a unit failing for longer than maxStaleSeconds is stale; its targets are still served and ready", async () => {
+    let now = 1_000_000;
+    const src = new ScriptedSource(ok);
+    const { d, metrics } = visible(src, { now: () => now });
+    await d.refreshOnce();
+    src.next = async () => ({
+      units: [
+        { unit: A, ok: true, targets: [t("10.0.0.1:1", "a")] },
+        { unit: B, ok: false, error: new Error("ListTasks failed") },
+      ],
+      failedScopes: [],
+    });
+    now += 30_000;
+    await d.refreshOnce();
+    expect(d.status().find((u) => u.unit === B)?.stale).toBe(false);
+    now += 60_000;
+    await d.refreshOnce();
+    expect(d.status().map((u) => [u.unit, u.stale])).toEqual([
+      [A, false],
+      [B, true],
+    ]);
+    expect(await gauge(metrics, "ecs_bridge_unit_stale", { unit: B })).toBe(1);
+    expect(await gauge(metrics, "ecs_bridge_unit_stale", { unit: A })).toBe(0);
+    expect(addrs(d)).toEqual(["10.0.0.1:1", "10.0.0.2:1"]);
+    expect(d.snapshot().ready).toBe(true);
+    src.next = ok;
+    await d.refreshOnce();
+    expect(await gauge(metrics, "ecs_bridge_unit_stale", { unit: B })).toBe(0);
+  });
+});

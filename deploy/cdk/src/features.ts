@@ -42,6 +42,8 @@ export const FEATURE_POLICIES: Record<FeatureName, FeaturePolicy> = {
     sid: "EcsDiscoveryReadOnly",
     actions: [
       "ecs:ListClusters",
+      "ecs:DescribeClusters",
+      "ecs:DescribeServices",
       "ecs:ListTasks",
       "ecs:DescribeTasks",
       "ecs:DescribeTaskDefinition",
@@ -52,8 +54,9 @@ export const FEATURE_POLICIES: Record<FeatureName, FeaturePolicy> = {
   },
   "ec2-bridge-mode": {
     sid: "Ec2HostIpForBridgeAndHostMode",
-    actions: ["ec2:DescribeInstances"],
-    whyAnyResource: "ec2:DescribeInstances supports no resource-level permissions.",
+    actions: ["ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces"],
+    whyAnyResource:
+      "ec2:DescribeInstances and ec2:DescribeNetworkInterfaces support no resource-level permissions.",
   },
   cloudmap: {
     sid: "CloudMapDiscoveryReadOnly",

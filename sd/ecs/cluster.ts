@@ -1,0 +1,244 @@
+// One cluster's refresh: one ListTasks walk, DescribeTasks for every listed task (batches of 100) on the
+// re-describe cadence so health, status and tags follow the task, then the facts the labels need from
+// other calls: task definitions (one call in flight per ARN across the scope's clusters), container
+// instances, and the TTL-cached cluster, service, EC2 instance and ENI facts of the scope.
+import type { Task, TaskDefinition } from "@aws-sdk/client-ecs";
+import type { Logger } from "../../core/log.js";
+import type { DiscoveredTarget } from "../model.js";
+import {
+  describeInBatches,
+  type ClusterFacts,
+  type DescribeFailure,
+  type InstanceFacts,
+  type ServiceFacts,
+} from "./api.js";
+import type { ScopeFacts } from "./scope.js";
+import {
+  buildTaskTargets,
+  labelNetworkMode,
+  taskEniAddress,
+  type OptInOptions,
+  type SkipReason,
+  type TaskFacts,
+} from "./targets.js";
+
+/** What the source remembers per cluster between refreshes: what its last refresh referenced. */
+export interface ClusterState {
+  /** Settled task descriptions (RUNNING with an address), by task ARN. */
+  tasks: Map<string, Task>;
+  taskDefinitions: Map<string, TaskDefinition>;
+  /** Container instance ARN -> EC2 instance id. */
+  instanceIds: Map<string, string>;
+  /** Refreshes done, for the re-describe cadence. */
+  refreshes: number;
+}
+
+export const emptyClusterState = (): ClusterState => ({
+  tasks: new Map(),
+  taskDefinitions: new Map(),
+  instanceIds: new Map(),
+  refreshes: 0,
+});
+
+export interface ClusterRefreshDeps {
+  scope: ScopeFacts;
+  logger: Logger;
+  opts: OptInOptions;
+  withTags: boolean;
+  /** Known tasks are described again every this many refreshes (1: every refresh). */
+  redescribeEvery: number;
+  onDescribeFailures: (operation: string, failures: DescribeFailure[]) => void;
+  onSkipped: (reason: SkipReason) => void;
+}
+
+function hasHealthCheck(def: TaskDefinition): boolean {
+  return (def.containerDefinitions ?? []).some((c) => c.healthCheck !== undefined);
+}
+
+const serviceKey = (clusterArn: string, name: string) => `${clusterArn} ${name}`;
+const serviceName = (task: Task) =>
+  task.group?.startsWith("service:") ? task.group.slice("service:".length) : undefined;
+
+/** Refreshes one cluster whose DescribeClusters facts are known; returns its targets and its next state. */
+export async function refreshCluster(
+  deps: ClusterRefreshDeps,
+  cluster: ClusterFacts,
+  previous: ClusterState,
+): Promise<{ targets: DiscoveredTarget[]; next: ClusterState }> {
+  const { api } = deps.scope;
+  const arns = await api.listTasks(cluster.arn);
+
+  // Every listed task is described on the cadence; in between, settled tasks come from the last refresh.
+  const redescribe = previous.refreshes % deps.redescribeEvery === 0;
+  const current = new Map<string, Task>();
+  const toDescribe: string[] = [];
+  for (const arn of arns) {
+    const known = redescribe ? undefined : previous.tasks.get(arn);
+    if (known) current.set(arn, known);
+    else toDescribe.push(arn);
+  }
+  const failures: DescribeFailure[] = [];
+  const described = await describeInBatches(toDescribe, async (batch) => {
+    const r = await api.describeTasks(cluster.arn, batch, deps.withTags);
+    failures.push(...r.failures);
+    return r.found;
+  });
+  deps.onDescribeFailures("DescribeTasks", failures);
+  for (const t of described) if (t.taskArn) current.set(t.taskArn, t);
+
+  const next: ClusterState = { ...emptyClusterState(), refreshes: previous.refreshes + 1 };
+  const tasks = [...current.values()];
+  await loadTaskDefinitions(deps.scope, tasks, previous, next);
+  const facts = await loadFacts(deps, cluster, tasks, previous, next);
+
+  const targets: DiscoveredTarget[] = [];
+  for (const [arn, task] of current) {
+    const def = task.taskDefinitionArn ? next.taskDefinitions.get(task.taskDefinitionArn) : undefined;
+    const taskFacts = facts.of(task);
+    const result = buildTaskTargets(task, def, taskFacts, deps.opts);
+    targets.push(...result.targets);
+    for (const reason of result.skipped) deps.onSkipped(reason);
+    // Keep only settled tasks; PROVISIONING/PENDING ones, ones without an address, and ones whose
+    // container health checks have not reported yet are described again whatever the cadence.
+    const settled =
+      task.lastStatus === "RUNNING" &&
+      def !== undefined &&
+      !taskFacts.incomplete &&
+      !result.skipped.includes("no_ip") &&
+      !result.skipped.includes("invalid_address") &&
+      !result.skipped.includes("unresolved_host_port") &&
+      !(task.healthStatus === "UNKNOWN" && hasHealthCheck(def));
+    if (settled) next.tasks.set(arn, task);
+  }
+  // ARNs that vanished from ListTasks, and what only they referenced, are dropped here.
+  return { targets, next };
+}
+
+/** The task definitions the tasks reference, into `next`: from the last refresh, else described. */
+async function loadTaskDefinitions(
+  scope: ScopeFacts,
+  tasks: Task[],
+  previous: ClusterState,
+  next: ClusterState,
+): Promise<void> {
+  const missing = new Set<string>();
+  for (const { taskDefinitionArn: arn } of tasks) {
+    if (!arn || next.taskDefinitions.has(arn)) continue;
+    const known = previous.taskDefinitions.get(arn);
+    if (known) next.taskDefinitions.set(arn, known);
+    else missing.add(arn);
+  }
+  await Promise.all(
+    [...missing].map(async (arn) => {
+      const def = await scope.describeTaskDefinition(arn);
+      if (def) next.taskDefinitions.set(arn, def);
+    }),
+  );
+}
+
+interface LoadedFacts {
+  /** The task's facts, and whether one of them could not be fetched (the task is then not settled). */
+  of(task: Task): TaskFacts & { incomplete: boolean };
+}
+
+/** Container instances (per cluster), then the scope's cached service, EC2 instance and ENI facts. */
+async function loadFacts(
+  deps: ClusterRefreshDeps,
+  cluster: ClusterFacts,
+  tasks: Task[],
+  previous: ClusterState,
+  next: ClusterState,
+): Promise<LoadedFacts> {
+  const { api } = deps.scope;
+  const running = tasks.filter((t) => t.lastStatus === "RUNNING");
+  const unknownCi = new Set<string>();
+  for (const { containerInstanceArn: ci } of running) {
+    if (!ci || next.instanceIds.has(ci)) continue;
+    const id = previous.instanceIds.get(ci);
+    if (id) next.instanceIds.set(ci, id);
+    else unknownCi.add(ci);
+  }
+  const found = await describeInBatches([...unknownCi], (batch) =>
+    api.describeContainerInstances(cluster.arn, batch),
+  );
+  for (const ci of found) next.instanceIds.set(ci.containerInstanceArn, ci.ec2InstanceId);
+
+  // External (ECS Anywhere) instances carry an SSM id (mi-...): EC2 would reject the whole batch.
+  const ec2Ids = running.flatMap((t) => {
+    const id = t.containerInstanceArn ? next.instanceIds.get(t.containerInstanceArn) : undefined;
+    return id?.startsWith("i-") ? [id] : [];
+  });
+  const eniIds = running.flatMap((t) => {
+    const eniId = labelNetworkMode(t) === "awsvpc" ? taskEniAddress(t).eniId : undefined;
+    return eniId ? [eniId] : [];
+  });
+  const serviceKeys = running.flatMap((t) => {
+    const name = serviceName(t);
+    return name ? [serviceKey(cluster.arn, name)] : [];
+  });
+  const [instances, enis, services] = await Promise.all([
+    deps.scope.instances.get(ec2Ids, async (ids) =>
+      byKey(await api.describeInstances(ids), (i) => i.instanceId),
+    ),
+    deps.scope.enis.get(eniIds, async (ids) =>
+      byKey(await api.describeNetworkInterfaces(ids), (e) => e.eniId),
+    ),
+    deps.scope.services.get(serviceKeys, async (keys) => {
+      const r = await api.describeServices(
+        cluster.arn,
+        keys.map((k) => k.slice(cluster.arn.length + 1)),
+      );
+      deps.onDescribeFailures("DescribeServices", r.failures);
+      return byKey<ServiceFacts>(r.found, (s) => serviceKey(cluster.arn, s.name));
+    }),
+  ]);
+  const failedCalls = [
+    ["DescribeInstances", instances.errors],
+    ["DescribeNetworkInterfaces", enis.errors],
+    ["DescribeServices", services.errors],
+  ] as const;
+  for (const [operation, errors] of failedCalls)
+    if (errors.length > 0)
+      deps.logger.warn(
+        "describe failed; only the tasks that need it lose those labels (bridge/host: skipped)",
+        {
+          source: "ecs",
+          unit: cluster.name,
+          operation,
+          error: errors[0]!.name,
+          message: errors[0]!.message,
+        },
+      );
+
+  return {
+    of(task) {
+      const ec2InstanceId = task.containerInstanceArn
+        ? next.instanceIds.get(task.containerInstanceArn)
+        : undefined;
+      const instance: InstanceFacts | undefined = ec2InstanceId
+        ? instances.values.get(ec2InstanceId)
+        : undefined;
+      const eniId = labelNetworkMode(task) === "awsvpc" ? taskEniAddress(task).eniId : undefined;
+      const name = serviceName(task);
+      const sKey = name ? serviceKey(cluster.arn, name) : undefined;
+      const service = sKey ? services.values.get(sKey) : undefined;
+      const eniPublicIp = eniId ? enis.values.get(eniId)?.publicIp : undefined;
+      const incomplete =
+        (ec2InstanceId !== undefined && instances.failed.has(ec2InstanceId)) ||
+        (eniId !== undefined && enis.failed.has(eniId)) ||
+        (sKey !== undefined && services.failed.has(sKey));
+      return {
+        cluster,
+        ...(service ? { service } : {}),
+        ...(ec2InstanceId ? { ec2InstanceId } : {}),
+        ...(instance ? { instance } : {}),
+        ...(eniPublicIp ? { eniPublicIp } : {}),
+        incomplete,
+      };
+    },
+  };
+}
+
+function byKey<V>(items: V[], key: (v: V) => string): Map<string, V> {
+  return new Map(items.map((v) => [key(v), v]));
+}

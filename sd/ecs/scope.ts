@@ -1,0 +1,78 @@
+// What the ECS source keeps per account/region: its API (one limiter), the task definitions being
+// described (one call in flight per ARN, whichever clusters ask at once) and the TTL-cached facts of
+// clusters, services, EC2 instances and ENIs.
+import type { TaskDefinition } from "@aws-sdk/client-ecs";
+import {
+  DESCRIBE_BATCH,
+  DESCRIBE_SERVICES_BATCH,
+  type ClusterFacts,
+  type EcsApi,
+  type EniFacts,
+  type InstanceFacts,
+  type ServiceFacts,
+} from "./api.js";
+import { BatchedFacts } from "./facts.js";
+
+/** Cluster and service tags, service ARN and status: they change rarely, so minutes old is fine. */
+export const RESOURCE_FACTS_TTL_MS = 5 * 60_000;
+/** EC2 instance type, IPs, subnet and tags: keyed by instance id; tags and the public IP can change. */
+export const INSTANCE_FACTS_TTL_MS = 5 * 60_000;
+/** The most facts of each kind kept per scope (least recently used evicted first). */
+const MAX_FACTS = 20_000;
+
+/** A cluster as DescribeClusters answered for a configured or listed name/ARN. */
+export type ClusterLookup = { found: ClusterFacts } | { missing: true };
+
+export class ScopeFacts {
+  readonly clusters: BatchedFacts<ClusterLookup>;
+  /** Keyed by `<cluster ARN> <service name>`. */
+  readonly services: BatchedFacts<ServiceFacts>;
+  readonly instances: BatchedFacts<InstanceFacts>;
+  /** An ENI's public IP is fixed for its life: kept until evicted. */
+  readonly enis: BatchedFacts<EniFacts>;
+  private readonly taskDefinitionsInFlight = new Map<string, Promise<TaskDefinition | undefined>>();
+
+  constructor(
+    readonly api: EcsApi,
+    now?: () => number,
+  ) {
+    const clock = now ? { now } : {};
+    const resource = { ttlMs: RESOURCE_FACTS_TTL_MS, max: MAX_FACTS, ...clock };
+    this.clusters = new BatchedFacts({ ...resource, batchSize: DESCRIBE_BATCH });
+    this.services = new BatchedFacts({ ...resource, batchSize: DESCRIBE_SERVICES_BATCH });
+    this.instances = new BatchedFacts({
+      ttlMs: INSTANCE_FACTS_TTL_MS,
+      max: MAX_FACTS,
+      batchSize: DESCRIBE_BATCH,
+      ...clock,
+    });
+    this.enis = new BatchedFacts({ ttlMs: 0, max: MAX_FACTS, batchSize: DESCRIBE_BATCH, ...clock });
+  }
+
+  /** DescribeTaskDefinition, sharing the call already in flight for the same ARN. */
+  describeTaskDefinition(arn: string): Promise<TaskDefinition | undefined> {
+    let pending = this.taskDefinitionsInFlight.get(arn);
+    if (!pending) {
+      pending = this.api.describeTaskDefinition(arn).finally(() => this.taskDefinitionsInFlight.delete(arn));
+      this.taskDefinitionsInFlight.set(arn, pending);
+    }
+    return pending;
+  }
+
+  /** DescribeClusters (with tags) for names or ARNs; the answer is keyed by what was asked. */
+  async lookupClusters(refs: string[]) {
+    return this.clusters.get(refs, async (batch) => {
+      const r = await this.api.describeClusters(batch);
+      const out = new Map<string, ClusterLookup>();
+      for (const ref of batch) {
+        const found = r.found.find((c) => c.arn === ref || c.name === ref);
+        if (found) out.set(ref, { found });
+        else if (
+          r.failures.some((f) => f.reason === "MISSING" && (f.arn === ref || f.arn.endsWith(`/${ref}`)))
+        )
+          out.set(ref, { missing: true });
+      }
+      return out;
+    });
+  }
+}
