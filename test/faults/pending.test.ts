@@ -19,11 +19,9 @@ import {
   denyAssumeRole,
   ecsAccount,
   ecsError,
-  EXPORTER_ENV,
   poisonAddress,
   roleOf,
   outage,
-  SERVICE_CONNECT_SCENARIO,
   throttleStorm,
 } from "./fixtures.js";
 
@@ -263,26 +261,5 @@ describe.skipIf(!process.env.FAULTS_PENDING)("pending fault rows", () => {
       rig = await startRig({ scenario: CLOUDMAP_SCENARIO, env: CLOUDMAP_ENV });
       await checkNamespaceRow(rig, { kind: "rewrite", rewrite: (b) => ({ ...b, Instances: null }) });
     });
-  });
-
-  describe("CloudWatch", () => {
-    for (const operation of ["GetMetricData", "ListMetrics"]) {
-      it(`${operation} answering 200 with an empty body is a counted failure`, async () => {
-        rig = await startRig({ scenario: SERVICE_CONNECT_SCENARIO, env: EXPORTER_ENV });
-        const exporter = rig.bridge.exporter!;
-        expect((await exporter.collectOnce()).ok).toBe(true);
-        const errors = await rig.metricSum("ecs_bridge_cloudwatch_collection_errors_total");
-        const lastSuccess = await rig.metric("ecs_bridge_cloudwatch_last_success_timestamp_seconds");
-        rig.proxy.add({ service: "cloudwatch", operation, action: { kind: "reply", body: "" } });
-        const faulty = await exporter.collectOnce();
-        expect.soft(faulty.ok).toBe(false);
-        expect
-          .soft(await rig.metricSum("ecs_bridge_cloudwatch_collection_errors_total"))
-          .toBeGreaterThan(errors);
-        expect
-          .soft(await rig.metric("ecs_bridge_cloudwatch_last_success_timestamp_seconds"))
-          .toBe(lastSuccess);
-      });
-    }
   });
 });

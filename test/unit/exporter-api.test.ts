@@ -1,9 +1,13 @@
 // exporter/api.ts over the wire: the SDK paginators follow NextToken page by page, each page is one request
 // the client counts, the caller's input is left untouched, and a server repeating its token does not loop.
+// A reply without the list the API promises is MalformedResponse, an empty list is not, a hung one times out.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import nock from "nock";
-import { afterEach, beforeAll, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createSelfMetrics } from "../../core/metrics.js";
-import { cloudWatchApi } from "../../exporter/api.js";
+import { CallTimeout, cloudWatchApi, MalformedResponse, type CloudWatchApi } from "../../exporter/api.js";
 import { NAMESPACE } from "../../exporter/catalog.js";
 import { mockJson } from "../helpers/aws-nock.js";
 import { FakeCloudWatch, serviceConnect, testScope } from "./exporter-fake.js";
@@ -88,4 +92,64 @@ it("a server that repeats its token ends the walk instead of looping", async () 
   let pages = 0;
   await api.listMetrics({ Namespace: NAMESPACE }, () => pages++);
   expect(pages).toBe(2);
+});
+
+describe("replies that do not match the API's shape", () => {
+  const window = { MetricDataQueries: [], StartTime: new Date(0), EndTime: new Date(60_000) };
+  const cases = [
+    { op: "ListMetrics", list: "Metrics", call: (api: CloudWatchApi) => api.listMetrics({}, () => {}) },
+    {
+      op: "GetMetricData",
+      list: "MetricDataResults",
+      call: (api: CloudWatchApi) => api.getMetricData(window, () => {}),
+    },
+  ] as const;
+
+  for (const { op, list, call } of cases) {
+    it(`${op} with ${list} null or missing throws MalformedResponse`, async () => {
+      for (const reply of [{ [list]: null }, {}]) {
+        nock.cleanAll();
+        mockJson({ [op]: () => reply }, "application/x-amz-json-1.0");
+        const api = cloudWatchApi(testScope().clients.cloudwatch);
+        const err = await call(api).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(MalformedResponse);
+        expect((err as Error).message).toBe(`${op} returned no ${list}`);
+      }
+    });
+
+    it(`${op} with an empty ${list} list is a real "nothing"`, async () => {
+      mockJson({ [op]: () => ({ [list]: [] }) }, "application/x-amz-json-1.0");
+      const pages: unknown[] = [];
+      const api = cloudWatchApi(testScope().clients.cloudwatch);
+      await (op === "ListMetrics"
+        ? api.listMetrics({}, (p) => pages.push(p.Metrics))
+        : api.getMetricData(window, (p) => pages.push(p.MetricDataResults)));
+      expect(pages).toEqual([[]]);
+    });
+  }
+});
+
+it("a reply that never arrives fails the call once its bound has passed", async () => {
+  // A server that accepts the request and never answers it.
+  const server = createServer(() => {});
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  nock.enableNetConnect(`127.0.0.1:${port}`);
+  const client = new CloudWatchClient({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: "us-east-1",
+    credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "secret" },
+    maxAttempts: 1,
+  });
+  try {
+    const api = cloudWatchApi(client, { callTimeoutMs: 200 });
+    const err = await api.listMetrics({ Namespace: NAMESPACE }, () => {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CallTimeout);
+    expect((err as Error).name).toBe("TimeoutError");
+  } finally {
+    client.destroy();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    nock.disableNetConnect();
+  }
 });

@@ -5,7 +5,7 @@ import { ConfigError } from "../../cmd/config.js";
 import { createSelfMetrics, type SelfMetrics } from "../../core/metrics.js";
 import { toMetricDataQuery } from "../../exporter/collect.js";
 import { createExporter, type Exporter, type ExporterScope } from "../../exporter/index.js";
-import { AwsError, testClients } from "../helpers/aws-nock.js";
+import { AwsError, mockJson, testClients } from "../helpers/aws-nock.js";
 import { testConfig } from "../helpers/config.js";
 import { FakeCloudWatch, serviceConnect, testScope, type FakeSeries } from "./exporter-fake.js";
 
@@ -342,6 +342,28 @@ describe("staleness and errors", () => {
     h.clock.now = (NEWEST + 901) * 1000;
     await h.exporter.collectOnce();
     expect(await samples(h, "aws_ecs_request_count_sum")).toEqual([]);
+  });
+
+  it('a GetMetricData reply without MetricDataResults is a counted failure, not "no data"', async () => {
+    const h = setup(serviceConnect("prod", "orders", "orders-http", 5), {}, { wire: true });
+    await h.exporter.collectOnce();
+    const okAt = await value(h, "ecs_bridge_cloudwatch_last_success_timestamp_seconds");
+    expect(okAt).toBe(NOW / 1000);
+    // The listing is cached, so only GetMetricData is asked; it answers 200 with a null list.
+    nock.cleanAll();
+    mockJson({ GetMetricData: () => ({ MetricDataResults: null }) }, "application/x-amz-json-1.0");
+    h.clock.now += 60_000;
+    const report = await h.exporter.collectOnce();
+    expect(report.ok).toBe(false);
+    expect(report.scopes[0]!.errors).toEqual(["GetMetricData: MalformedResponse"]);
+    expect(
+      await value(h, "ecs_bridge_cloudwatch_collection_errors_total", {
+        api: "GetMetricData",
+        code: "MalformedResponse",
+      }),
+    ).toBe(1);
+    expect(await value(h, "ecs_bridge_cloudwatch_last_success_timestamp_seconds")).toBe(okAt);
+    expect(await value(h, "aws_ecs_request_count_sum")).toBe(5);
   });
 
   it("recovers with fresh values after errors", async () => {
