@@ -12,6 +12,7 @@ import {
   type ListMetricsInput,
   type ListMetricsOutput,
 } from "@aws-sdk/client-cloudwatch";
+import { MalformedResponse } from "../core/aws.js";
 import type { AccountConfig } from "../core/options.js";
 
 /** A walk over NextToken never ends if a server keeps returning tokens; stop at a number no real account hits. */
@@ -21,13 +22,6 @@ export const MAX_PAGES = 1000;
 export const CALL_TIMEOUT_SECONDS = 30;
 
 /** A CloudWatch reply without the list the API promises (missing or null): a failure, never "no data". */
-export class MalformedResponse extends Error {
-  constructor(operation: string, missing: string) {
-    super(`${operation} returned no ${missing}`);
-    this.name = "MalformedResponse";
-  }
-}
-
 /** One CloudWatch request that got no complete reply within its bound. */
 export class CallTimeout extends Error {
   constructor(operation: string, timeoutMs: number) {

@@ -134,7 +134,6 @@ export const EXPORTER_ENV = {
   BRIDGE_EXPORTER_ENABLED: "true",
   BRIDGE_EXPORTER_SCHEDULE: "*/1 * * * *",
   BRIDGE_EXPORTER_PERIOD_SECONDS: "60",
-  BRIDGE_EXPORTER_LENGTH_SECONDS: "300",
   // Listed on every collection, so a ListMetrics fault is seen at once.
   BRIDGE_EXPORTER_LIST_METRICS_TTL_SECONDS: "0",
 };
