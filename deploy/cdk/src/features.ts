@@ -53,7 +53,7 @@ export const FEATURE_POLICIES: Record<FeatureName, FeaturePolicy> = {
       "ecs:ListClusters and ecs:DescribeTaskDefinition support no resource-level permissions, and the clusters are chosen at run time (BRIDGE_CLUSTERS, empty means every cluster).",
   },
   "ec2-bridge-mode": {
-    sid: "Ec2HostIpForBridgeAndHostMode",
+    sid: "Ec2HostFactsAndTaskPublicIps",
     actions: ["ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces"],
     whyAnyResource:
       "ec2:DescribeInstances and ec2:DescribeNetworkInterfaces support no resource-level permissions.",
