@@ -192,7 +192,7 @@ export const CORE_OPTIONS: readonly OptionSpec[] = [
     schema: int(1, 300),
     default: DEFAULT_CALL_TIMEOUT_SECONDS,
     description:
-      "Timeout of each attempt of each AWS call (connect, request and the whole reply); must be below refreshIntervalSeconds. A unit whose call times out keeps its last-good targets.",
+      "Timeout of each attempt of each AWS call (connect, request and the whole reply); must be below refreshIntervalSeconds (the default 10 shrinks to refreshIntervalSeconds - 1 for shorter intervals). A unit whose call times out keeps its last-good targets.",
   },
 ];
 
@@ -210,6 +210,9 @@ export function checkCoreConfig(config: CoreConfig, env: NodeJS.ProcessEnv): voi
       );
     if (value) config.regions = [value];
   }
+  // The default must fit a short interval (the demo refreshes every 10 s): it shrinks to one second less.
+  if (config.aws.callTimeoutSeconds === DEFAULT_CALL_TIMEOUT_SECONDS)
+    config.aws.callTimeoutSeconds = Math.min(DEFAULT_CALL_TIMEOUT_SECONDS, config.refreshIntervalSeconds - 1);
   if (config.aws.callTimeoutSeconds >= config.refreshIntervalSeconds)
     throw new ConfigError(
       `invalid aws.callTimeoutSeconds: got ${config.aws.callTimeoutSeconds}; must be below refreshIntervalSeconds (${config.refreshIntervalSeconds})`,
