@@ -1,5 +1,5 @@
 // Fault rows the bridge does not handle yet, written with their real assertions. They run only with
-// FAULTS_PENDING=1 (e.g. `FAULTS_PENDING=1 npx vitest run test/faults/pending.test.ts`); each moves to its
+// FAULTS_PENDING=1 (e.g. `FAULTS_PENDING=1 npx vitest run test/faults/hardening.test.ts`); each moves to its
 // home file once the product handles it. Soft assertions: a failing row reports every wrong outcome at once.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -32,7 +32,10 @@ afterEach(async () => {
   await rig.close();
 });
 
-describe.skipIf(!process.env.FAULTS_PENDING)("pending fault rows", () => {
+// Rows whose fix has not landed run only with FAULTS_PENDING=1 (pending(...)); the others run in CI.
+const pending = it.skipIf(!process.env.FAULTS_PENDING);
+
+describe("fault rows (pending ones need FAULTS_PENDING=1)", () => {
   describe("replies that do not match the API's shape, and listing failures (clusters listed)", () => {
     beforeEach(async () => {
       rig = await startRig();
@@ -92,7 +95,7 @@ describe.skipIf(!process.env.FAULTS_PENDING)("pending fault rows", () => {
       });
     });
 
-    it("null list: ListClusters clusterArns null fails every cluster of the scope", async () => {
+    pending("null list: ListClusters clusterArns null fails every cluster of the scope", async () => {
       await checkFaultRow(rig, {
         down: ["prod", "batch"],
         inject: () =>
@@ -105,11 +108,11 @@ describe.skipIf(!process.env.FAULTS_PENDING)("pending fault rows", () => {
       });
     });
 
-    it("throttle storm: every ECS call throttled marks every unit down", async () => {
+    pending("throttle storm: every ECS call throttled marks every unit down", async () => {
       await checkFaultRow(rig, throttleStorm(rig));
     });
 
-    it("outage: connection refused, then 5xx, marks every unit down", async () => {
+    pending("outage: connection refused, then 5xx, marks every unit down", async () => {
       await checkFaultRow(rig, outage(rig));
     });
 
@@ -149,7 +152,7 @@ describe.skipIf(!process.env.FAULTS_PENDING)("pending fault rows", () => {
       });
     }
 
-    it("deleted task definition: only its tasks are skipped and counted", async () => {
+    pending("deleted task definition: only its tasks are skipped and counted", async () => {
       rig = await startRig();
       const { sim } = rig;
       await rig.refresh();
@@ -230,30 +233,35 @@ describe.skipIf(!process.env.FAULTS_PENDING)("pending fault rows", () => {
       expect(rig.sim.calls("AssumeRole")).toBeGreaterThan(assumed);
     });
 
-    it("AssumeRole denied for one account is visible: unit_up 0, last-success series, STS errors, /status", async () => {
-      rig = await startRig({
-        scenario: { accounts: [ecsAccount(A), ecsAccount(B)] },
-        env: { BRIDGE_ACCOUNTS: `${roleOf(A)},${roleOf(B)}` },
-      });
-      rig.proxy.add(denyAssumeRole(roleOf(B)));
-      await rig.refresh();
-      const up = (await rig.samples("ecs_bridge_unit_up", { source: "ecs" })).filter((s) =>
-        s.labels.unit?.startsWith(`${B}/`),
-      );
-      expect.soft(up.length, "unit_up series of the denied account").toBeGreaterThan(0);
-      expect.soft(up.every((s) => s.value === 0)).toBe(true);
-      expect
-        .soft(await rig.metric("ecs_bridge_last_success_timestamp_seconds", { source: "ecs" }))
-        .toBeDefined();
-      expect.soft(await rig.metricSum("ecs_bridge_aws_errors_total", { service: "sts" })).toBeGreaterThan(0);
-      const status = await rig.status();
-      const denied = status.units.filter((u) => u.unit.startsWith(`${B}/`));
-      expect.soft(denied.length, "/status entries of the denied account").toBeGreaterThan(0);
-      for (const u of denied) {
-        expect.soft(u.ok).toBe(false);
-        expect.soft(u.lastError).toMatch(/AccessDenied/);
-      }
-    });
+    pending(
+      "AssumeRole denied for one account is visible: unit_up 0, last-success series, STS errors, /status",
+      async () => {
+        rig = await startRig({
+          scenario: { accounts: [ecsAccount(A), ecsAccount(B)] },
+          env: { BRIDGE_ACCOUNTS: `${roleOf(A)},${roleOf(B)}` },
+        });
+        rig.proxy.add(denyAssumeRole(roleOf(B)));
+        await rig.refresh();
+        const up = (await rig.samples("ecs_bridge_unit_up", { source: "ecs" })).filter((s) =>
+          s.labels.unit?.startsWith(`${B}/`),
+        );
+        expect.soft(up.length, "unit_up series of the denied account").toBeGreaterThan(0);
+        expect.soft(up.every((s) => s.value === 0)).toBe(true);
+        expect
+          .soft(await rig.metric("ecs_bridge_last_success_timestamp_seconds", { source: "ecs" }))
+          .toBeDefined();
+        expect
+          .soft(await rig.metricSum("ecs_bridge_aws_errors_total", { service: "sts" }))
+          .toBeGreaterThan(0);
+        const status = await rig.status();
+        const denied = status.units.filter((u) => u.unit.startsWith(`${B}/`));
+        expect.soft(denied.length, "/status entries of the denied account").toBeGreaterThan(0);
+        for (const u of denied) {
+          expect.soft(u.ok).toBe(false);
+          expect.soft(u.lastError).toMatch(/AccessDenied/);
+        }
+      },
+    );
   });
 
   describe("Cloud Map", () => {
