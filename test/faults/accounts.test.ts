@@ -1,5 +1,5 @@
 // Faults of one account's credentials (ExpiredToken, AssumeRole denied), of Cloud Map and of CloudWatch that
-// the bridge handles today. What it does not yet handle about them is in pending.test.ts.
+// the bridge handles today. What it does not yet handle about them is in the pending(...) rows of hardening.test.ts.
 import { afterEach, describe, expect, it } from "vitest";
 import { checkFaultRow, failOnUnhandledRejection, startRig, truth, unitOf, type Rig } from "./harness.js";
 import {

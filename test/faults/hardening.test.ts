@@ -1,6 +1,6 @@
-// Fault rows the bridge does not handle yet, written with their real assertions. They run only with
-// FAULTS_PENDING=1 (e.g. `FAULTS_PENDING=1 npx vitest run test/faults/hardening.test.ts`); each moves to its
-// home file once the product handles it. Soft assertions: a failing row reports every wrong outcome at once.
+// Fault rows of malformed replies, hostile addresses, timeouts and credentials. The rows marked pending(...)
+// are not handled yet: they run only with FAULTS_PENDING=1 (`FAULTS_PENDING=1 npx vitest run
+// test/faults/hardening.test.ts`). Soft assertions: a failing row reports every wrong outcome at once.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   aboutCluster,
