@@ -2,14 +2,11 @@
 // filters (each a body the cache could keep) and clients that never read their answer, while /healthz is
 // polled: RSS before and after, /healthz latency under it, and what one render of the list costs.
 import { Agent, get } from "node:http";
-import type { AddressInfo } from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
-import { createSelfMetrics } from "../core/metrics.js";
-import { createApp } from "../core/server.js";
 import { renderSd, renderSdBody } from "../sd/httpsd.js";
-import { syntheticTargets } from "./sd-serve.js";
+import { serveTargets, syntheticTargets } from "./sd-serve.js";
 
 const MiB = 1024 * 1024;
 /** `,svc-0,...,svc-49`: every service of the synthetic list. */
@@ -107,14 +104,7 @@ export async function benchSdFlood(n = 10_000, onPhase?: (p: FloodPhase) => void
     longestBlockMs: delay.max / 1e6,
   };
 
-  const metrics = createSelfMetrics({ defaults: false });
-  const app = createApp({
-    discovery: { snapshot: () => ({ targets, version: 1, ready: true }), status: () => [] },
-    registry: metrics.registry,
-  });
-  const server = app.listen(0, "127.0.0.1");
-  await new Promise((r) => server.once("listening", r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { server, base } = await serveTargets(targets);
   const phases: FloodPhase[] = [];
   const phase = async (name: string, requests: number, run: () => Promise<void>) => {
     const rssBeforeMiB = rssMiB();

@@ -1,6 +1,6 @@
 // Benchmark: serving /sd from memory. Compares the precomputed body against rendering per request,
 // for a snapshot of many targets, over loopback with bounded request counts.
-import { Agent, get } from "node:http";
+import { Agent, get, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
 import { createSelfMetrics } from "../core/metrics.js";
@@ -69,13 +69,8 @@ export interface SdServeFigures {
   filteredCachedReqPerSec: number;
 }
 
-export async function benchSdServe(n = 5000, requests = 2000): Promise<SdServeFigures> {
-  const targets = syntheticTargets(n);
-  const t0 = performance.now();
-  const rounds = 10;
-  let body = await renderSdBody(targets);
-  for (let i = 1; i < rounds; i++) body = await renderSdBody(targets);
-  const renderMs = (performance.now() - t0) / rounds;
+/** The bridge's HTTP app on a free loopback port, serving a fixed snapshot of these targets. */
+export async function serveTargets(targets: DiscoveredTarget[]): Promise<{ server: Server; base: string }> {
   const metrics = createSelfMetrics({ defaults: false });
   const app = createApp({
     discovery: { snapshot: () => ({ targets, version: 1, ready: true }), status: () => [] },
@@ -83,7 +78,17 @@ export async function benchSdServe(n = 5000, requests = 2000): Promise<SdServeFi
   });
   const server = app.listen(0, "127.0.0.1");
   await new Promise((r) => server.once("listening", r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+export async function benchSdServe(n = 5000, requests = 2000): Promise<SdServeFigures> {
+  const targets = syntheticTargets(n);
+  const t0 = performance.now();
+  const rounds = 10;
+  let body = await renderSdBody(targets);
+  for (let i = 1; i < rounds; i++) body = await renderSdBody(targets);
+  const renderMs = (performance.now() - t0) / rounds;
+  const { server, base } = await serveTargets(targets);
   try {
     const gz = { "accept-encoding": "gzip" };
     await hammer(`${base}/sd`, 20, 4, gz); // warm-up
