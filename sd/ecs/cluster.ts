@@ -180,8 +180,11 @@ async function loadFacts(
     deps.scope.instances.get(ec2Ids, async (ids) =>
       byKey(await api.describeInstances(ids), (i) => i.instanceId),
     ),
-    deps.scope.enis.get(eniIds, async (ids) =>
-      byKey(await api.describeNetworkInterfaces(ids), (e) => e.eniId),
+    deps.scope.lookupEnis(eniIds, (err) =>
+      deps.logger.warn(
+        "DescribeNetworkInterfaces denied: awsvpc tasks go without the public_ip label until it is granted (deploy/iam/ecs-discovery.json)",
+        { source: "ecs", unit: cluster.name, error: err.name, message: err.message },
+      ),
     ),
     deps.scope.services.get(serviceKeys, async (keys) => {
       const r = await api.describeServices(

@@ -18,7 +18,9 @@ import {
   taskDefinition,
   tdArn,
 } from "../helpers/ecs-fixtures.js";
-import { INSTANCE_FACTS_TTL_MS } from "../../sd/ecs/scope.js";
+import { ENI_DENIED_RETRY_MS, INSTANCE_FACTS_TTL_MS } from "../../sd/ecs/scope.js";
+import { EC2ServiceException } from "@aws-sdk/client-ec2";
+import { createLogger } from "../../core/log.js";
 
 type SourceOptions = Pick<EcsSourceDeps, "now">;
 
@@ -654,6 +656,47 @@ describe("calls shared, failures counted and contained", () => {
     expect((await metrics.skipped.get()).values.find((v) => v.labels.reason === "no_host_ip")?.value).toBe(1);
     ecs.world.failing = {};
     expect(addresses(await targetsOf(src))).toEqual(["10.0.0.1:9100", "10.0.3.1:32768"]);
+  });
+  it("DescribeNetworkInterfaces denied (an older policy): public_ip is lost, tasks settle, one warning", async () => {
+    const td = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const denied = new EC2ServiceException({
+      name: "UnauthorizedOperation",
+      message: "You are not authorized to perform this operation.",
+      $fault: "client",
+      $metadata: {},
+    });
+    const ecs = new FakeEcsApi({
+      taskDefs: [td],
+      tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1")],
+      eniPublicIps: { "eni-a": "3.1.2.3" },
+      failing: { DescribeNetworkInterfaces: denied },
+    });
+    const lines: string[] = [];
+    let now = 1_000_000;
+    const src = new EcsSource({
+      scopes: [fakeScope()],
+      config: testConfig(CADENCE_3),
+      metrics: createSelfMetrics({ defaults: false }),
+      logger: createLogger("info", (l) => lines.push(l)),
+      api: () => ecs,
+      now: () => now,
+    });
+    for (let i = 0; i < 3; i++) {
+      const [t] = await targetsOf(src);
+      expect(t!.group.targets).toEqual(["10.0.0.1:9100"]);
+      expect(t!.group.labels.__meta_ecs_public_ip).toBeUndefined();
+    }
+    // Settled after the first refresh (not described again before the cadence); the denied call not repeated.
+    expect(ecs.calls).toMatchObject({ DescribeTasks: 1, DescribeNetworkInterfaces: 1 });
+    const warnings = lines.filter((l) => l.includes("DescribeNetworkInterfaces denied"));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0]!)).toMatchObject({ level: "warn", error: "UnauthorizedOperation" });
+    // Once granted, the label appears after the retry delay.
+    ecs.world.failing = {};
+    now += ENI_DENIED_RETRY_MS + 1;
+    const [t] = await targetsOf(src);
+    expect(t!.group.labels.__meta_ecs_public_ip).toBe("3.1.2.3");
+    expect(ecs.calls.DescribeNetworkInterfaces).toBe(2);
   });
 });
 

@@ -48,15 +48,16 @@ export const FEATURE_POLICIES: Record<FeatureName, FeaturePolicy> = {
       "ecs:DescribeTasks",
       "ecs:DescribeTaskDefinition",
       "ecs:DescribeContainerInstances",
+      // The awsvpc tasks' ENI public IPs (public_ip label), Fargate included.
+      "ec2:DescribeNetworkInterfaces",
     ],
     whyAnyResource:
-      "ecs:ListClusters and ecs:DescribeTaskDefinition support no resource-level permissions, and the clusters are chosen at run time (BRIDGE_CLUSTERS, empty means every cluster).",
+      "ecs:ListClusters, ecs:DescribeTaskDefinition and ec2:DescribeNetworkInterfaces support no resource-level permissions, and the clusters are chosen at run time (BRIDGE_CLUSTERS, empty means every cluster).",
   },
   "ec2-bridge-mode": {
-    sid: "Ec2HostFactsAndTaskPublicIps",
-    actions: ["ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces"],
-    whyAnyResource:
-      "ec2:DescribeInstances and ec2:DescribeNetworkInterfaces support no resource-level permissions.",
+    sid: "Ec2HostFacts",
+    actions: ["ec2:DescribeInstances"],
+    whyAnyResource: "ec2:DescribeInstances supports no resource-level permissions.",
   },
   cloudmap: {
     sid: "CloudMapDiscoveryReadOnly",
