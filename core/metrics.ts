@@ -3,6 +3,16 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 
 export const METRIC_PREFIX = "ecs_bridge_";
 
+/**
+ * prom-client defaults that are gauges named like counters, which `promtool check metrics` rejects. The same
+ * counts by type stay (`nodejs_active_handles{type}` and so on): sum() over them gives the totals.
+ */
+const MISNAMED_DEFAULTS = [
+  "nodejs_active_handles_total",
+  "nodejs_active_requests_total",
+  "nodejs_active_resources_total",
+];
+
 export interface SelfMetrics {
   registry: Registry;
   awsRequests: Counter<"service" | "operation">;
@@ -23,7 +33,10 @@ export interface SelfMetrics {
 
 export function createSelfMetrics(opts: { defaults?: boolean; registry?: Registry } = {}): SelfMetrics {
   const registry = opts.registry ?? new Registry();
-  if (opts.defaults ?? true) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  if (opts.defaults ?? true) {
+    collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+    for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(`${METRIC_PREFIX}${name}`);
+  }
   const p = METRIC_PREFIX;
   return {
     registry,
