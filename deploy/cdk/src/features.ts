@@ -3,8 +3,9 @@
 // test/unit/deploy-iam.test.ts) and the BRIDGE_* variables that switch the feature on in the bridge.
 //
 // Extension point: a feature that needs its own resources as well as a policy (the ECS task events queue
-// with its EventBridge rule, the CloudWatch metric stream) gets a prop in DiscoveryFeatures, a policy in
-// FEATURE_POLICIES and its resources in the construct, once the bridge itself supports it.
+// with its EventBridge rule) gets a prop in DiscoveryFeatures, a policy in FEATURE_POLICIES and its
+// resources in the construct, once the bridge itself supports it. The CloudWatch metric stream
+// (metric-stream.ts) needs resources but no task role policy: in stream mode the bridge calls no AWS API.
 import { Validations, aws_iam as iam } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 
