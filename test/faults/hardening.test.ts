@@ -152,11 +152,10 @@ describe("fault rows (pending ones need FAULTS_PENDING=1)", () => {
       });
     }
 
-    pending("deleted task definition: only its tasks are skipped and counted", async () => {
+    it("deleted task definition: only its tasks are skipped and counted", async () => {
       rig = await startRig();
       const { sim } = rig;
       await rig.refresh();
-      const skipped = await rig.metricSum("ecs_bridge_skipped", { source: "ecs" });
       sim.scaleService("batch", "cron", 1);
       sim.scaleService("batch", "worker", 3);
       rig.proxy.add({
@@ -177,10 +176,20 @@ describe("fault rows (pending ones need FAULTS_PENDING=1)", () => {
       expect
         .soft(await rig.sd("?cluster=batch"))
         .toEqual(truth(sim, "batch").filter((a) => !cron.includes(a)));
-      expect.soft(await rig.metricSum("ecs_bridge_skipped", { source: "ecs" })).toBeGreaterThan(skipped);
+      expect
+        .soft(
+          await rig.metric("ecs_bridge_skipped", { source: "ecs", reason: "task_definition_unavailable" }),
+        )
+        .toBe(1);
+      expect.soft(await rig.metric("ecs_bridge_unit_up", { source: "ecs", unit: unitOf("batch") })).toBe(1);
       rig.proxy.clear();
       await rig.refresh();
       expect.soft(await rig.sd("?cluster=batch")).toEqual(truth(sim, "batch"));
+      expect
+        .soft(
+          await rig.metric("ecs_bridge_skipped", { source: "ecs", reason: "task_definition_unavailable" }),
+        )
+        .toBe(0);
     });
   });
 
