@@ -546,6 +546,36 @@ describe("ECS source response shapes", () => {
     expect(ecs.calls).toMatchObject({ ListTasks: 1, DescribeTasks: 1, DescribeTaskDefinition: 1 });
   });
 
+  it("a denied AssumeRole fails the scope once, configured clusters down by name, no ECS call made", async () => {
+    const denied = Object.assign(new Error("not authorized to perform: sts:AssumeRole"), {
+      name: "AccessDenied",
+    });
+    const ecs = new FakeEcsApi({ taskDefs: [], tasks: [] });
+    const scope = fakeScope("111111111111/us-east-1");
+    scope.clients = { ...scope.clients, assumeRole: () => Promise.reject(denied) };
+    for (const env of [{}, { BRIDGE_CLUSTERS: `${CLUSTER},other` }] as Record<string, string>[]) {
+      const src = new EcsSource({
+        scopes: [scope],
+        config: testConfig(env),
+        metrics: createSelfMetrics({ defaults: false }),
+        logger: silentLogger,
+        api: () => ecs,
+      });
+      const r = await src.refresh();
+      expect(r.failedScopes).toEqual(["111111111111/us-east-1/"]);
+      expect(r.scopeErrors?.get("111111111111/us-east-1/")).toBe(denied);
+      expect(r.units.map((u) => [u.unit, u.ok])).toEqual(
+        "BRIDGE_CLUSTERS" in env
+          ? [
+              [`111111111111/us-east-1/${CLUSTER}`, false],
+              ["111111111111/us-east-1/other", false],
+            ]
+          : [],
+      );
+    }
+    expect(ecs.calls).toEqual({});
+  });
+
   it("a configured cluster that does not exist is reported absent (ok, empty, a metric), not failed", async () => {
     const td = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
     const ecs = new FakeEcsApi({ taskDefs: [td], tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1")] });
