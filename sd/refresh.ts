@@ -268,7 +268,6 @@ export class Discovery {
         continue;
       }
       allOk = false;
-      metrics.refreshFailures.inc({ source: source.name, unit: outcome.unit });
       logger.warn("unit refresh failed; keeping last-good targets", {
         source: source.name,
         unit: outcome.unit,
@@ -294,7 +293,7 @@ export class Discovery {
       metrics.unitUp.remove({ source: source.name, unit });
       metrics.unitStale.remove({ source: source.name, unit });
     }
-    // The source logs its listing failures with the operation that failed.
+    // The listing's own count, beside each unit's; the source logs it with the operation that failed.
     for (const scope of result.failedScopes)
       metrics.refreshFailures.inc({ source: source.name, unit: scope });
     this.updateScopesAndStaleness(source.name);
@@ -330,10 +329,13 @@ export class Discovery {
     }
   }
 
+  /** A unit failed this refresh, on its own or with its scope's listing: down, counted, last-good kept. */
   private markDown(source: SourceName, key: string, state: UnitState, error: string): void {
+    const unit = key.slice(source.length + 1);
     state.ok = false;
     state.lastError = error;
-    this.opts.metrics.unitUp.set({ source, unit: key.slice(source.length + 1) }, 0);
+    this.opts.metrics.unitUp.set({ source, unit }, 0);
+    this.opts.metrics.refreshFailures.inc({ source, unit });
   }
 
   /** scope_up for every configured scope, and unit_stale for every unit of the source. */

@@ -47,6 +47,8 @@ export const SKIP_REASONS = [
   "unresolved_host_port",
   "bad_port_label",
   "task_definition_missing",
+  // DescribeTaskDefinition failed for it (deleted, denied, throttled): retried on the next refresh.
+  "task_definition_unavailable",
   "invalid_address",
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
