@@ -7,6 +7,7 @@ import { startSampleExporters, type SampleExporters } from "../helpers/exporters
 import {
   httpSdConfig,
   prometheusAvailable,
+  scrapedTwice,
   startPrometheus,
   type RunningPrometheus,
 } from "../helpers/prometheus.js";
@@ -87,6 +88,8 @@ describe.skipIf(!prometheusAvailable())("real Prometheus scraping through http_s
       (ts) => ts.length === 3 && ts.every((t) => t.health === "up"),
       "3 targets up",
     );
+    expect(scrapedTwice(targets)).toEqual([]);
+    expect(await prom.query("count by (instance) (up) > 1")).toEqual([]);
     const api = targets.filter((t) => t.labels.service === "api");
     expect(api).toHaveLength(2);
     for (const t of api) {
