@@ -73,7 +73,7 @@ export function createSelfMetrics(opts: { defaults?: boolean; registry?: Registr
     }),
     targetsMerged: new Gauge({
       name: `${p}targets_merged`,
-      help: "Targets folded into another source's target for the same address and metrics path (/sd serves sum(targets) minus this).",
+      help: "Targets folded into another target with the same address and metrics path, usually of another source (/sd serves sum(ecs_bridge_targets) minus this).",
       registers: [registry],
     }),
     unitUp: new Gauge({
