@@ -22,6 +22,7 @@ export interface SelfMetrics {
   refreshFailures: Counter<"source" | "unit">;
   lastSuccess: Gauge<"source">;
   targets: Gauge<"source">;
+  targetsMerged: Gauge;
   unitUp: Gauge<"source" | "unit">;
   skipped: Gauge<"source" | "reason">;
   ecsDescribeFailures: Counter<"operation" | "reason">;
@@ -79,8 +80,13 @@ export function createSelfMetrics(opts: { defaults?: boolean; registry?: Registr
     }),
     targets: new Gauge({
       name: `${p}targets`,
-      help: "Targets currently served on /sd, by source.",
+      help: "Targets each source found; one that two sources list at the same endpoint counts for both and is served once.",
       labelNames: ["source"],
+      registers: [registry],
+    }),
+    targetsMerged: new Gauge({
+      name: `${p}targets_merged`,
+      help: "Targets folded into another target with the same address and metrics path, usually of another source (/sd serves sum(ecs_bridge_targets) minus this).",
       registers: [registry],
     }),
     unitUp: new Gauge({

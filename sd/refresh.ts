@@ -7,6 +7,7 @@ import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "../core/log.js";
 import { DEFAULT_CALL_TIMEOUT_SECONDS } from "../core/aws.js";
 import type { SelfMetrics } from "../core/metrics.js";
+import { mergeTargets } from "./merge.js";
 import { compareTargets, type DiscoveredTarget, type SourceName } from "./model.js";
 
 /** The outcome of one unit (a cluster in one account/region, a Cloud Map namespace). */
@@ -354,12 +355,15 @@ export class Discovery {
   }
 
   private publish(): void {
-    const targets: DiscoveredTarget[] = [];
-    for (const { state } of this.units.values()) targets.push(...state.targets);
-    targets.sort(compareTargets);
+    const found: DiscoveredTarget[] = [];
+    for (const { state } of this.units.values()) found.push(...state.targets);
     const counts = new Map<SourceName, number>(this.opts.sources.map((s) => [s.name, 0]));
-    for (const t of targets) counts.set(t.source, (counts.get(t.source) ?? 0) + 1);
+    for (const t of found) counts.set(t.source, (counts.get(t.source) ?? 0) + 1);
     for (const [source, n] of counts) this.opts.metrics.targets.set({ source }, n);
+    // One target per endpoint across sources (each source above still counts what it found).
+    const { targets, merged } = mergeTargets(found);
+    this.opts.metrics.targetsMerged.set(merged);
+    targets.sort(compareTargets);
     const ready = this.opts.sources.every((s) => this.readySources.has(s.name));
     const readySources = [...this.readySources].sort();
     const changed =
