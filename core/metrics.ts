@@ -68,7 +68,9 @@ export function createSelfMetrics(opts: { defaults?: boolean; registry?: Registr
     }),
     refreshFailures: new Counter({
       name: `${p}refresh_failures_total`,
-      help: "Refreshes of a source unit (cluster, namespace) that failed; its last-good targets were kept.",
+      help:
+        "Refreshes of a source unit (cluster, namespace) that failed, on its own or because its account/region listing failed; its last-good targets were kept. " +
+        'A failed listing also counts under `unit="<account>/<region>/"`, a source failed as a whole under `unit="*"`.',
       labelNames: ["source", "unit"],
       registers: [registry],
     }),
@@ -97,7 +99,9 @@ export function createSelfMetrics(opts: { defaults?: boolean; registry?: Registr
     }),
     skipped: new Gauge({
       name: `${p}skipped`,
-      help: "Tasks, containers or instances skipped in the last refresh, by reason (not errors: e.g. not RUNNING yet).",
+      help:
+        "Tasks, containers or instances skipped in the last refresh, by reason (mostly not errors: e.g. not RUNNING yet). " +
+        "`task_definition_unavailable`: tasks whose task definition could not be described (deleted, throttled); only they are skipped, and it is asked for again on the next refresh.",
       labelNames: ["source", "reason"],
       registers: [registry],
     }),
