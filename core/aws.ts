@@ -1,10 +1,10 @@
 // The one place AWS SDK clients are made: region, credentials (default chain or an assumed role, renewed
 // after ExpiredToken), endpoint overrides, retries, a timeout on every attempt, and a per-operation call
 // counter (STS included) that feeds the self-metrics.
-import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import { EC2Client } from "@aws-sdk/client-ec2";
-import { ECSClient } from "@aws-sdk/client-ecs";
-import { ServiceDiscoveryClient } from "@aws-sdk/client-servicediscovery";
+import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import type { EC2Client } from "@aws-sdk/client-ec2";
+import type { ECSClient } from "@aws-sdk/client-ecs";
+import type { ServiceDiscoveryClient } from "@aws-sdk/client-servicediscovery";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Pluggable } from "@aws-sdk/types";
 import type { AccountConfig } from "./options.js";
@@ -64,18 +64,25 @@ export interface ClientOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * A scope's clients, each made on first use with its SDK module loaded then: a run mode never loads the
+ * modules of services it does not call (the EC2 module alone adds about 60 MiB of RSS).
+ */
 export interface AwsClients {
   region: string;
-  ecs: ECSClient;
-  ec2: EC2Client;
-  servicediscovery: ServiceDiscoveryClient;
-  cloudwatch: CloudWatchClient;
+  ecs(): Promise<ECSClient>;
+  ec2(): Promise<EC2Client>;
+  servicediscovery(): Promise<ServiceDiscoveryClient>;
+  cloudwatch(): Promise<CloudWatchClient>;
   /**
    * For an assumed-role account: resolves its credentials (cached; AssumeRole only when none or expiring),
    * rejecting with STS's error, so a denied role can fail its scope once instead of each call.
    */
   assumeRole?: () => Promise<unknown>;
 }
+
+/** The clients createClients has made so far, for destroyClients. */
+const madeClients = new WeakMap<AwsClients, { destroy(): void }[]>();
 
 const ENV_SUFFIX: Record<ServiceKey, string> = {
   ecs: "ECS",
@@ -227,37 +234,52 @@ export function createClients(target: AwsTarget, opts: ClientOptions = {}): AwsC
       ...(endpoint ? { endpoint } : {}),
     };
   };
-  const sdEndpoint = endpointOverride("servicediscovery", env);
-  const clients: AwsClients = {
-    region: target.region,
-    ecs: new ECSClient(common("ecs")),
-    ec2: new EC2Client(common("ec2")),
-    // DiscoverInstances has host prefix "data-"; with an overridden endpoint it must not be prepended.
-    servicediscovery: new ServiceDiscoveryClient({
-      ...common("servicediscovery"),
-      ...(sdEndpoint ? { disableHostPrefix: true } : {}),
-    }),
-    cloudwatch: new CloudWatchClient(common("cloudwatch")),
-    ...(assumeRole ? { assumeRole } : {}),
-  };
   const attempt = (service: ServiceKey): AttemptOptions => ({
     service,
     metrics: opts.metrics,
     timeoutMs,
     ...(renew ? { onExpiredToken: renew } : {}),
   });
-  clients.ecs.middlewareStack.use(attemptPlugin(attempt("ecs")));
-  clients.ec2.middlewareStack.use(attemptPlugin(attempt("ec2")));
-  clients.servicediscovery.middlewareStack.use(attemptPlugin(attempt("servicediscovery")));
-  clients.cloudwatch.middlewareStack.use(attemptPlugin(attempt("cloudwatch")));
+  const made: { destroy(): void }[] = [];
+  const lazy = <C extends { destroy(): void }>(make: () => Promise<C>): (() => Promise<C>) => {
+    let client: Promise<C> | undefined;
+    return () => (client ??= make().then((c) => (made.push(c), c)));
+  };
+  const sdEndpoint = endpointOverride("servicediscovery", env);
+  const clients: AwsClients = {
+    region: target.region,
+    ecs: lazy(async () => {
+      const c = new (await import("@aws-sdk/client-ecs")).ECSClient(common("ecs"));
+      c.middlewareStack.use(attemptPlugin(attempt("ecs")));
+      return c;
+    }),
+    ec2: lazy(async () => {
+      const c = new (await import("@aws-sdk/client-ec2")).EC2Client(common("ec2"));
+      c.middlewareStack.use(attemptPlugin(attempt("ec2")));
+      return c;
+    }),
+    servicediscovery: lazy(async () => {
+      const c = new (await import("@aws-sdk/client-servicediscovery")).ServiceDiscoveryClient({
+        ...common("servicediscovery"),
+        // DiscoverInstances has host prefix "data-"; with an overridden endpoint it must not be prepended.
+        ...(sdEndpoint ? { disableHostPrefix: true } : {}),
+      });
+      c.middlewareStack.use(attemptPlugin(attempt("servicediscovery")));
+      return c;
+    }),
+    cloudwatch: lazy(async () => {
+      const c = new (await import("@aws-sdk/client-cloudwatch")).CloudWatchClient(common("cloudwatch"));
+      c.middlewareStack.use(attemptPlugin(attempt("cloudwatch")));
+      return c;
+    }),
+    ...(assumeRole ? { assumeRole } : {}),
+  };
+  madeClients.set(clients, made);
   return clients;
 }
 
 export function destroyClients(clients: AwsClients): void {
-  clients.ecs.destroy();
-  clients.ec2.destroy();
-  clients.servicediscovery.destroy();
-  clients.cloudwatch.destroy();
+  for (const c of madeClients.get(clients) ?? []) c.destroy();
 }
 
 export function chunk<T>(items: readonly T[], size: number): T[][] {

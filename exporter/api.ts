@@ -3,14 +3,12 @@
 // they count billed requests without knowing the SDK, and unit tests swap in one typed fake. Every page is
 // checked for the list the API promises and bounded in time, so a malformed or hung reply fails the scope's
 // collection (last values kept, the error counted) instead of passing for "no data" or freezing it.
-import {
-  paginateGetMetricData,
-  paginateListMetrics,
-  type CloudWatchClient,
-  type GetMetricDataInput,
-  type GetMetricDataOutput,
-  type ListMetricsInput,
-  type ListMetricsOutput,
+import type {
+  CloudWatchClient,
+  GetMetricDataInput,
+  GetMetricDataOutput,
+  ListMetricsInput,
+  ListMetricsOutput,
 } from "@aws-sdk/client-cloudwatch";
 import { MalformedResponse } from "../core/aws.js";
 import type { AccountConfig } from "../core/options.js";
@@ -44,7 +42,7 @@ export interface ExporterScope {
   key: string;
   region: string;
   account?: AccountConfig;
-  clients: { cloudwatch: CloudWatchClient };
+  clients: { cloudwatch(): Promise<CloudWatchClient> };
 }
 
 export interface CloudWatchApiOptions {
@@ -96,12 +94,30 @@ async function walk<I extends object, O extends object>(
   }
 }
 
-export function cloudWatchApi(client: CloudWatchClient, opts: CloudWatchApiOptions = {}): CloudWatchApi {
+/** The client and its SDK module are loaded on the first call (see AwsClients in core/aws.ts). */
+export function cloudWatchApi(
+  getClient: () => Promise<CloudWatchClient>,
+  opts: CloudWatchApiOptions = {},
+): CloudWatchApi {
   const timeoutMs = opts.callTimeoutMs ?? CALL_TIMEOUT_SECONDS * 1000;
+  const sdk = () => import("@aws-sdk/client-cloudwatch");
   return {
-    listMetrics: (input, onPage) =>
-      walk(client, timeoutMs, "ListMetrics", "Metrics", paginateListMetrics, input, onPage),
-    getMetricData: (input, onPage) =>
-      walk(client, timeoutMs, "GetMetricData", "MetricDataResults", paginateGetMetricData, input, onPage),
+    listMetrics: async (input, onPage) => {
+      const { paginateListMetrics } = await sdk();
+      await walk(await getClient(), timeoutMs, "ListMetrics", "Metrics", paginateListMetrics, input, onPage);
+    },
+    getMetricData: async (input, onPage) => {
+      const { paginateGetMetricData } = await sdk();
+      const client = await getClient();
+      await walk(
+        client,
+        timeoutMs,
+        "GetMetricData",
+        "MetricDataResults",
+        paginateGetMetricData,
+        input,
+        onPage,
+      );
+    },
   };
 }

@@ -228,12 +228,15 @@ function header(): string {
 
 const out = join(here, "../../../bench/results.md");
 const sections = new Map<number, string>();
+/** Sections that are not a size's tables (written by hand, e.g. before/after notes): kept, after the tables. */
+const notes: string[] = [];
 if (existsSync(out))
   for (const part of readFileSync(out, "utf8")
     .split(/\n(?=## )/)
     .slice(1)) {
     const n = Number(/^## ([\d,]+) tasks/.exec(part)?.[1]?.replace(/,/g, ""));
     if (n) sections.set(n, part.trimEnd() + "\n");
+    else notes.push(part.trimEnd() + "\n");
   }
 const head = header();
 for (const tasks of sizes()) {
@@ -259,6 +262,6 @@ for (const tasks of sizes()) {
 // A partial run (one strategy) printed its figures above and leaves results.md alone.
 if (STRATEGIES.length === 2) {
   const body = [...sections.keys()].sort((a, b) => a - b).map((n) => sections.get(n)!);
-  writeFileSync(out, [head, ...body].join("\n"));
+  writeFileSync(out, [head, ...body, ...notes].join("\n"));
   process.stdout.write(`written ${out}\n`);
 }

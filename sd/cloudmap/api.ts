@@ -1,16 +1,7 @@
 // The narrow Cloud Map API the source uses: the only place the ServiceDiscovery client is called. Listings
 // are read to the end with the SDK's paginators; results are reduced to the few fields the source uses, so
 // caches stay small. The source wraps this object in `limited()` for its concurrency bound.
-import {
-  DiscoverInstancesCommand,
-  ListTagsForResourceCommand,
-  paginateGetInstancesHealthStatus,
-  paginateListInstances,
-  paginateListNamespaces,
-  paginateListServices,
-  type DiscoverInstancesRequest,
-  type ServiceDiscoveryClient,
-} from "@aws-sdk/client-servicediscovery";
+import type { DiscoverInstancesRequest, ServiceDiscoveryClient } from "@aws-sdk/client-servicediscovery";
 import { requiredList } from "../../core/aws.js";
 
 export interface Namespace {
@@ -57,13 +48,17 @@ export type CloudMapApi = {
 /** The largest page ListNamespaces, ListServices, ListInstances and GetInstancesHealthStatus accept. */
 const PAGE_SIZE = 100;
 
-export function cloudMapApi(client: ServiceDiscoveryClient): CloudMapApi {
+/** The SDK module, loaded on the first Cloud Map call (see AwsClients). */
+const sdk = () => import("@aws-sdk/client-servicediscovery");
+
+export function cloudMapApi(getClient: () => Promise<ServiceDiscoveryClient>): CloudMapApi {
   // stopOnSameToken: an endpoint that repeats its NextToken ends the listing instead of looping forever.
-  const paging = { client, pageSize: PAGE_SIZE, stopOnSameToken: true };
+  const paging = async () => ({ client: await getClient(), pageSize: PAGE_SIZE, stopOnSameToken: true });
   return {
     async listNamespaces() {
       const out: Namespace[] = [];
-      for await (const page of paginateListNamespaces(paging, {}))
+      const { paginateListNamespaces } = await sdk();
+      for await (const page of paginateListNamespaces(await paging(), {}))
         for (const ns of requiredList(page.Namespaces, "ListNamespaces", "Namespaces")) {
           if (!ns.Id || !ns.Name) continue;
           out.push({
@@ -82,7 +77,8 @@ export function cloudMapApi(client: ServiceDiscoveryClient): CloudMapApi {
       const input = {
         Filters: [{ Name: "NAMESPACE_ID" as const, Values: [namespaceId], Condition: "EQ" as const }],
       };
-      for await (const page of paginateListServices(paging, input))
+      const { paginateListServices } = await sdk();
+      for await (const page of paginateListServices(await paging(), input))
         for (const s of requiredList(page.Services, "ListServices", "Services")) {
           if (!s.Id || !s.Name) continue;
           out.push({
@@ -96,7 +92,8 @@ export function cloudMapApi(client: ServiceDiscoveryClient): CloudMapApi {
     },
 
     async discoverInstances(request) {
-      const res = await client.send(new DiscoverInstancesCommand(request));
+      const { DiscoverInstancesCommand } = await sdk();
+      const res = await (await getClient()).send(new DiscoverInstancesCommand(request));
       return requiredList(res.Instances, "DiscoverInstances", "Instances").flatMap((i) =>
         i.InstanceId
           ? [
@@ -112,7 +109,8 @@ export function cloudMapApi(client: ServiceDiscoveryClient): CloudMapApi {
 
     async listInstances(serviceId) {
       const out: Instance[] = [];
-      for await (const page of paginateListInstances(paging, { ServiceId: serviceId }))
+      const { paginateListInstances } = await sdk();
+      for await (const page of paginateListInstances(await paging(), { ServiceId: serviceId }))
         for (const i of requiredList(page.Instances, "ListInstances", "Instances"))
           if (i.Id) out.push({ id: i.Id, attributes: i.Attributes ?? {} });
       return out;
@@ -120,13 +118,15 @@ export function cloudMapApi(client: ServiceDiscoveryClient): CloudMapApi {
 
     async instancesHealth(serviceId) {
       const out = new Map<string, string>();
-      for await (const page of paginateGetInstancesHealthStatus(paging, { ServiceId: serviceId }))
+      const { paginateGetInstancesHealthStatus } = await sdk();
+      for await (const page of paginateGetInstancesHealthStatus(await paging(), { ServiceId: serviceId }))
         for (const [id, status] of Object.entries(page.Status ?? {})) out.set(id, status);
       return out;
     },
 
     async serviceTags(serviceArn) {
-      const res = await client.send(new ListTagsForResourceCommand({ ResourceARN: serviceArn }));
+      const { ListTagsForResourceCommand } = await sdk();
+      const res = await (await getClient()).send(new ListTagsForResourceCommand({ ResourceARN: serviceArn }));
       const out: Record<string, string> = {};
       for (const t of res.Tags ?? []) if (t.Key !== undefined && t.Value !== undefined) out[t.Key] = t.Value;
       return out;

@@ -13,11 +13,8 @@ import {
   type Task,
   type TaskDefinition,
 } from "@aws-sdk/client-ecs";
-import {
-  paginateDescribeInstances,
-  paginateDescribeNetworkInterfaces,
-  type Tag as Ec2Tag,
-} from "@aws-sdk/client-ec2";
+// Loaded on the first EC2 call (see AwsClients): its module is large and some estates never need it.
+import type { Tag as Ec2Tag } from "@aws-sdk/client-ec2";
 import { chunk, MalformedResponse, requiredList, type AwsClients } from "../../core/aws.js";
 import { limited } from "../../core/limit.js";
 
@@ -126,16 +123,17 @@ function failuresOf(failures: { arn?: string; reason?: string }[] | undefined): 
 
 /** The ECS API of one scope's clients, at most `maxConcurrency` requests in flight. */
 export function createEcsApi(clients: AwsClients, maxConcurrency: number): EcsApi {
-  const { ecs, ec2 } = clients;
   const api: EcsApi = {
     async listClusters() {
       const arns: string[] = [];
-      for await (const page of paginateListClusters({ client: ecs, pageSize: PAGE_SIZE }, {}))
+      for await (const page of paginateListClusters({ client: await clients.ecs(), pageSize: PAGE_SIZE }, {}))
         arns.push(...requiredList(page.clusterArns, "ListClusters", "clusterArns"));
       return arns.sort();
     },
     async describeClusters(clusters) {
-      const out = await ecs.send(new DescribeClustersCommand({ clusters, include: ["TAGS"] }));
+      const out = await (
+        await clients.ecs()
+      ).send(new DescribeClustersCommand({ clusters, include: ["TAGS"] }));
       return {
         found: (out.clusters ?? []).flatMap((c) =>
           c.clusterArn && c.clusterName
@@ -146,7 +144,9 @@ export function createEcsApi(clients: AwsClients, maxConcurrency: number): EcsAp
       };
     },
     async describeServices(cluster, services) {
-      const out = await ecs.send(new DescribeServicesCommand({ cluster, services, include: ["TAGS"] }));
+      const out = await (
+        await clients.ecs()
+      ).send(new DescribeServicesCommand({ cluster, services, include: ["TAGS"] }));
       return {
         found: (out.services ?? []).flatMap((s) =>
           s.serviceName && s.serviceArn
@@ -166,25 +166,29 @@ export function createEcsApi(clients: AwsClients, maxConcurrency: number): EcsAp
     async listTasks(cluster) {
       const arns: string[] = [];
       const input = { cluster, desiredStatus: "RUNNING" as const };
-      for await (const page of paginateListTasks({ client: ecs, pageSize: PAGE_SIZE }, input))
+      for await (const page of paginateListTasks({ client: await clients.ecs(), pageSize: PAGE_SIZE }, input))
         arns.push(...requiredList(page.taskArns, "ListTasks", "taskArns"));
       return arns;
     },
     async describeTasks(cluster, taskArns, withTags) {
-      const out = await ecs.send(
+      const out = await (
+        await clients.ecs()
+      ).send(
         new DescribeTasksCommand({ cluster, tasks: taskArns, ...(withTags ? { include: ["TAGS"] } : {}) }),
       );
       return { found: requiredList(out.tasks, "DescribeTasks", "tasks"), failures: failuresOf(out.failures) };
     },
     async describeTaskDefinition(arn) {
-      const out = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
+      const out = await (
+        await clients.ecs()
+      ).send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
       if (!out.taskDefinition) throw new MalformedResponse("DescribeTaskDefinition", "taskDefinition");
       return out.taskDefinition;
     },
     async describeContainerInstances(cluster, arns) {
-      const out = await ecs.send(
-        new DescribeContainerInstancesCommand({ cluster, containerInstances: arns }),
-      );
+      const out = await (
+        await clients.ecs()
+      ).send(new DescribeContainerInstancesCommand({ cluster, containerInstances: arns }));
       return requiredList(out.containerInstances, "DescribeContainerInstances", "containerInstances").flatMap(
         (ci) =>
           ci.containerInstanceArn && ci.ec2InstanceId
@@ -194,7 +198,9 @@ export function createEcsApi(clients: AwsClients, maxConcurrency: number): EcsAp
     },
     async describeInstances(instanceIds) {
       const out: InstanceFacts[] = [];
-      for await (const page of paginateDescribeInstances({ client: ec2 }, { InstanceIds: instanceIds }))
+      const { paginateDescribeInstances } = await import("@aws-sdk/client-ec2");
+      const client = await clients.ec2();
+      for await (const page of paginateDescribeInstances({ client }, { InstanceIds: instanceIds }))
         for (const r of requiredList(page.Reservations, "DescribeInstances", "Reservations"))
           for (const i of r.Instances ?? [])
             if (i.InstanceId)
@@ -211,7 +217,8 @@ export function createEcsApi(clients: AwsClients, maxConcurrency: number): EcsAp
     async describeNetworkInterfaces(eniIds) {
       const out: EniFacts[] = [];
       const input = { NetworkInterfaceIds: eniIds };
-      for await (const page of paginateDescribeNetworkInterfaces({ client: ec2 }, input))
+      const { paginateDescribeNetworkInterfaces } = await import("@aws-sdk/client-ec2");
+      for await (const page of paginateDescribeNetworkInterfaces({ client: await clients.ec2() }, input))
         for (const ni of requiredList(
           page.NetworkInterfaces,
           "DescribeNetworkInterfaces",

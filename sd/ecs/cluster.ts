@@ -17,6 +17,7 @@ import {
   buildTaskTargets,
   labelNetworkMode,
   taskEniAddress,
+  type BuildResult,
   type OptInOptions,
   type SkipReason,
   type TaskFacts,
@@ -31,6 +32,8 @@ export interface ClusterState {
   instanceIds: Map<string, string>;
   /** Refreshes done, for the re-describe cadence. */
   refreshes: number;
+  /** What each settled task's targets were built from, so an unchanged task reuses them (by task ARN). */
+  built: Map<string, BuiltTask>;
 }
 
 export const emptyClusterState = (): ClusterState => ({
@@ -38,6 +41,7 @@ export const emptyClusterState = (): ClusterState => ({
   taskDefinitions: new Map(),
   instanceIds: new Map(),
   refreshes: 0,
+  built: new Map(),
 });
 
 export interface ClusterRefreshDeps {
@@ -100,7 +104,8 @@ export async function refreshCluster(
     }
     const def = task.taskDefinitionArn ? next.taskDefinitions.get(task.taskDefinitionArn) : undefined;
     const taskFacts = facts.of(task);
-    const result = buildTaskTargets(task, def, taskFacts, deps.opts);
+    const built = reuseOrBuild(previous.built.get(arn), task, def, taskFacts, deps.opts);
+    const { result } = built;
     targets.push(...result.targets);
     for (const reason of result.skipped) deps.onSkipped(reason);
     // Keep only settled tasks; PROVISIONING/PENDING ones, ones without an address, and ones whose
@@ -113,10 +118,59 @@ export async function refreshCluster(
       !result.skipped.includes("invalid_address") &&
       !result.skipped.includes("unresolved_host_port") &&
       !(task.healthStatus === "UNKNOWN" && hasHealthCheck(def));
-    if (settled) next.tasks.set(arn, task);
+    if (settled) {
+      next.tasks.set(arn, task);
+      next.built.set(arn, built);
+    }
   }
   // ARNs that vanished from ListTasks, and what only they referenced, are dropped here.
   return { targets, next };
+}
+
+/** A task's targets and what they were built from. */
+export interface BuiltTask {
+  task: Task;
+  def: TaskDefinition | undefined;
+  facts: TaskFacts;
+  result: BuildResult;
+}
+
+/**
+ * The last refresh's targets when nothing they are built from changed, else new ones. Reused targets
+ * keep their identity, so publication sees them unchanged without comparing labels. Facts and task
+ * definitions are the same objects while cached; a re-described task is unchanged when its version
+ * (which ECS increments on every state change) and the fields outside it (health, tags) are equal.
+ */
+function reuseOrBuild(
+  last: BuiltTask | undefined,
+  task: Task,
+  def: TaskDefinition | undefined,
+  facts: TaskFacts,
+  opts: OptInOptions,
+): BuiltTask {
+  if (last && last.def === def && sameFacts(last.facts, facts) && sameTask(last.task, task))
+    return last.task === task ? last : { ...last, task };
+  return { task, def, facts, result: buildTaskTargets(task, def, facts, opts) };
+}
+
+function sameFacts(a: TaskFacts, b: TaskFacts): boolean {
+  return (
+    a.cluster === b.cluster &&
+    a.service === b.service &&
+    a.instance === b.instance &&
+    a.ec2InstanceId === b.ec2InstanceId &&
+    a.eniPublicIp === b.eniPublicIp
+  );
+}
+
+function sameTask(a: Task, b: Task): boolean {
+  if (a === b) return true;
+  if (a.version === undefined || a.version !== b.version) return false;
+  if (a.lastStatus !== b.lastStatus || a.desiredStatus !== b.desiredStatus) return false;
+  if (a.healthStatus !== b.healthStatus) return false;
+  const at = a.tags ?? [];
+  const bt = b.tags ?? [];
+  return at.length === bt.length && at.every((t, i) => t.key === bt[i]!.key && t.value === bt[i]!.value);
 }
 
 /**

@@ -242,17 +242,19 @@ async function nativeLabels(sim: SimAws): Promise<Map<string, Expected>> {
     { credentials: { accessKeyId: "test", secretAccessKey: "test" }, env: { AWS_ENDPOINT_URL: sim.url } },
   );
   const cluster = "prod";
-  const [c] = (await aws.ecs.send(new DescribeClustersCommand({ clusters: [cluster], include: ["TAGS"] })))
-    .clusters!;
-  const arns = (await aws.ecs.send(new ListTasksCommand({ cluster }))).taskArns!;
-  const tasks = (await aws.ecs.send(new DescribeTasksCommand({ cluster, tasks: arns, include: ["TAGS"] })))
-    .tasks!;
+  const [c] = (
+    await (await aws.ecs()).send(new DescribeClustersCommand({ clusters: [cluster], include: ["TAGS"] }))
+  ).clusters!;
+  const arns = (await (await aws.ecs()).send(new ListTasksCommand({ cluster }))).taskArns!;
+  const tasks = (
+    await (await aws.ecs()).send(new DescribeTasksCommand({ cluster, tasks: arns, include: ["TAGS"] }))
+  ).tasks!;
   const services = (
-    await aws.ecs.send(
-      new DescribeServicesCommand({ cluster, services: ["api", "worker", "legacy"], include: ["TAGS"] }),
-    )
+    await (
+      await aws.ecs()
+    ).send(new DescribeServicesCommand({ cluster, services: ["api", "worker", "legacy"], include: ["TAGS"] }))
   ).services!;
-  const instances = (await aws.ec2.send(new DescribeInstancesCommand({}))).Reservations!.flatMap(
+  const instances = (await (await aws.ec2()).send(new DescribeInstancesCommand({}))).Reservations!.flatMap(
     (r) => r.Instances!,
   );
   const out = new Map<string, Expected>();
@@ -264,7 +266,9 @@ async function nativeLabels(sim: SimAws): Promise<Map<string, Expected>> {
     const inst = await hostOf(aws, task, instances);
     const eniPublicIp = eni
       ? (
-          await aws.ec2.send(
+          await (
+            await aws.ec2()
+          ).send(
             new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [detail("networkInterfaceId")!] }),
           )
         ).NetworkInterfaces?.[0]?.Association?.PublicIp
@@ -318,7 +322,9 @@ async function hostOf(
   instances: Instance[],
 ): Promise<Instance | undefined> {
   if (!task.containerInstanceArn) return undefined;
-  const { containerInstances } = await aws.ecs.send(
+  const { containerInstances } = await (
+    await aws.ecs()
+  ).send(
     new DescribeContainerInstancesCommand({
       cluster: task.clusterArn,
       containerInstances: [task.containerInstanceArn],

@@ -55,22 +55,26 @@ describe("accounts reached through STS AssumeRole", () => {
     const s = await start();
     const main = sdk(s);
     const other = sdk(s, "s3cret");
-    expect((await main.ecs.send(new ListClustersCommand({}))).clusterArns).toEqual([
+    expect((await (await main.ecs()).send(new ListClustersCommand({}))).clusterArns).toEqual([
       "arn:aws:ecs:us-east-1:123456789012:cluster/main",
     ]);
-    expect((await other.ecs.send(new ListClustersCommand({}))).clusterArns).toEqual([
+    expect((await (await other.ecs()).send(new ListClustersCommand({}))).clusterArns).toEqual([
       `arn:aws:ecs:us-east-1:${OTHER}:cluster/other`,
     ]);
-    const arns = (await other.ecs.send(new ListTasksCommand({ cluster: "other" }))).taskArns!;
+    const arns = (await (await other.ecs()).send(new ListTasksCommand({ cluster: "other" }))).taskArns!;
     expect(arns).toHaveLength(2);
-    const { tasks } = await other.ecs.send(new DescribeTasksCommand({ cluster: "other", tasks: arns }));
+    const { tasks } = await (
+      await other.ecs()
+    ).send(new DescribeTasksCommand({ cluster: "other", tasks: arns }));
     for (const t of tasks!)
       expect(t.containers![0]!.networkInterfaces![0]!.privateIpv4Address).toMatch(/^127\.1\.0\./);
     expect(s.calls("sts:AssumeRole")).toBe(1);
     expect(s.callLog({ service: "ecs", account: OTHER })).toHaveLength(3);
 
     s.account(OTHER).scaleService("other", "api", 3);
-    expect((await other.ecs.send(new ListTasksCommand({ cluster: "other" }))).taskArns).toHaveLength(3);
+    expect(
+      (await (await other.ecs()).send(new ListTasksCommand({ cluster: "other" }))).taskArns,
+    ).toHaveLength(3);
     expect(s.accounts()).toEqual(["123456789012", OTHER]);
     expect(() => s.account("999999999999")).toThrow(/unknown account/);
   });
@@ -78,12 +82,14 @@ describe("accounts reached through STS AssumeRole", () => {
   it("denies AssumeRole with the wrong external id; faults can target one account", async () => {
     const s = await start();
     const wrong = sdk(s, "guess");
-    const err = await rejection(wrong.ecs.send(new ListClustersCommand({})));
+    const err = await rejection((await wrong.ecs()).send(new ListClustersCommand({})));
     expect(err.name).toBe("AccessDenied");
     const other = sdk(s, "s3cret");
     const main = sdk(s);
     s.addFault({ service: "ecs", account: OTHER, status: 400, code: "AccessDeniedException" });
-    expect((await rejection(other.ecs.send(new ListClustersCommand({})))).name).toBe("AccessDeniedException");
-    await main.ecs.send(new ListClustersCommand({}));
+    expect((await rejection((await other.ecs()).send(new ListClustersCommand({})))).name).toBe(
+      "AccessDeniedException",
+    );
+    await (await main.ecs()).send(new ListClustersCommand({}));
   });
 });

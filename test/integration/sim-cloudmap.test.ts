@@ -92,14 +92,14 @@ afterEach(async () => {
   sim = undefined;
 });
 
-async function start(): Promise<{ s: SimAws; sd: AwsClients["servicediscovery"] }> {
+async function start(): Promise<{ s: SimAws; sd: Awaited<ReturnType<AwsClients["servicediscovery"]>> }> {
   sim = await startSimAws({ scenario: SCENARIO });
   clients = simClients(sim);
-  return { s: sim, sd: clients.servicediscovery };
+  return { s: sim, sd: await clients.servicediscovery() };
 }
 
 const discover = (
-  sd: AwsClients["servicediscovery"],
+  sd: Awaited<ReturnType<AwsClients["servicediscovery"]>>,
   ServiceName: string,
   extra: Record<string, unknown> = {},
 ) => sd.send(new DiscoverInstancesCommand({ NamespaceName: "apps", ServiceName, ...extra }));

@@ -27,10 +27,12 @@ afterEach(async () => {
   sim = undefined;
 });
 
-async function start(scenario: Scenario): Promise<{ s: SimAws; cw: AwsClients["cloudwatch"] }> {
+async function start(
+  scenario: Scenario,
+): Promise<{ s: SimAws; cw: Awaited<ReturnType<AwsClients["cloudwatch"]>> }> {
   sim = await startSimAws({ scenario, now: () => NOW });
   clients = simClients(sim);
-  return { s: sim, cw: clients.cloudwatch };
+  return { s: sim, cw: await clients.cloudwatch() };
 }
 
 const query = (

@@ -58,21 +58,22 @@ describe("documented buckets on the wire", () => {
     const clock = { now: Date.UTC(2024, 0, 1) };
     const sim = await start(SCENARIO, clock);
     const c = sdk(sim);
-    const listTasks = () => c.ecs.send(new ListTasksCommand({ cluster: "prod", maxResults: 1 }));
+    const listTasks = async () =>
+      (await c.ecs()).send(new ListTasksCommand({ cluster: "prod", maxResults: 1 }));
     const [arn] = (await listTasks()).taskArns!;
     for (let i = 1; i < 100; i++) await listTasks();
     const describe = await rejection(
-      c.ecs.send(new DescribeTasksCommand({ cluster: "prod", tasks: [arn!] })),
+      (await c.ecs()).send(new DescribeTasksCommand({ cluster: "prod", tasks: [arn!] })),
     );
     expect(describe.name).toBe("ThrottlingException");
     // Another region of the same account has a full bucket (the cluster is unknown there, not throttled).
     const west = sdk(sim, "us-west-2");
     const elsewhere = await rejection(
-      west.ecs.send(new DescribeTasksCommand({ cluster: "prod", tasks: [arn!] })),
+      (await west.ecs()).send(new DescribeTasksCommand({ cluster: "prod", tasks: [arn!] })),
     );
     expect(elsewhere.name).toBe("ClusterNotFoundException");
     clock.now += 50; // one token at 20/s
-    await c.ecs.send(new DescribeTasksCommand({ cluster: "prod", tasks: [arn!] }));
+    await (await c.ecs()).send(new DescribeTasksCommand({ cluster: "prod", tasks: [arn!] }));
     expect((await rejection(listTasks())).name).toBe("ThrottlingException");
   });
 
@@ -80,10 +81,10 @@ describe("documented buckets on the wire", () => {
     const sim = await start({ ...SCENARIO, throttling: [...EC2_THROTTLING] }, { now: 0 });
     const c = sdk(sim);
     const [host] = sim.tasks({ service: "legacy" }).map((t) => t.ec2InstanceId!);
-    for (let i = 0; i < 50; i++) await c.ec2.send(new DescribeInstancesCommand({}));
-    const err = await rejection(c.ec2.send(new DescribeInstancesCommand({})));
+    for (let i = 0; i < 50; i++) await (await c.ec2()).send(new DescribeInstancesCommand({}));
+    const err = await rejection((await c.ec2()).send(new DescribeInstancesCommand({})));
     expect(err.name).toBe("RequestLimitExceeded");
-    const byId = await c.ec2.send(new DescribeInstancesCommand({ InstanceIds: [host!] }));
+    const byId = await (await c.ec2()).send(new DescribeInstancesCommand({ InstanceIds: [host!] }));
     expect(byId.Reservations?.[0]?.Instances?.[0]?.InstanceId).toBe(host);
   });
 

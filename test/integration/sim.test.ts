@@ -107,7 +107,7 @@ function sdk(s: SimAws, opts: { region?: string; maxAttempts?: number } = {}): A
 async function allTaskArns(c: AwsClients, cluster: string): Promise<string[]> {
   const arns: string[] = [];
   for await (const page of paginateListTasks(
-    { client: c.ecs },
+    { client: await c.ecs() },
     { cluster, desiredStatus: "RUNNING", maxResults: 100 },
   ))
     arns.push(...(page.taskArns ?? []));
@@ -117,9 +117,9 @@ async function allTaskArns(c: AwsClients, cluster: string): Promise<string[]> {
 async function describe100(c: AwsClients, cluster: string, arns: string[]): Promise<Task[]> {
   const out: Task[] = [];
   for (let i = 0; i < arns.length; i += 100) {
-    const r = await c.ecs.send(
-      new DescribeTasksCommand({ cluster, tasks: arns.slice(i, i + 100), include: ["TAGS"] }),
-    );
+    const r = await (
+      await c.ecs()
+    ).send(new DescribeTasksCommand({ cluster, tasks: arns.slice(i, i + 100), include: ["TAGS"] }));
     out.push(...(r.tasks ?? []));
   }
   return out;
@@ -131,11 +131,14 @@ describe("ECS over AWS JSON 1.1", () => {
   it("paginates ListTasks at 100 and rejects DescribeTasks with more than 100 tasks", async () => {
     const s = await start();
     const c = sdk(s);
-    const first = await c.ecs.send(new ListTasksCommand({ cluster: "prod", serviceName: "web" }));
+    const first = await (await c.ecs()).send(new ListTasksCommand({ cluster: "prod", serviceName: "web" }));
     expect(first.taskArns).toHaveLength(100);
     expect(first.nextToken).toBeTruthy();
     const web: string[] = [];
-    for await (const page of paginateListTasks({ client: c.ecs }, { cluster: "prod", serviceName: "web" }))
+    for await (const page of paginateListTasks(
+      { client: await c.ecs() },
+      { cluster: "prod", serviceName: "web" },
+    ))
       web.push(...page.taskArns!);
     expect(web).toHaveLength(250);
     expect(new Set(web).size).toBe(250);
@@ -143,28 +146,35 @@ describe("ECS over AWS JSON 1.1", () => {
     expect(await allTaskArns(c, "prod")).toHaveLength(256);
 
     const err = await rejection(
-      c.ecs.send(new DescribeTasksCommand({ cluster: "prod", tasks: web.slice(0, 101) })),
+      (await c.ecs()).send(new DescribeTasksCommand({ cluster: "prod", tasks: web.slice(0, 101) })),
     );
     expect(err.name).toBe("InvalidParameterException");
     expect(err.message).toMatch(/100/);
-    const ok = await c.ecs.send(new DescribeTasksCommand({ cluster: "prod", tasks: web.slice(0, 100) }));
+    const ok = await (
+      await c.ecs()
+    ).send(new DescribeTasksCommand({ cluster: "prod", tasks: web.slice(0, 100) }));
     expect(ok.tasks).toHaveLength(100);
 
-    const bad = await rejection(c.ecs.send(new ListTasksCommand({ cluster: "prod", maxResults: 101 })));
+    const bad = await rejection(
+      (await c.ecs()).send(new ListTasksCommand({ cluster: "prod", maxResults: 101 })),
+    );
     expect(bad.name).toBe("InvalidParameterException");
   });
 
   it("answers unknown task ARNs with failures MISSING and unknown clusters with ClusterNotFoundException", async () => {
     const s = await start();
     const c = sdk(s);
-    const [arn] = (await c.ecs.send(new ListTasksCommand({ cluster: "prod", maxResults: 1 }))).taskArns!;
+    const [arn] = (await (await c.ecs()).send(new ListTasksCommand({ cluster: "prod", maxResults: 1 })))
+      .taskArns!;
     const gone = arn!.replace(/[0-9a-f]{32}$/, "0".repeat(32));
-    const r = await c.ecs.send(new DescribeTasksCommand({ cluster: "prod", tasks: [arn!, gone] }));
+    const r = await (await c.ecs()).send(new DescribeTasksCommand({ cluster: "prod", tasks: [arn!, gone] }));
     expect(r.tasks!.map((t) => t.taskArn)).toEqual([arn]);
     expect(r.failures).toEqual([{ arn: gone, reason: "MISSING" }]);
-    const err = await rejection(c.ecs.send(new ListTasksCommand({ cluster: "nope" })));
+    const err = await rejection((await c.ecs()).send(new ListTasksCommand({ cluster: "nope" })));
     expect(err.name).toBe("ClusterNotFoundException");
-    const svc = await rejection(c.ecs.send(new ListTasksCommand({ cluster: "prod", serviceName: "nope" })));
+    const svc = await rejection(
+      (await c.ecs()).send(new ListTasksCommand({ cluster: "prod", serviceName: "nope" })),
+    );
     expect(svc.name).toBe("ServiceNotFoundException");
   });
 
@@ -172,11 +182,11 @@ describe("ECS over AWS JSON 1.1", () => {
     const s = await start();
     const c = sdk(s);
     const arns = (
-      await c.ecs.send(new ListTasksCommand({ cluster: "prod", serviceName: "web", maxResults: 3 }))
+      await (await c.ecs()).send(new ListTasksCommand({ cluster: "prod", serviceName: "web", maxResults: 3 }))
     ).taskArns!;
-    const { tasks } = await c.ecs.send(
-      new DescribeTasksCommand({ cluster: "prod", tasks: arns, include: ["TAGS"] }),
-    );
+    const { tasks } = await (
+      await c.ecs()
+    ).send(new DescribeTasksCommand({ cluster: "prod", tasks: arns, include: ["TAGS"] }));
     const ips = new Set<string>();
     for (const t of tasks!) {
       expect(t).toMatchObject({
@@ -206,9 +216,9 @@ describe("ECS over AWS JSON 1.1", () => {
     }
     expect(ips.size).toBe(3);
 
-    const td = await c.ecs.send(
-      new DescribeTaskDefinitionCommand({ taskDefinition: tasks![0]!.taskDefinitionArn! }),
-    );
+    const td = await (
+      await c.ecs()
+    ).send(new DescribeTaskDefinitionCommand({ taskDefinition: tasks![0]!.taskDefinitionArn! }));
     expect(td.taskDefinition).toMatchObject({ family: "web", revision: 1, networkMode: "awsvpc" });
     expect(td.taskDefinition!.containerDefinitions![0]).toMatchObject({
       dockerLabels: { PROMETHEUS_EXPORTER_PORT: "9101", PROMETHEUS_EXPORTER_PATH: "/metrics" },
@@ -219,7 +229,7 @@ describe("ECS over AWS JSON 1.1", () => {
     });
     expect(td.taskDefinition!.containerDefinitions![1]!.dockerLabels).toBeUndefined();
     const missing = await rejection(
-      c.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: "nope:1" })),
+      (await c.ecs()).send(new DescribeTaskDefinitionCommand({ taskDefinition: "nope:1" })),
     );
     expect(missing.name).toBe("ClientException");
   });
@@ -228,8 +238,9 @@ describe("ECS over AWS JSON 1.1", () => {
     const s = await start();
     const c = sdk(s);
     const byService = async (serviceName: string) => {
-      const arns = (await c.ecs.send(new ListTasksCommand({ cluster: "prod", serviceName }))).taskArns!;
-      return (await c.ecs.send(new DescribeTasksCommand({ cluster: "prod", tasks: arns }))).tasks!;
+      const arns = (await (await c.ecs()).send(new ListTasksCommand({ cluster: "prod", serviceName })))
+        .taskArns!;
+      return (await (await c.ecs()).send(new DescribeTasksCommand({ cluster: "prod", tasks: arns }))).tasks!;
     };
     const legacy = await byService("legacy");
     expect(legacy).toHaveLength(2);
@@ -260,7 +271,9 @@ describe("ECS over AWS JSON 1.1", () => {
     expect(worker.containerInstanceArn).toBeTruthy();
     expect(detail(worker, "privateIPv4Address")).toMatch(/^127\./);
 
-    const ci = await c.ecs.send(
+    const ci = await (
+      await c.ecs()
+    ).send(
       new DescribeContainerInstancesCommand({
         cluster: "prod",
         containerInstances: [...new Set(legacy.map((t) => t.containerInstanceArn!))],
@@ -269,7 +282,7 @@ describe("ECS over AWS JSON 1.1", () => {
     expect(ci.failures).toEqual([]);
     const ids = ci.containerInstances!.map((i) => i.ec2InstanceId!);
     expect(ids.every((id) => /^i-[0-9a-f]{17}$/.test(id))).toBe(true);
-    const ec2 = await c.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
+    const ec2 = await (await c.ec2()).send(new DescribeInstancesCommand({ InstanceIds: ids }));
     const instances = ec2.Reservations!.flatMap((r) => r.Instances!);
     expect(instances.map((i) => i.InstanceId).sort()).toEqual([...ids].sort());
     for (const i of instances) {
@@ -283,9 +296,11 @@ describe("ECS over AWS JSON 1.1", () => {
   it("optionally reports the IPv6 binding of bridge ports too, as current ECS agents can", async () => {
     const s = await start({ ...SCENARIO, ecs: { ipv6Bindings: true } });
     const c = sdk(s);
-    const arns = (await c.ecs.send(new ListTasksCommand({ cluster: "prod", serviceName: "legacy" })))
-      .taskArns!;
-    const t = (await c.ecs.send(new DescribeTasksCommand({ cluster: "prod", tasks: arns }))).tasks![0]!;
+    const arns = (
+      await (await c.ecs()).send(new ListTasksCommand({ cluster: "prod", serviceName: "legacy" }))
+    ).taskArns!;
+    const t = (await (await c.ecs()).send(new DescribeTasksCommand({ cluster: "prod", tasks: arns })))
+      .tasks![0]!;
     const bindings = t.containers![0]!.networkBindings!;
     expect(bindings.map((b) => b.bindIP)).toEqual(["0.0.0.0", "::"]);
     expect(new Set(bindings.map((b) => b.hostPort)).size).toBe(1);
@@ -295,11 +310,11 @@ describe("ECS over AWS JSON 1.1", () => {
     const s = await start({ clusters: [{ name: "hosts", containerInstances: 7 }] });
     const c = sdk(s);
     const err = await rejection(
-      c.ec2.send(new DescribeInstancesCommand({ InstanceIds: ["i-0123456789abcdef0"] })),
+      (await c.ec2()).send(new DescribeInstancesCommand({ InstanceIds: ["i-0123456789abcdef0"] })),
     );
     expect(err.name).toBe("InvalidInstanceID.NotFound");
     const pages: number[] = [];
-    for await (const page of paginateDescribeInstances({ client: c.ec2 }, { MaxResults: 5 }))
+    for await (const page of paginateDescribeInstances({ client: await c.ec2() }, { MaxResults: 5 }))
       pages.push(page.Reservations!.length);
     expect(pages).toEqual([5, 2]);
   });
@@ -322,23 +337,27 @@ describe("ECS over AWS JSON 1.1", () => {
     const s = await start(many);
     const us = sdk(s);
     const eu = sdk(s, { region: "eu-west-1" });
-    expect((await us.ecs.send(new ListClustersCommand({}))).clusterArns).toEqual([
+    expect((await (await us.ecs()).send(new ListClustersCommand({}))).clusterArns).toEqual([
       "arn:aws:ecs:us-east-1:123456789012:cluster/big",
     ]);
-    expect((await eu.ecs.send(new ListClustersCommand({}))).clusterArns).toEqual([
+    expect((await (await eu.ecs()).send(new ListClustersCommand({}))).clusterArns).toEqual([
       "arn:aws:ecs:eu-west-1:123456789012:cluster/eu",
     ]);
-    const dc = await us.ecs.send(new DescribeClustersCommand({ clusters: ["big", "ghost"] }));
+    const dc = await (await us.ecs()).send(new DescribeClustersCommand({ clusters: ["big", "ghost"] }));
     expect(dc.clusters![0]).toMatchObject({ clusterName: "big", status: "ACTIVE", activeServicesCount: 12 });
     expect(dc.failures).toEqual([
       { arn: "arn:aws:ecs:us-east-1:123456789012:cluster/ghost", reason: "MISSING" },
     ]);
-    const page1 = await us.ecs.send(new ListServicesCommand({ cluster: "big" }));
+    const page1 = await (await us.ecs()).send(new ListServicesCommand({ cluster: "big" }));
     expect(page1.serviceArns).toHaveLength(10);
-    const page2 = await us.ecs.send(new ListServicesCommand({ cluster: "big", nextToken: page1.nextToken }));
+    const page2 = await (
+      await us.ecs()
+    ).send(new ListServicesCommand({ cluster: "big", nextToken: page1.nextToken }));
     expect(page2.serviceArns).toHaveLength(2);
     expect(page2.nextToken).toBeUndefined();
-    const ds = await us.ecs.send(new DescribeServicesCommand({ cluster: "big", services: ["svc1", "nope"] }));
+    const ds = await (
+      await us.ecs()
+    ).send(new DescribeServicesCommand({ cluster: "big", services: ["svc1", "nope"] }));
     expect(ds.services![0]).toMatchObject({
       serviceName: "svc1",
       desiredCount: 0,
@@ -347,7 +366,7 @@ describe("ECS over AWS JSON 1.1", () => {
     });
     expect(ds.failures![0]!.reason).toBe("MISSING");
     const tooMany = await rejection(
-      us.ecs.send(
+      (await us.ecs()).send(
         new DescribeServicesCommand({
           cluster: "big",
           services: Array.from({ length: 11 }, (_, i) => `svc${i}`),
@@ -367,7 +386,8 @@ describe("task lifecycle and mutations", () => {
     expect(info.ip).toBeUndefined();
     expect((await allTaskArns(c, "prod")).includes(info.arn)).toBe(true);
     const describeOne = async () =>
-      (await c.ecs.send(new DescribeTasksCommand({ cluster: "prod", tasks: [info.arn] }))).tasks![0]!;
+      (await (await c.ecs()).send(new DescribeTasksCommand({ cluster: "prod", tasks: [info.arn] })))
+        .tasks![0]!;
     for (let i = 0; i < 2; i++) {
       const t = await describeOne();
       expect(t.lastStatus).toBe("PROVISIONING");
@@ -389,7 +409,8 @@ describe("task lifecycle and mutations", () => {
     const { started } = s.scaleService("prod", "legacy", 3);
     expect(started).toHaveLength(1);
     const describeNew = async () =>
-      (await c.ecs.send(new DescribeTasksCommand({ cluster: "prod", tasks: [started[0]!.arn] }))).tasks![0]!;
+      (await (await c.ecs()).send(new DescribeTasksCommand({ cluster: "prod", tasks: [started[0]!.arn] })))
+        .tasks![0]!;
     for (let i = 0; i < 3; i++) {
       const t = await describeNew();
       expect(t.lastStatus).toBe("PENDING");
@@ -413,10 +434,10 @@ describe("task lifecycle and mutations", () => {
     expect(after).toHaveLength(before.length - 11);
     expect(after).not.toContain(batch!.arn);
     const listedStopped = (
-      await c.ecs.send(new ListTasksCommand({ cluster: "prod", desiredStatus: "STOPPED" }))
+      await (await c.ecs()).send(new ListTasksCommand({ cluster: "prod", desiredStatus: "STOPPED" }))
     ).taskArns!;
     expect(new Set(listedStopped)).toEqual(new Set([batch!.arn, ...stopped.map((t) => t.arn)]));
-    const d = (await c.ecs.send(new DescribeTasksCommand({ cluster: "prod", tasks: [batch!.arn] })))
+    const d = (await (await c.ecs()).send(new DescribeTasksCommand({ cluster: "prod", tasks: [batch!.arn] })))
       .tasks![0]!;
     expect(d).toMatchObject({ lastStatus: "STOPPED", desiredStatus: "STOPPED", stopCode: "UserInitiated" });
     expect(d.stoppedAt).toBeInstanceOf(Date);
@@ -437,7 +458,7 @@ describe("task lifecycle and mutations", () => {
     expect(scaled.status).toBe(200);
     expect((scaled.body.stopped as unknown[]).length).toBe(2);
     expect(
-      (await c.ecs.send(new ListTasksCommand({ cluster: "prod", serviceName: "legacy" }))).taskArns,
+      (await (await c.ecs()).send(new ListTasksCommand({ cluster: "prod", serviceName: "legacy" }))).taskArns,
     ).toEqual([]);
     const started = await post("/_sim/tasks/start", {
       cluster: "staging",
@@ -445,7 +466,7 @@ describe("task lifecycle and mutations", () => {
       group: "cron",
     });
     expect(started.status).toBe(200);
-    expect((await c.ecs.send(new ListTasksCommand({ cluster: "staging" }))).taskArns).toEqual([
+    expect((await (await c.ecs()).send(new ListTasksCommand({ cluster: "staging" }))).taskArns).toEqual([
       started.body.arn,
     ]);
     const bad = await post("/_sim/services/scale", { cluster: "prod", service: "nope", desiredCount: 1 });
@@ -481,19 +502,22 @@ describe("fault switches and call counters", () => {
     const s = await start();
     s.setThrottling({ service: "ecs", operation: "DescribeTasks", burst: 3, refillPerSecond: 0 });
     const c = sdk(s);
-    const [arn] = (await c.ecs.send(new ListTasksCommand({ cluster: "prod", maxResults: 1 }))).taskArns!;
+    const [arn] = (await (await c.ecs()).send(new ListTasksCommand({ cluster: "prod", maxResults: 1 })))
+      .taskArns!;
     for (let i = 0; i < 3; i++)
-      await c.ecs.send(new DescribeTasksCommand({ cluster: "prod", tasks: [arn!] }));
-    const err = await rejection(c.ecs.send(new DescribeTasksCommand({ cluster: "prod", tasks: [arn!] })));
+      await (await c.ecs()).send(new DescribeTasksCommand({ cluster: "prod", tasks: [arn!] }));
+    const err = await rejection(
+      (await c.ecs()).send(new DescribeTasksCommand({ cluster: "prod", tasks: [arn!] })),
+    );
     expect(err.name).toBe("ThrottlingException");
     expect(err.$metadata?.httpStatusCode).toBe(400);
     // Other operations have their own budget.
-    await c.ecs.send(new ListTasksCommand({ cluster: "prod", maxResults: 1 }));
+    await (await c.ecs()).send(new ListTasksCommand({ cluster: "prod", maxResults: 1 }));
 
     const retrying = sdk(s, { maxAttempts: 2 });
     s.resetCalls();
     const again = await rejection(
-      retrying.ecs.send(new DescribeTasksCommand({ cluster: "prod", tasks: [arn!] })),
+      (await retrying.ecs()).send(new DescribeTasksCommand({ cluster: "prod", tasks: [arn!] })),
     );
     expect(again.name).toBe("ThrottlingException");
     expect(again.$metadata?.attempts).toBe(2);
@@ -504,7 +528,7 @@ describe("fault switches and call counters", () => {
     ]);
 
     s.setThrottling(null);
-    await c.ecs.send(new DescribeTasksCommand({ cluster: "prod", tasks: [arn!] }));
+    await (await c.ecs()).send(new DescribeTasksCommand({ cluster: "prod", tasks: [arn!] }));
   });
 
   it("ECS_THROTTLING: ListTasks, DescribeTasks and DescribeContainerInstances share 100 tokens refilled at 20/s", async () => {
@@ -513,19 +537,23 @@ describe("fault switches and call counters", () => {
     const s = sim;
     s.setThrottling(ECS_THROTTLING);
     const c = sdk(s);
-    const listTasks = () => c.ecs.send(new ListTasksCommand({ cluster: "prod", maxResults: 1 }));
+    const listTasks = async () =>
+      (await c.ecs()).send(new ListTasksCommand({ cluster: "prod", maxResults: 1 }));
     const [arn] = (await listTasks()).taskArns!;
-    const describeTask = () => c.ecs.send(new DescribeTasksCommand({ cluster: "prod", tasks: [arn!] }));
+    const describeTask = async () =>
+      (await c.ecs()).send(new DescribeTasksCommand({ cluster: "prod", tasks: [arn!] }));
     const [ci] = s.tasks({ cluster: "prod", service: "legacy" }).map((t) => t.containerInstanceArn!);
-    const describeInstance = () =>
-      c.ecs.send(new DescribeContainerInstancesCommand({ cluster: "prod", containerInstances: [ci!] }));
+    const describeInstance = async () =>
+      (await c.ecs()).send(
+        new DescribeContainerInstancesCommand({ cluster: "prod", containerInstances: [ci!] }),
+      );
     for (let i = 0; i < 59; i++) await describeTask();
     for (let i = 0; i < 40; i++) await describeInstance();
     expect((await rejection(describeTask())).name).toBe("ThrottlingException");
     expect((await rejection(describeInstance())).name).toBe("ThrottlingException");
     expect((await rejection(listTasks())).name).toBe("ThrottlingException");
     // Service reads have their own bucket.
-    await c.ecs.send(new ListServicesCommand({ cluster: "prod" }));
+    await (await c.ecs()).send(new ListServicesCommand({ cluster: "prod" }));
     // One second later 20 tokens are back.
     clock.now += 1000;
     for (let i = 0; i < 20; i++) await describeTask();
@@ -539,7 +567,7 @@ describe("fault switches and call counters", () => {
     const outcomes: boolean[] = [];
     for (let i = 0; i < 40; i++)
       outcomes.push(
-        await c.ecs.send(new ListClustersCommand({})).then(
+        await (await c.ecs()).send(new ListClustersCommand({})).then(
           () => true,
           () => false,
         ),
@@ -558,19 +586,21 @@ describe("fault switches and call counters", () => {
       body: JSON.stringify({ cluster: "prod", status: 400, code: "AccessDeniedException" }),
     });
     expect(added.status).toBe(200);
-    expect((await rejection(c.ecs.send(new ListTasksCommand({ cluster: "prod" })))).name).toBe(
+    expect((await rejection((await c.ecs()).send(new ListTasksCommand({ cluster: "prod" })))).name).toBe(
       "AccessDeniedException",
     );
     expect((await fetch(`${s.url}/_sim/faults`, { method: "DELETE" })).status).toBe(200);
-    await c.ecs.send(new ListTasksCommand({ cluster: "prod", maxResults: 1 }));
+    await (await c.ecs()).send(new ListTasksCommand({ cluster: "prod", maxResults: 1 }));
     await fetch(`${s.url}/_sim/throttling`, {
       method: "POST",
       body: JSON.stringify({ service: "ecs", burst: 1, refillPerSecond: 0 }),
     });
-    await c.ecs.send(new ListClustersCommand({}));
-    expect((await rejection(c.ecs.send(new ListClustersCommand({})))).name).toBe("ThrottlingException");
+    await (await c.ecs()).send(new ListClustersCommand({}));
+    expect((await rejection((await c.ecs()).send(new ListClustersCommand({})))).name).toBe(
+      "ThrottlingException",
+    );
     await fetch(`${s.url}/_sim/throttling`, { method: "DELETE" });
-    await c.ecs.send(new ListClustersCommand({}));
+    await (await c.ecs()).send(new ListClustersCommand({}));
     const counts = (await (await fetch(`${s.url}/_sim/calls`)).json()) as Record<string, number>;
     expect(counts["ecs:ListClusters"]).toBe(3);
   });
@@ -579,23 +609,23 @@ describe("fault switches and call counters", () => {
     const s = await start();
     const c = sdk(s);
     s.throttleNext({ service: "ec2", count: 1 });
-    const err = await rejection(c.ec2.send(new DescribeInstancesCommand({})));
+    const err = await rejection((await c.ec2()).send(new DescribeInstancesCommand({})));
     expect(err.name).toBe("RequestLimitExceeded");
     expect(err.$metadata?.httpStatusCode).toBe(503);
-    await c.ec2.send(new DescribeInstancesCommand({}));
+    await (await c.ec2()).send(new DescribeInstancesCommand({}));
   });
 
   it("forced 5xx are retried by the SDK; a failing cluster fails alone", async () => {
     const s = await start();
     s.forceServerErrors({ service: "ecs", operation: "ListTasks", count: 1 });
     const retrying = sdk(s, { maxAttempts: 2 });
-    const r = await retrying.ecs.send(new ListTasksCommand({ cluster: "prod", maxResults: 1 }));
+    const r = await (await retrying.ecs()).send(new ListTasksCommand({ cluster: "prod", maxResults: 1 }));
     expect(r.$metadata.attempts).toBe(2);
     expect(s.calls("ListTasks")).toBe(2);
 
     const c = sdk(s);
     s.forceServerErrors({ service: "ecs", count: 1, status: 503 });
-    const five = await rejection(c.ecs.send(new ListTasksCommand({ cluster: "prod" })));
+    const five = await rejection((await c.ecs()).send(new ListTasksCommand({ cluster: "prod" })));
     expect(five.name).toBe("ServerException");
     expect(five.$fault).toBe("server");
     expect(five.$metadata?.httpStatusCode).toBe(503);
@@ -605,22 +635,24 @@ describe("fault switches and call counters", () => {
       code: "AccessDeniedException",
       message: "no access to staging",
     });
-    const denied = await rejection(c.ecs.send(new ListTasksCommand({ cluster: "staging" })));
+    const denied = await rejection((await c.ecs()).send(new ListTasksCommand({ cluster: "staging" })));
     expect(denied.name).toBe("AccessDeniedException");
     expect(denied.message).toBe("no access to staging");
     const byArn = await rejection(
-      c.ecs.send(new ListTasksCommand({ cluster: "arn:aws:ecs:us-east-1:123456789012:cluster/staging" })),
+      (await c.ecs()).send(
+        new ListTasksCommand({ cluster: "arn:aws:ecs:us-east-1:123456789012:cluster/staging" }),
+      ),
     );
     expect(byArn.name).toBe("AccessDeniedException");
-    await c.ecs.send(new ListTasksCommand({ cluster: "prod", maxResults: 1 }));
+    await (await c.ecs()).send(new ListTasksCommand({ cluster: "prod", maxResults: 1 }));
     expect(s.removeFault(id)).toBe(true);
-    await c.ecs.send(new ListTasksCommand({ cluster: "staging" }));
+    await (await c.ecs()).send(new ListTasksCommand({ cluster: "staging" }));
 
     // The default 500 of a failed cluster is ECS's ServerException.
     s.failCluster("prod");
-    expect((await rejection(c.ecs.send(new DescribeClustersCommand({ clusters: ["prod"] })))).name).toBe(
-      "ServerException",
-    );
+    expect(
+      (await rejection((await c.ecs()).send(new DescribeClustersCommand({ clusters: ["prod"] })))).name,
+    ).toBe("ServerException");
   });
 
   it("latency delays only the matching operation", async () => {
@@ -629,8 +661,10 @@ describe("fault switches and call counters", () => {
     s.setLatency({ service: "ecs", operation: "ListClusters", ms: 400 });
     const order: string[] = [];
     await Promise.all([
-      c.ecs.send(new ListClustersCommand({})).then(() => order.push("slow")),
-      c.ecs.send(new ListTasksCommand({ cluster: "prod", maxResults: 1 })).then(() => order.push("fast")),
+      (await c.ecs()).send(new ListClustersCommand({})).then(() => order.push("slow")),
+      (await c.ecs())
+        .send(new ListTasksCommand({ cluster: "prod", maxResults: 1 }))
+        .then(() => order.push("fast")),
     ]);
     expect(order).toEqual(["fast", "slow"]);
   });
@@ -638,9 +672,9 @@ describe("fault switches and call counters", () => {
   it("counts calls per operation and per service:operation, and resets", async () => {
     const s = await start({ ...SCENARIO, namespaces: [{ name: "apps" }] });
     const c = sdk(s);
-    await c.ecs.send(new ListServicesCommand({ cluster: "prod" }));
-    await c.ecs.send(new ListServicesCommand({ cluster: "prod" }));
-    await c.servicediscovery.send(new ListCloudMapServicesCommand({}));
+    await (await c.ecs()).send(new ListServicesCommand({ cluster: "prod" }));
+    await (await c.ecs()).send(new ListServicesCommand({ cluster: "prod" }));
+    await (await c.servicediscovery()).send(new ListCloudMapServicesCommand({}));
     expect(s.calls("ListServices")).toBe(3);
     expect(s.calls("ecs:ListServices")).toBe(2);
     expect(s.calls("servicediscovery:ListServices")).toBe(1);
@@ -658,7 +692,7 @@ describe("scenarios", () => {
     const scenario = loadScenario(new URL("../../sim/scenarios/demo.yaml", import.meta.url).pathname);
     const s = await start(scenario);
     const c = sdk(s);
-    expect((await c.ecs.send(new ListClustersCommand({}))).clusterArns).toEqual([
+    expect((await (await c.ecs()).send(new ListClustersCommand({}))).clusterArns).toEqual([
       "arn:aws:ecs:us-east-1:123456789012:cluster/demo",
     ]);
     const endpoints = s.endpoints();

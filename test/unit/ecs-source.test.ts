@@ -662,6 +662,35 @@ describe("health status freshness", () => {
   });
 });
 
+describe("work proportional to change", () => {
+  it("a re-described task with the same version, health and tags keeps its targets; any change rebuilds them", async () => {
+    const td = taskDefinition("api", 7, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const same: Task = { ...fargateTask("r1", tdArn("api", 7), "10.0.8.1"), version: 3 };
+    const moved: Task = { ...fargateTask("r2", tdArn("api", 7), "10.0.8.2"), version: 5 };
+    const world = { taskDefs: [td], tasks: [same, moved] };
+    const ecs = new FakeEcsApi(world);
+    const { src } = source(ecs);
+    const byAddress = async () => new Map((await targetsOf(src)).map((t) => [t.group.targets[0], t]));
+    const first = await byAddress();
+    const second = await byAddress();
+    expect(ecs.calls.DescribeTasks).toBe(2);
+    // The same objects: publication sees them unchanged without comparing labels.
+    expect(second.get("10.0.8.1:9100")).toBe(first.get("10.0.8.1:9100"));
+    expect(second.get("10.0.8.2:9100")).toBe(first.get("10.0.8.2:9100"));
+
+    world.tasks = [
+      { ...same, healthStatus: "UNHEALTHY", tags: [{ key: "tier", value: "gold" }] },
+      { ...fargateTask("r2", tdArn("api", 7), "10.0.8.3"), version: 6 },
+    ];
+    const third = await byAddress();
+    expect([...third.keys()].sort()).toEqual(["10.0.8.1:9100", "10.0.8.3:9100"]);
+    expect(third.get("10.0.8.1:9100")!.group.labels).toMatchObject({
+      __meta_ecs_health_status: "UNHEALTHY",
+      __meta_ecs_tag_task_tier: "gold",
+    });
+  });
+});
+
 describe("calls shared, failures counted and contained", () => {
   it("clusters refreshed at once share one DescribeTaskDefinition per ARN", async () => {
     const td = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);

@@ -143,7 +143,7 @@ it("a reply that never arrives fails the call once its bound has passed", async 
     maxAttempts: 1,
   });
   try {
-    const api = cloudWatchApi(client, { callTimeoutMs: 200 });
+    const api = cloudWatchApi(async () => client, { callTimeoutMs: 200 });
     const err = await api.listMetrics({ Namespace: NAMESPACE }, () => {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CallTimeout);
     expect((err as Error).name).toBe("TimeoutError");
