@@ -89,20 +89,42 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** `prefix:Operation` for every SDK command or paginator the code imports as a value (`import type` is skipped). */
+/**
+ * The `{ names }` and SDK package of every value import in a file: `import { X } from "pkg"` (not
+ * `import type`), `const { X } = await import("pkg")`, and `const { X } = await sdk()` where
+ * `const sdk = () => import("pkg")` (the SDK modules are loaded on first use).
+ */
+function sdkImports(text: string): [names: string, pkg: string][] {
+  const pkg = String.raw`["'](@aws-sdk\/client-[a-z0-9-]+)["']`;
+  const out: [string, string][] = [];
+  for (const m of text.matchAll(new RegExp(String.raw`import\s*\{([^{}]*)\}\s*from\s*${pkg}`, "g")))
+    out.push([m[1]!, m[2]!]);
+  for (const m of text.matchAll(
+    new RegExp(String.raw`\{([^{}]*)\}\s*=\s*await\s+import\(\s*${pkg}\s*\)`, "g"),
+  ))
+    out.push([m[1]!, m[2]!]);
+  for (const alias of text.matchAll(
+    new RegExp(String.raw`const\s+(\w+)\s*=\s*\(\)\s*=>\s*import\(\s*${pkg}\s*\)`, "g"),
+  ))
+    for (const m of text.matchAll(new RegExp(String.raw`\{([^{}]*)\}\s*=\s*await\s+${alias[1]}\(\)`, "g")))
+      out.push([m[1]!, alias[2]!]);
+  return out;
+}
+
+/** `prefix:Operation` for every SDK command or paginator the code imports as a value. */
 function actionsUsedByCode(files: string[]): Map<string, string[]> {
   const used = new Map<string, string[]>();
-  const importRe = /import\s*\{([^}]*)\}\s*from\s*["'](@aws-sdk\/client-[a-z0-9-]+)["']/g;
   for (const file of files) {
     const text = readFileSync(file, "utf8");
-    for (const m of text.matchAll(importRe)) {
-      const prefix = PREFIX_BY_SDK_PACKAGE[m[2]!];
-      for (const raw of m[1]!.split(",")) {
+    for (const [names, sdkPackage] of sdkImports(text)) {
+      const prefix = PREFIX_BY_SDK_PACKAGE[sdkPackage];
+      for (const raw of names.split(",")) {
         const name = raw.trim().split(/\s+as\s+/)[0]!;
         if (!name || name.startsWith("type ")) continue;
         const op = /^([A-Z]\w+)Command$/.exec(name)?.[1] ?? /^paginate([A-Z]\w+)$/.exec(name)?.[1];
         if (!op) continue;
-        if (!prefix) throw new Error(`${file} uses ${m[2]}, which has no IAM prefix in deploy/check/iam.ts`);
+        if (!prefix)
+          throw new Error(`${file} uses ${sdkPackage}, which has no IAM prefix in deploy/check/iam.ts`);
         const action = `${prefix}:${op}`;
         used.set(action, [...(used.get(action) ?? []), file]);
       }
