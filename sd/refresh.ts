@@ -8,6 +8,7 @@ import type { Logger } from "../core/log.js";
 import { DEFAULT_CALL_TIMEOUT_SECONDS } from "../core/aws.js";
 import type { SelfMetrics } from "../core/metrics.js";
 import { compareTargets, type DiscoveredTarget, type SourceName } from "./model.js";
+import type { UnitSkips } from "./skips.js";
 
 /** The outcome of one unit (a cluster in one account/region, a Cloud Map namespace). */
 export type UnitOutcome =
@@ -28,6 +29,8 @@ export interface SourceRefresh {
 export interface Source {
   readonly name: SourceName;
   refresh(): Promise<SourceRefresh>;
+  /** What each unit left out in its last good refresh, and why (status page, explain); optional. */
+  skips?(): ReadonlyMap<string, UnitSkips>;
 }
 
 interface UnitState {

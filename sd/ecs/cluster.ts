@@ -17,8 +17,8 @@ import {
   buildTaskTargets,
   labelNetworkMode,
   taskEniAddress,
+  type BuildResult,
   type OptInOptions,
-  type SkipReason,
   type TaskFacts,
 } from "./targets.js";
 
@@ -48,7 +48,7 @@ export interface ClusterRefreshDeps {
   /** Known tasks are described again every this many refreshes (1: every refresh). */
   redescribeEvery: number;
   onDescribeFailures: (operation: string, failures: DescribeFailure[]) => void;
-  onSkipped: (reason: SkipReason) => void;
+  onSkipped: (skip: BuildResult["skipped"][number]) => void;
 }
 
 function hasHealthCheck(def: TaskDefinition): boolean {
@@ -97,16 +97,17 @@ export async function refreshCluster(
     const taskFacts = facts.of(task);
     const result = buildTaskTargets(task, def, taskFacts, deps.opts);
     targets.push(...result.targets);
-    for (const reason of result.skipped) deps.onSkipped(reason);
+    for (const skip of result.skipped) deps.onSkipped(skip);
+    const skippedFor = new Set(result.skipped.map((s) => s.reason));
     // Keep only settled tasks; PROVISIONING/PENDING ones, ones without an address, and ones whose
     // container health checks have not reported yet are described again whatever the cadence.
     const settled =
       task.lastStatus === "RUNNING" &&
       def !== undefined &&
       !taskFacts.incomplete &&
-      !result.skipped.includes("no_ip") &&
-      !result.skipped.includes("invalid_address") &&
-      !result.skipped.includes("unresolved_host_port") &&
+      !skippedFor.has("no_ip") &&
+      !skippedFor.has("invalid_address") &&
+      !skippedFor.has("unresolved_host_port") &&
       !(task.healthStatus === "UNKNOWN" && hasHealthCheck(def));
     if (settled) next.tasks.set(arn, task);
   }

@@ -9,6 +9,7 @@ import type { Logger } from "../../core/log.js";
 import type { AwsScope } from "../../core/scopes.js";
 import type { SelfMetrics } from "../../core/metrics.js";
 import type { Source, SourceRefresh, UnitOutcome } from "../refresh.js";
+import { SkipCollector, type UnitSkips } from "../skips.js";
 import { createEcsApi, type DescribeFailure, type EcsApi } from "./api.js";
 import { emptyClusterState, refreshCluster, type ClusterRefreshDeps, type ClusterState } from "./cluster.js";
 import { ScopeFacts } from "./scope.js";
@@ -35,6 +36,8 @@ export class EcsSource implements Source {
   private readonly listingBackoff = new UnitBackoff();
   private readonly opts: OptInOptions;
   private skipped = new Map<SkipReason, number>();
+  private collecting = new SkipCollector();
+  private lastSkips = new Map<string, UnitSkips>();
 
   constructor(private readonly deps: EcsSourceDeps) {
     const { ecs } = deps.config;
@@ -47,6 +50,7 @@ export class EcsSource implements Source {
 
   async refresh(): Promise<SourceRefresh> {
     this.skipped = new Map();
+    this.collecting = new SkipCollector();
     const units: UnitOutcome[] = [];
     const failedScopes: string[] = [];
     const scopeErrors = new Map<string, Error>();
@@ -111,7 +115,24 @@ export class EcsSource implements Source {
     );
     for (const reason of SKIP_REASONS)
       this.deps.metrics.skipped.set({ source: "ecs", reason }, this.skipped.get(reason) ?? 0);
+    this.keepSkips(units, failedScopes);
     return { units, failedScopes, scopeErrors };
+  }
+
+  skips(): ReadonlyMap<string, UnitSkips> {
+    return this.lastSkips;
+  }
+
+  /** This refresh's skips for units that refreshed; failing units keep those of their last-good refresh. */
+  private keepSkips(units: UnitOutcome[], failedScopes: string[]): void {
+    const next = new Map<string, UnitSkips>();
+    for (const [unit, skips] of this.lastSkips)
+      if (failedScopes.some((scope) => unit.startsWith(scope))) next.set(unit, skips);
+    for (const u of units) {
+      const skips = u.ok ? this.collecting.of(u.unit) : this.lastSkips.get(u.unit);
+      if (skips) next.set(u.unit, skips);
+    }
+    this.lastSkips = next;
   }
 
   /** A cluster that does not exist in this scope: reported (status, metric, one log line), not failed. */
@@ -139,7 +160,10 @@ export class EcsSource implements Source {
       withTags: this.deps.config.ecs.taskTags,
       redescribeEvery: this.deps.config.ecs.redescribeEveryRefreshes,
       onDescribeFailures: (operation, failures) => this.countFailures(unit, operation, failures),
-      onSkipped: (reason) => this.skipped.set(reason, (this.skipped.get(reason) ?? 0) + 1),
+      onSkipped: (skip) => {
+        this.skipped.set(skip.reason, (this.skipped.get(skip.reason) ?? 0) + 1);
+        this.collecting.add(unit, skip);
+      },
     };
   }
 
