@@ -126,6 +126,7 @@ function attemptPlugin<I extends object, O extends object>(o: AttemptOptions): P
             return await Promise.race([next(args), timeout]);
           } catch (err) {
             const code = (err as { name?: string }).name ?? "Error";
+            markOperation(err, operation);
             o.metrics?.awsErrors.inc({ service: o.service, operation, code });
             if (isThrottle(err)) o.metrics?.awsThrottles.inc({ service: o.service, operation });
             if (EXPIRED_TOKEN_CODES.has(code)) o.onExpiredToken?.();
@@ -140,6 +141,21 @@ function attemptPlugin<I extends object, O extends object>(o: AttemptOptions): P
       );
     },
   };
+}
+
+const OPERATION = Symbol("awsOperation");
+
+/** Stamps the failing AWS call on its error once (the innermost call, e.g. AssumeRole under ListClusters). */
+function markOperation(err: unknown, operation: string): void {
+  if (err && typeof err === "object" && Object.isExtensible(err) && !(OPERATION in err))
+    Object.defineProperty(err, OPERATION, { value: operation, enumerable: false });
+}
+
+/** The AWS operation an error came from (`ListClusters`), when it came from an AWS call. */
+export function failedOperation(err: unknown): string | undefined {
+  return err && typeof err === "object" && OPERATION in err
+    ? (err as { [OPERATION]: string })[OPERATION]
+    : undefined;
 }
 
 /** Credentials expire this long before their stated expiration, as the SDK's own cache does. */

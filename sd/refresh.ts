@@ -5,9 +5,10 @@
 // maximum age of last-good data, and a deadline on each source's refresh so single-flight can never stick.
 import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "../core/log.js";
-import { DEFAULT_CALL_TIMEOUT_SECONDS } from "../core/aws.js";
+import { DEFAULT_CALL_TIMEOUT_SECONDS, failedOperation } from "../core/aws.js";
 import type { SelfMetrics } from "../core/metrics.js";
 import { compareTargets, type DiscoveredTarget, type SourceName } from "./model.js";
+import { RefreshReports, type SourceReport } from "./report.js";
 import type { UnitSkips } from "./skips.js";
 
 /** The outcome of one unit (a cluster in one account/region, a Cloud Map namespace). */
@@ -40,6 +41,8 @@ interface UnitState {
   absent?: boolean;
   lastSuccess?: number;
   lastError?: string;
+  /** The AWS operation that failed (`ListTasks`), when known. */
+  lastStep?: string;
   /** Its last-good targets are older than maxStaleSeconds (they are still served). */
   stale?: boolean;
 }
@@ -63,6 +66,8 @@ export interface UnitStatus {
   targets: number;
   lastSuccess?: string;
   lastError?: string;
+  /** The AWS operation that failed, when known. */
+  failedStep?: string;
   /** Served from last-good data older than maxStaleSeconds (always set by Discovery). */
   stale?: boolean;
 }
@@ -74,6 +79,8 @@ export interface ScopeStatus {
   ok: boolean;
   /** `<AWS error name>: <message>` of the failure. */
   lastError?: string;
+  /** The AWS operation that failed (`ListClusters`, `AssumeRole`), when known. */
+  failedStep?: string;
 }
 
 /** A listing scope (e.g. `<account>/<region>/`) whose units may be stale or missing after the last refresh. */
@@ -83,6 +90,7 @@ export interface ScopeFailure {
   scope: string;
   /** `<AWS error name>: <message>`. */
   error?: string;
+  step?: string;
 }
 
 /** A source's refresh is abandoned (as failed) after this many call timeouts: refreshes cannot hang. */
@@ -116,8 +124,10 @@ export class Discovery {
   private task: ScheduledTask | undefined;
   private nextDue = 0;
   private snap: Snapshot = { targets: [], version: 0, ready: false };
+  private readonly reports: RefreshReports;
 
   constructor(private readonly opts: DiscoveryOptions) {
+    this.reports = new RefreshReports(opts.metrics, opts.logger, () => this.now());
     if (opts.sources.length === 0) this.snap.ready = true;
     // Series exist before the first refresh: 0 means "never succeeded", so the alerts on them can fire.
     for (const { name } of opts.sources) {
@@ -140,6 +150,7 @@ export class Discovery {
         targets: state.targets.length,
         ...(state.lastSuccess ? { lastSuccess: new Date(state.lastSuccess).toISOString() } : {}),
         ...(state.lastError ? { lastError: state.lastError } : {}),
+        ...(state.lastStep ? { failedStep: state.lastStep } : {}),
         stale: state.stale ?? false,
       }))
       .sort((a, b) => (a.source + a.unit < b.source + b.unit ? -1 : 1));
@@ -160,6 +171,7 @@ export class Discovery {
           source,
           scope,
           ok: !failure && !never,
+          ...(failure?.step ? { failedStep: failure.step } : {}),
           ...(failure?.error
             ? { lastError: failure.error }
             : never
@@ -168,6 +180,31 @@ export class Discovery {
         };
       }),
     );
+  }
+
+  /** The last refresh of a source: calls by operation, targets added and removed, skips, duration. */
+  report(source: SourceName): SourceReport | undefined {
+    return this.reports.get(source);
+  }
+
+  /** What each unit of a source left out in its last good refresh (sources that record it). */
+  skips(source: SourceName): ReadonlyMap<string, UnitSkips> {
+    return this.opts.sources.find((s) => s.name === source)?.skips?.() ?? new Map();
+  }
+
+  /** The targets each unit serves now (last-good included), by `<source>:<unit>`. */
+  unitTargets(): ReadonlyMap<string, readonly DiscoveredTarget[]> {
+    return new Map([...this.units].map(([key, { state }]) => [key, state.targets]));
+  }
+
+  private sourceTargets(source: SourceName): DiscoveredTarget[] {
+    return [...this.units.values()].flatMap((u) => (u.source === source ? u.state.targets : []));
+  }
+
+  private unitCounts(source: SourceName): { ok: number; failed: number } {
+    const states = [...this.units.values()].filter((u) => u.source === source);
+    const ok = states.filter((u) => u.state.ok).length;
+    return { ok, failed: states.length - ok };
   }
 
   private scopeFailure(source: SourceName, scope: string): ScopeFailure | undefined {
@@ -227,6 +264,9 @@ export class Discovery {
 
   private async runSource(source: Source): Promise<void> {
     const { metrics, logger } = this.opts;
+    const report = await this.reports.begin(source.name, this.sourceTargets(source.name));
+    const done = () =>
+      report(this.unitCounts(source.name), this.sourceTargets(source.name), source.skips?.());
     const end = metrics.refreshDuration.startTimer({ source: source.name });
     let result: SourceRefresh;
     try {
@@ -235,12 +275,14 @@ export class Discovery {
       // A source that throws as a whole (or misses its deadline) keeps all of its last-good units.
       end();
       const error = describe(err);
-      this.failed.set(source.name, [{ source: source.name, scope: "", error }]);
+      const step = failedOperation(err);
+      this.failed.set(source.name, [{ source: source.name, scope: "", error, ...(step ? { step } : {}) }]);
       metrics.refreshFailures.inc({ source: source.name, unit: "*" });
       for (const [key, { source: s, state }] of this.units)
-        if (s === source.name) this.markDown(source.name, key, state, error);
+        if (s === source.name) this.markDown(source.name, key, state, error, step);
       this.updateScopesAndStaleness(source.name);
       logger.warn("refresh failed; keeping last-good targets", { source: source.name, err });
+      await done();
       return;
     }
     end();
@@ -248,7 +290,13 @@ export class Discovery {
       source.name,
       result.failedScopes.map((scope) => {
         const err = result.scopeErrors?.get(scope);
-        return { source: source.name, scope, ...(err ? { error: describe(err) } : {}) };
+        const step = failedOperation(err);
+        return {
+          source: source.name,
+          scope,
+          ...(err ? { error: describe(err) } : {}),
+          ...(step ? { step } : {}),
+        };
       }),
     );
     const seen = new Set<string>();
@@ -280,7 +328,7 @@ export class Discovery {
       });
       let entry = this.units.get(key);
       if (!entry) this.units.set(key, (entry = { source: source.name, state: { targets: [], ok: false } }));
-      this.markDown(source.name, key, entry.state, describe(outcome.error));
+      this.markDown(source.name, key, entry.state, describe(outcome.error), failedOperation(outcome.error));
     }
     for (const [key, { source: s, state }] of this.units) {
       if (s !== source.name || seen.has(key)) continue;
@@ -289,7 +337,13 @@ export class Discovery {
       if (scope !== undefined) {
         // Not listed because its scope's listing failed: down, serving last-good targets.
         const err = result.scopeErrors?.get(scope);
-        this.markDown(source.name, key, state, err ? describe(err) : "listing of its scope failed");
+        this.markDown(
+          source.name,
+          key,
+          state,
+          err ? describe(err) : "listing of its scope failed",
+          failedOperation(err),
+        );
         continue;
       }
       // Units that vanished from a successful listing are gone (cluster deleted, namespace removed).
@@ -306,6 +360,7 @@ export class Discovery {
     // Serving [] while every unit fails would make a restarted bridge wipe Prometheus' targets.
     const listedEmpty = result.failedScopes.length === 0 && result.units.length === 0;
     if (listedEmpty || result.units.some((u) => u.ok)) this.readySources.add(source.name);
+    await done();
   }
 
   /**
@@ -333,9 +388,11 @@ export class Discovery {
     }
   }
 
-  private markDown(source: SourceName, key: string, state: UnitState, error: string): void {
+  private markDown(source: SourceName, key: string, state: UnitState, error: string, step?: string): void {
     state.ok = false;
     state.lastError = error;
+    if (step) state.lastStep = step;
+    else delete state.lastStep;
     this.opts.metrics.unitUp.set({ source, unit: key.slice(source.length + 1) }, 0);
   }
 

@@ -1,0 +1,166 @@
+// What one refresh of a source did, for people: its AWS calls by operation, targets added and removed,
+// skips by reason and duration (one info log line per refresh, and the status page), and the fix hint
+// for a failure. Read from the self-metrics and the source; nothing here calls AWS.
+import type { Logger } from "../core/log.js";
+import type { SelfMetrics } from "../core/metrics.js";
+import type { DiscoveredTarget, SourceName } from "./model.js";
+import type { UnitSkips } from "./skips.js";
+
+/** The AWS services whose calls a source makes (the `service` label of ecs_bridge_aws_requests_total). */
+const SOURCE_SERVICES: Record<SourceName, readonly string[]> = {
+  ecs: ["ecs", "ec2"],
+  cloudmap: ["servicediscovery"],
+};
+
+export interface SourceReport {
+  source: SourceName;
+  /** When the refresh ended (ISO 8601). */
+  at: string;
+  durationMs: number;
+  unitsOk: number;
+  unitsFailed: number;
+  targets: number;
+  added: number;
+  removed: number;
+  skipped: Record<string, number>;
+  /** AWS requests of the refresh by operation (each retry attempt counts). */
+  calls: Record<string, number>;
+}
+
+/** Target identity for added/removed: address and path. */
+const keyOf = (t: DiscoveredTarget) => `${t.group.targets[0] ?? ""} ${t.group.labels.__metrics_path__ ?? ""}`;
+
+async function callCounts(metrics: SelfMetrics, source: SourceName): Promise<Map<string, number>> {
+  const services = SOURCE_SERVICES[source];
+  const out = new Map<string, number>();
+  for (const v of (await metrics.awsRequests.get()).values) {
+    if (!services.includes(String(v.labels.service))) continue;
+    const op = String(v.labels.operation);
+    out.set(op, (out.get(op) ?? 0) + v.value);
+  }
+  return out;
+}
+
+/** Keeps the last report of each source and logs one line per refresh. */
+export class RefreshReports {
+  private readonly last = new Map<SourceName, SourceReport>();
+
+  constructor(
+    private readonly metrics: SelfMetrics,
+    private readonly logger: Logger,
+    private readonly now: () => number,
+  ) {}
+
+  /** Call before a source refreshes; call the returned function once its units are updated. */
+  async begin(
+    source: SourceName,
+    before: readonly DiscoveredTarget[],
+  ): Promise<
+    (
+      units: { ok: number; failed: number },
+      after: readonly DiscoveredTarget[],
+      skips?: ReadonlyMap<string, UnitSkips>,
+    ) => Promise<void>
+  > {
+    const started = this.now();
+    const calls = await callCounts(this.metrics, source);
+    return async (units, after, skips) => {
+      const ended = this.now();
+      const callsNow = await callCounts(this.metrics, source);
+      const delta: Record<string, number> = {};
+      for (const [op, n] of callsNow) if (n - (calls.get(op) ?? 0) > 0) delta[op] = n - (calls.get(op) ?? 0);
+      const was = new Set(before.map(keyOf));
+      const is = new Set(after.map(keyOf));
+      const skipped: Record<string, number> = {};
+      for (const u of skips?.values() ?? [])
+        for (const [reason, n] of Object.entries(u.byReason)) skipped[reason] = (skipped[reason] ?? 0) + n;
+      const report: SourceReport = {
+        source,
+        at: new Date(ended).toISOString(),
+        durationMs: ended - started,
+        unitsOk: units.ok,
+        unitsFailed: units.failed,
+        targets: after.length,
+        added: [...is].filter((k) => !was.has(k)).length,
+        removed: [...was].filter((k) => !is.has(k)).length,
+        skipped,
+        calls: delta,
+      };
+      this.last.set(source, report);
+      const { source: _s, at: _a, ...fields } = report;
+      this.logger.info("refresh done", { source, ...fields });
+    };
+  }
+
+  get(source: SourceName): SourceReport | undefined {
+    return this.last.get(source);
+  }
+}
+
+/** IAM policy file of deploy/iam granting each operation the bridge calls. */
+export const POLICY_FILES: Record<string, string> = {
+  ListClusters: "ecs-discovery.json",
+  DescribeClusters: "ecs-discovery.json",
+  ListTasks: "ecs-discovery.json",
+  DescribeTasks: "ecs-discovery.json",
+  DescribeTaskDefinition: "ecs-discovery.json",
+  DescribeContainerInstances: "ecs-discovery.json",
+  DescribeServices: "ecs-discovery.json",
+  DescribeInstances: "ec2-bridge-mode.json",
+  DescribeNetworkInterfaces: "ec2-bridge-mode.json",
+  ListNamespaces: "cloudmap.json",
+  ListServices: "cloudmap.json",
+  ListInstances: "cloudmap.json",
+  DiscoverInstances: "cloudmap.json",
+  GetInstancesHealthStatus: "cloudmap.json",
+  ListTagsForResource: "cloudmap.json",
+};
+
+const IAM_PREFIX: Record<string, string> = {
+  "ecs-discovery.json": "ecs",
+  "ec2-bridge-mode.json": "ec2",
+  "cloudmap.json": "servicediscovery",
+};
+
+const THROTTLES = /Throttl|RequestLimitExceeded|TooManyRequests|SlowDown|RateExceeded/i;
+
+/**
+ * What to do about a failure, from its `<error name>: <message>` and the AWS operation that failed;
+ * undefined when there is nothing better to say than the error itself.
+ */
+export function fixHint(error: string, operation?: string): string | undefined {
+  const name = error.slice(0, Math.max(0, error.indexOf(":"))) || error;
+  if (/AccessDenied|UnauthorizedOperation|NotAuthorized|Forbidden/i.test(name)) {
+    if (operation === "AssumeRole" || /sts:AssumeRole/.test(error))
+      return (
+        "the bridge may not assume this account's role: grant sts:AssumeRole on it " +
+        "(deploy/iam/cross-account-assume-role.json) and trust the bridge's role in it " +
+        "(deploy/iam/cross-account-trust-policy.json)"
+      );
+    const file = operation ? POLICY_FILES[operation] : undefined;
+    if (operation && file)
+      return `grant ${IAM_PREFIX[file]}:${operation} to the bridge's role (deploy/iam/${file})`;
+    return "grant the bridge's role the read-only policies in deploy/iam/";
+  }
+  if (THROTTLES.test(name))
+    return "AWS is throttling these calls: raise refreshIntervalSeconds (BRIDGE_REFRESH_INTERVAL_SECONDS) or lower aws.maxConcurrency";
+  if (
+    /ExpiredToken|InvalidClientTokenId|UnrecognizedClient|SignatureDoesNotMatch|CredentialsProviderError/i.test(
+      name,
+    )
+  )
+    return "the AWS credentials are missing, invalid or expired: check the task role or AWS_PROFILE (`ecs-prometheus-bridge check-config` tests them)";
+  if (
+    /Timeout|RefreshDeadlineExceeded|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|NetworkingError/i.test(error)
+  )
+    return "the AWS endpoint did not answer in time: check the network path (VPC endpoints, proxy, AWS_ENDPOINT_URL) or raise aws.callTimeoutSeconds";
+  if (/ClusterNotFound/i.test(name)) return "check the cluster's name and region (clusters, BRIDGE_CLUSTERS)";
+  if (/MalformedResponse/i.test(name))
+    return "the reply could not be read (a proxy in between, or an AWS fault); the next refresh retries it";
+  return undefined;
+}
+
+/** `ListClusters in <account>/<region>: <error>`: the failing step, where, and the error. */
+export function failureText(where: string, error: string, operation?: string): string {
+  return `${operation ?? "refresh"} in ${where}: ${error}`;
+}
