@@ -4,6 +4,7 @@
 import type { Logger } from "../core/log.js";
 import type { SelfMetrics } from "../core/metrics.js";
 import type { DiscoveredTarget, SourceName } from "./model.js";
+import type { ScopeStatus, UnitStatus } from "./refresh.js";
 import type { UnitSkips } from "./skips.js";
 
 /** The AWS services whose calls a source makes (the `service` label of ecs_bridge_aws_requests_total). */
@@ -163,4 +164,36 @@ export function fixHint(error: string, operation?: string): string | undefined {
 /** `ListClusters in <account>/<region>: <error>`: the failing step, where, and the error. */
 export function failureText(where: string, error: string, operation?: string): string {
   return `${operation ?? "refresh"} in ${where}: ${error}`;
+}
+
+export interface FailureCause {
+  /** `ListClusters in <account>/<region>: AccessDeniedException: ...`. */
+  cause: string;
+  hint?: string;
+}
+
+/** Why discovery is not (fully) working: each failing scope, then each failing unit not under one. */
+export function failureCauses(
+  units: readonly UnitStatus[],
+  scopes: readonly ScopeStatus[] = [],
+): FailureCause[] {
+  const out: FailureCause[] = [];
+  const failedScopes = scopes.filter((s) => !s.ok && s.lastError);
+  for (const s of failedScopes) {
+    const hint = fixHint(s.lastError!, s.failedStep);
+    out.push({
+      cause: failureText(`${s.source} ${s.scope}`, s.lastError!, s.failedStep ?? "listing"),
+      ...(hint ? { hint } : {}),
+    });
+  }
+  for (const u of units) {
+    if (u.ok || !u.lastError) continue;
+    if (failedScopes.some((s) => s.source === u.source && u.unit.startsWith(`${s.scope}/`))) continue;
+    const hint = fixHint(u.lastError, u.failedStep);
+    out.push({
+      cause: failureText(`${u.source} ${u.unit}`, u.lastError, u.failedStep),
+      ...(hint ? { hint } : {}),
+    });
+  }
+  return out;
 }
