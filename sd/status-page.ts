@@ -230,7 +230,9 @@ function targetRow(t: DiscoveredTarget): string {
   const l = t.group.labels;
   return (
     `<tr><td>${esc(l.__scheme__ ?? "http")}://${esc(t.group.targets[0] ?? "")}</td><td>${esc(l.__metrics_path__ ?? "/metrics")}</td>` +
-    `<td>${esc(l.job ?? "")}</td><td>${esc(l[CONTAINER_LABEL] ?? "")}</td><td>${taskLink(taskOf(t))}</td></tr>`
+    `<td>${esc(l.job ?? "")}</td><td>${esc(l[CONTAINER_LABEL] ?? "")}</td>` +
+    // Only ECS tasks have an explanation; a Cloud Map instance id is shown as it is.
+    `<td>${l.__meta_ecs_task_arn ? taskLink(l.__meta_ecs_task_arn) : esc(taskOf(t) ?? "")}</td></tr>`
   );
 }
 
