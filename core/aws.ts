@@ -1,6 +1,7 @@
 // The one place AWS SDK clients are made: region, credentials (default chain or an assumed role, renewed
 // after ExpiredToken), endpoint overrides, retries, a timeout on every attempt, and a per-operation call
 // counter (STS included) that feeds the self-metrics.
+import { countCall } from "./calls.js";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { ECSClient } from "@aws-sdk/client-ecs";
@@ -118,6 +119,7 @@ function attemptPlugin<I extends object, O extends object>(o: AttemptOptions): P
         (next, context) => async (args) => {
           const operation = (context.commandName ?? "unknown").replace(/Command$/, "");
           o.metrics?.awsRequests.inc({ service: o.service, operation });
+          countCall(operation);
           let timer: NodeJS.Timeout | undefined;
           const timeout = new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(new CallTimeoutError(operation, o.timeoutMs)), o.timeoutMs);

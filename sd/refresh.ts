@@ -12,9 +12,13 @@ import { RefreshReports, type SourceReport } from "./report.js";
 import type { UnitSkips } from "./skips.js";
 
 /** The outcome of one unit (a cluster in one account/region, a Cloud Map namespace). */
-export type UnitOutcome =
+export type UnitOutcome = (
   | { unit: string; ok: true; targets: DiscoveredTarget[]; absent?: boolean }
-  | { unit: string; ok: false; error: Error };
+  | { unit: string; ok: false; error: Error }
+) & {
+  /** The unit's AWS requests in this refresh, by operation (sources that count them). */
+  calls?: Record<string, number>;
+};
 
 export interface SourceRefresh {
   units: UnitOutcome[];
@@ -43,6 +47,8 @@ interface UnitState {
   lastError?: string;
   /** The AWS operation that failed (`ListTasks`), when known. */
   lastStep?: string;
+  /** AWS requests of its last refresh, by operation. */
+  calls?: Record<string, number>;
   /** Its last-good targets are older than maxStaleSeconds (they are still served). */
   stale?: boolean;
 }
@@ -68,6 +74,8 @@ export interface UnitStatus {
   lastError?: string;
   /** The AWS operation that failed, when known. */
   failedStep?: string;
+  /** AWS requests of its last refresh, by operation (sources that count them). */
+  calls?: Record<string, number>;
   /** Served from last-good data older than maxStaleSeconds (always set by Discovery). */
   stale?: boolean;
 }
@@ -151,6 +159,7 @@ export class Discovery {
         ...(state.lastSuccess ? { lastSuccess: new Date(state.lastSuccess).toISOString() } : {}),
         ...(state.lastError ? { lastError: state.lastError } : {}),
         ...(state.lastStep ? { failedStep: state.lastStep } : {}),
+        ...(state.calls ? { calls: state.calls } : {}),
         stale: state.stale ?? false,
       }))
       .sort((a, b) => (a.source + a.unit < b.source + b.unit ? -1 : 1));
@@ -313,6 +322,7 @@ export class Discovery {
             ok: true,
             lastSuccess: now,
             ...(outcome.absent ? { absent: true } : {}),
+            ...(outcome.calls ? { calls: outcome.calls } : {}),
           },
         });
         metrics.unitUp.set({ source: source.name, unit: outcome.unit }, 1);
@@ -328,6 +338,7 @@ export class Discovery {
       });
       let entry = this.units.get(key);
       if (!entry) this.units.set(key, (entry = { source: source.name, state: { targets: [], ok: false } }));
+      if (outcome.calls) entry.state.calls = outcome.calls;
       this.markDown(source.name, key, entry.state, describe(outcome.error), failedOperation(outcome.error));
     }
     for (const [key, { source: s, state }] of this.units) {

@@ -151,6 +151,7 @@ export function renderStatusPage(view: StatusView, opts: RenderOptions = {}): st
         `<p>Last success: ${esc(u.lastSuccess ?? "never")}. Targets: ${u.targets}. ` +
           `Skipped: ${esc(reasonsText(unitSkips.byReason))}` +
           (unitSkips.dropped > 0 ? ` (${unitSkips.dropped} not itemised: over the record cap)` : "") +
+          (u.calls ? `. AWS calls: ${esc(callsText(u.calls))}` : "") +
           `</p>`,
       );
       if (!u.ok && u.lastError) out.push(`<p>${errorCell(u.lastError, u.failedStep)}</p>`);

@@ -51,6 +51,13 @@ describe.skipIf(!browserAvailable())("status page in Chromium", () => {
     for (const unit of units) expect(headings.some((h) => h.startsWith(`${unit} `))).toBe(true);
     expect(headings.find((h) => h.startsWith("default/us-east-1/restricted"))).toContain("failing");
 
+    // Each unit's own AWS calls of the last refresh, by operation.
+    const demo = bridge.discovery.status().find((u) => u.unit === "default/us-east-1/demo")!;
+    expect(demo.calls).toMatchObject({ ListTasks: 1, DescribeTasks: 1 });
+    expect(await browser.page.locator("p", { hasText: "Last success" }).allTextContents()).toContainEqual(
+      expect.stringMatching(/AWS calls: .*DescribeTasks 1, .*ListTasks 1/),
+    );
+
     const failure = await browser.page.locator(".cause").first().textContent();
     expect(failure).toContain("ListTasks in ecs default/us-east-1/restricted: AccessDeniedException");
     expect(failure).toContain(
