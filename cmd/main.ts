@@ -10,6 +10,12 @@ import { startBridge, type Bridge } from "./bridge.js";
 import { closeOnSignals, runIfEntry } from "./process.js";
 import { checkCredentials, runOnce } from "./once.js";
 
+const MODES = `Modes:
+  --once              one refresh: the http_sd JSON on stdout, logs on stderr; exit 1 if a unit failed
+  --once --explain    one refresh: the table of skipped tasks and containers, with the reason
+  check-config        validate the configuration and resolve every scope's credentials; exit 0 or 2
+  SIGHUP              reload the config file (an invalid file keeps the running configuration)`;
+
 /** True when some credential source other than the EC2 instance metadata service is configured. */
 export function credentialsConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
   return Boolean(
@@ -26,7 +32,7 @@ export function credentialsConfigured(env: NodeJS.ProcessEnv = process.env): boo
 
 async function main(argv: string[]): Promise<void> {
   if (argv.includes("--help") || argv.includes("-h")) {
-    process.stdout.write(helpText() + "\n");
+    process.stdout.write(`${helpText()}\n\n${MODES}\n`);
     return;
   }
   if (argv.includes("--version")) {
