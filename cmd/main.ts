@@ -88,10 +88,16 @@ async function main(argv: string[]): Promise<void> {
   // SIGHUP re-reads the configuration; one reload at a time. A bad file keeps the running bridge.
   let reloading = Promise.resolve();
   process.on("SIGHUP", () => {
-    reloading = reloading.then(async () => {
-      const next = await reload(optionArgs, config, bridge, logger);
-      if (next) ({ config, bridge, logger } = next);
-    });
+    reloading = reloading
+      .then(async () => {
+        const next = await reload(optionArgs, config, bridge, logger);
+        if (next) ({ config, bridge, logger } = next);
+      })
+      .catch((err: unknown) => {
+        // Neither the new nor the previous configuration serves: a supervisor restarts a failed process.
+        logger.error("reload failed and the previous configuration did not start again; exiting", { err });
+        process.exit(1);
+      });
   });
   closeOnSignals(
     () => reloading.then(() => bridge.close()),

@@ -57,6 +57,26 @@ export class SkipCollector {
   }
 }
 
+/**
+ * The skips a source keeps after a refresh: this refresh's for units that refreshed, the previous ones for
+ * units that failed or whose scope's listing failed (they go with the last-good targets still served).
+ */
+export function keptSkips(
+  previous: ReadonlyMap<string, UnitSkips>,
+  collected: SkipCollector,
+  units: readonly { unit: string; ok: boolean }[],
+  failedScopes: readonly string[],
+): Map<string, UnitSkips> {
+  const next = new Map<string, UnitSkips>();
+  for (const [unit, skips] of previous)
+    if (failedScopes.some((scope) => unit.startsWith(scope))) next.set(unit, skips);
+  for (const u of units) {
+    const skips = u.ok ? collected.of(u.unit) : previous.get(u.unit);
+    if (skips) next.set(u.unit, skips);
+  }
+  return next;
+}
+
 export const emptySkips = (): UnitSkips => ({ records: [], dropped: 0, byReason: {} });
 
 /** The last segment of an ECS task ARN (`.../cluster/<id>`), or the string itself. */

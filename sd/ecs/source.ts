@@ -10,7 +10,7 @@ import type { Logger } from "../../core/log.js";
 import type { AwsScope } from "../../core/scopes.js";
 import type { SelfMetrics } from "../../core/metrics.js";
 import type { Source, SourceRefresh, UnitOutcome } from "../refresh.js";
-import { SkipCollector, type UnitSkips } from "../skips.js";
+import { keptSkips, SkipCollector, type UnitSkips } from "../skips.js";
 import { createEcsApi, type DescribeFailure, type EcsApi } from "./api.js";
 import { emptyClusterState, refreshCluster, type ClusterRefreshDeps, type ClusterState } from "./cluster.js";
 import { ScopeFacts } from "./scope.js";
@@ -119,24 +119,12 @@ export class EcsSource implements Source {
     );
     for (const reason of SKIP_REASONS)
       this.deps.metrics.skipped.set({ source: "ecs", reason }, this.skipped.get(reason) ?? 0);
-    this.keepSkips(units, failedScopes);
+    this.lastSkips = keptSkips(this.lastSkips, this.collecting, units, failedScopes);
     return { units, failedScopes, scopeErrors };
   }
 
   skips(): ReadonlyMap<string, UnitSkips> {
     return this.lastSkips;
-  }
-
-  /** This refresh's skips for units that refreshed; failing units keep those of their last-good refresh. */
-  private keepSkips(units: UnitOutcome[], failedScopes: string[]): void {
-    const next = new Map<string, UnitSkips>();
-    for (const [unit, skips] of this.lastSkips)
-      if (failedScopes.some((scope) => unit.startsWith(scope))) next.set(unit, skips);
-    for (const u of units) {
-      const skips = u.ok ? this.collecting.of(u.unit) : this.lastSkips.get(u.unit);
-      if (skips) next.set(u.unit, skips);
-    }
-    this.lastSkips = next;
   }
 
   /** A cluster that does not exist in this scope: reported (status, metric, one log line), not failed. */
