@@ -154,7 +154,7 @@ export function fixHint(error: string, operation?: string): string | undefined {
   if (
     /Timeout|RefreshDeadlineExceeded|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|NetworkingError/i.test(error)
   )
-    return "the AWS endpoint did not answer in time: check the network path (VPC endpoints, proxy, AWS_ENDPOINT_URL) or raise aws.callTimeoutSeconds";
+    return "the AWS endpoint could not be reached or did not answer in time: check the network path (VPC endpoints, proxy, AWS_ENDPOINT_URL) or raise aws.callTimeoutSeconds";
   if (/ClusterNotFound/i.test(name)) return "check the cluster's name and region (clusters, BRIDGE_CLUSTERS)";
   if (/MalformedResponse/i.test(name))
     return "the reply could not be read (a proxy in between, or an AWS fault); the next refresh retries it";
