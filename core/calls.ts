@@ -10,9 +10,7 @@ export function countCall(operation: string): void {
   if (counts) counts.set(operation, (counts.get(operation) ?? 0) + 1);
 }
 
-/** Runs `work`, counting the AWS requests it makes (retries included) by operation. */
-export async function withCallCounts<T>(work: () => Promise<T>): Promise<[T, Record<string, number>]> {
-  const counts = new Map<string, number>();
-  const value = await current.run(counts, work);
-  return [value, Object.fromEntries([...counts].sort(([a], [b]) => (a < b ? -1 : 1)))];
+/** `work`, made to count the AWS requests it makes (retries included) by operation into `counts`. */
+export function countingInto<T>(counts: Map<string, number>, work: () => Promise<T>): () => Promise<T> {
+  return () => current.run(counts, work);
 }

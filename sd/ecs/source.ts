@@ -4,7 +4,7 @@
 // not a failure retried forever; a cluster that fails keeps its last-good targets.
 import { ClusterNotFoundException } from "@aws-sdk/client-ecs";
 import { settle, UnitBackoff, type Settled } from "../../core/backoff.js";
-import { withCallCounts } from "../../core/calls.js";
+import { countingInto } from "../../core/calls.js";
 import type { Config } from "../../cmd/config.js";
 import type { Logger } from "../../core/log.js";
 import type { AwsScope } from "../../core/scopes.js";
@@ -83,29 +83,30 @@ export class EcsSource implements Source {
           clusters.map(async (cluster) => {
             const unit = `${scope.key}/${clusterNameFromArn(cluster) ?? cluster}`;
             const lookup = lookups?.values.get(cluster);
-            const [outcome, calls] = await withCallCounts(() =>
-              this.backoff.run<UnitOutcome>(
-                unit,
-                async () => {
-                  try {
-                    if (!lookup)
-                      throw lookups?.errors[0] ?? new Error(`DescribeClusters did not answer for ${cluster}`);
-                    if ("missing" in lookup) return this.absentUnit(unit);
-                    this.present(unit);
-                    const previous = this.clusters.get(unit) ?? emptyClusterState();
-                    const r = await refreshCluster(this.clusterDeps(facts, unit), lookup.found, previous);
-                    this.clusters.set(unit, r.next);
-                    return { unit, ok: true, targets: r.targets };
-                  } catch (err) {
-                    if (err instanceof ClusterNotFoundException) return this.absentUnit(unit);
-                    return { unit, ok: false, error: err as Error };
-                  }
-                },
-                (error) => ({ unit, ok: false, error }),
-              ),
+            const calls = new Map<string, number>();
+            const outcome = await this.backoff.run<UnitOutcome>(
+              unit,
+              countingInto(calls, async () => {
+                try {
+                  if (!lookup)
+                    throw lookups?.errors[0] ?? new Error(`DescribeClusters did not answer for ${cluster}`);
+                  if ("missing" in lookup) return this.absentUnit(unit);
+                  this.present(unit);
+                  const previous = this.clusters.get(unit) ?? emptyClusterState();
+                  const r = await refreshCluster(this.clusterDeps(facts, unit), lookup.found, previous);
+                  this.clusters.set(unit, r.next);
+                  return { unit, ok: true, targets: r.targets };
+                } catch (err) {
+                  if (err instanceof ClusterNotFoundException) return this.absentUnit(unit);
+                  return { unit, ok: false, error: err as Error };
+                }
+              }),
+              (error) => ({ unit, ok: false, error }),
             );
             // Fakes in tests make no AWS requests: no calls field then.
-            units.push(Object.keys(calls).length > 0 ? { ...outcome, calls } : outcome);
+            units.push(
+              calls.size > 0 ? { ...outcome, calls: Object.fromEntries([...calls].sort()) } : outcome,
+            );
           }),
         );
         // Forget clusters no longer listed in this scope.
