@@ -10,6 +10,7 @@ import { startSampleServers, type SampleServers } from "../sim/samples.js";
 import { loadScenario } from "../sim/scenario.js";
 import { startSimAws, type SimAws } from "../sim/server.js";
 import type { Scenario } from "../sim/types.js";
+import type { DiscoveredTarget } from "../sd/model.js";
 import { startBridge, type Bridge } from "./bridge.js";
 import { closeOnSignals, runIfEntry } from "./process.js";
 
@@ -151,7 +152,7 @@ function banner(sim: SimAws, bridge: Bridge, samples: SampleServers, portTaken?:
     `  fail the cluster         ${post("/_sim/faults", { cluster: "demo", status: 500 })}   (curl -XDELETE ${s}/_sim/faults)`,
     "",
     `Sample /metrics servers    ${samples.addresses().length} listening: ${samples.addresses().join(" ")}`,
-    `Discovered now             ${snap.ready ? `${snap.targets.length} targets` : "first refresh still running"} (refresh every 10 s)`,
+    `Discovered now             ${snap.ready ? discovered(snap.targets) : "first refresh still running"} (refresh every 10 s)`,
     "",
     "Prometheus: scrape_configs: [{job_name: ecs, http_sd_configs: [{url: " + `${b}/sd}]}]`,
     "Ctrl-C stops everything.",
@@ -159,6 +160,12 @@ function banner(sim: SimAws, bridge: Bridge, samples: SampleServers, portTaken?:
   ]
     .filter((l) => l !== undefined)
     .join("\n");
+}
+
+/** "7 targets, 2 of them found by both ECS and Cloud Map (served once)". */
+function discovered(targets: readonly DiscoveredTarget[]): string {
+  const both = targets.filter((t) => t.also?.length).length;
+  return `${targets.length} targets${both ? `, ${both} of them found by both ECS and Cloud Map (served once)` : ""}`;
 }
 
 async function main(): Promise<void> {

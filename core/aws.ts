@@ -71,6 +71,11 @@ export interface AwsClients {
   ec2: EC2Client;
   servicediscovery: ServiceDiscoveryClient;
   cloudwatch: CloudWatchClient;
+  /**
+   * For an assumed-role account: resolves its credentials (cached; AssumeRole only when none or expiring),
+   * rejecting with STS's error, so a denied role can fail its scope once instead of each call.
+   */
+  assumeRole?: () => Promise<unknown>;
 }
 
 const ENV_SUFFIX: Record<ServiceKey, string> = {
@@ -204,6 +209,7 @@ export function createClients(target: AwsTarget, opts: ClientOptions = {}): AwsC
   };
   let credentials = opts.credentials;
   let renew: (() => void) | undefined;
+  let assumeRole: AwsCredentialIdentityProvider | undefined;
   if (target.account) {
     const stsEndpoint = endpointOverride("sts", env);
     const assumed = renewableCredentials(
@@ -225,7 +231,7 @@ export function createClients(target: AwsTarget, opts: ClientOptions = {}): AwsC
         clientPlugins: [attemptPlugin({ service: "sts", metrics: opts.metrics, timeoutMs })],
       }),
     );
-    credentials = assumed.provider;
+    credentials = assumeRole = assumed.provider;
     renew = assumed.renew;
   }
   const common = (service: ServiceKey) => {
@@ -250,6 +256,7 @@ export function createClients(target: AwsTarget, opts: ClientOptions = {}): AwsC
       ...(sdEndpoint ? { disableHostPrefix: true } : {}),
     }),
     cloudwatch: new CloudWatchClient(common("cloudwatch")),
+    ...(assumeRole ? { assumeRole } : {}),
   };
   const attempt = (service: ServiceKey): AttemptOptions => ({
     service,

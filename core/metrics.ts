@@ -3,6 +3,16 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 
 export const METRIC_PREFIX = "ecs_bridge_";
 
+/**
+ * prom-client defaults that are gauges named like counters, which `promtool check metrics` rejects. The same
+ * counts by type stay (`nodejs_active_handles{type}` and so on): sum() over them gives the totals.
+ */
+const MISNAMED_DEFAULTS = [
+  "nodejs_active_handles_total",
+  "nodejs_active_requests_total",
+  "nodejs_active_resources_total",
+];
+
 export interface SelfMetrics {
   registry: Registry;
   awsRequests: Counter<"service" | "operation">;
@@ -12,6 +22,7 @@ export interface SelfMetrics {
   refreshFailures: Counter<"source" | "unit">;
   lastSuccess: Gauge<"source">;
   targets: Gauge<"source">;
+  targetsMerged: Gauge;
   unitUp: Gauge<"source" | "unit">;
   skipped: Gauge<"source" | "reason">;
   ecsDescribeFailures: Counter<"operation" | "reason">;
@@ -23,7 +34,10 @@ export interface SelfMetrics {
 
 export function createSelfMetrics(opts: { defaults?: boolean; registry?: Registry } = {}): SelfMetrics {
   const registry = opts.registry ?? new Registry();
-  if (opts.defaults ?? true) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  if (opts.defaults ?? true) {
+    collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+    for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(`${METRIC_PREFIX}${name}`);
+  }
   const p = METRIC_PREFIX;
   return {
     registry,
@@ -54,7 +68,9 @@ export function createSelfMetrics(opts: { defaults?: boolean; registry?: Registr
     }),
     refreshFailures: new Counter({
       name: `${p}refresh_failures_total`,
-      help: "Refreshes of a source unit (cluster, namespace) that failed; its last-good targets were kept.",
+      help:
+        "Refreshes of a source unit (cluster, namespace) that failed, on its own or because its account/region listing failed; its last-good targets were kept. " +
+        'A failed listing also counts under `unit="<account>/<region>/"`, a source failed as a whole under `unit="*"`.',
       labelNames: ["source", "unit"],
       registers: [registry],
     }),
@@ -66,8 +82,13 @@ export function createSelfMetrics(opts: { defaults?: boolean; registry?: Registr
     }),
     targets: new Gauge({
       name: `${p}targets`,
-      help: "Targets currently served on /sd, by source.",
+      help: "Targets each source found; one that two sources list at the same endpoint counts for both and is served once.",
       labelNames: ["source"],
+      registers: [registry],
+    }),
+    targetsMerged: new Gauge({
+      name: `${p}targets_merged`,
+      help: "Targets folded into another target with the same address and metrics path, usually of another source (/sd serves sum(ecs_bridge_targets) minus this).",
       registers: [registry],
     }),
     unitUp: new Gauge({
@@ -78,7 +99,9 @@ export function createSelfMetrics(opts: { defaults?: boolean; registry?: Registr
     }),
     skipped: new Gauge({
       name: `${p}skipped`,
-      help: "Tasks, containers or instances skipped in the last refresh, by reason (not errors: e.g. not RUNNING yet).",
+      help:
+        "Tasks, containers or instances skipped in the last refresh, by reason (mostly not errors: e.g. not RUNNING yet). " +
+        "`task_definition_unavailable`: tasks whose task definition could not be described (deleted, throttled); only they are skipped, and it is asked for again on the next refresh.",
       labelNames: ["source", "reason"],
       registers: [registry],
     }),

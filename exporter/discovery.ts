@@ -21,6 +21,12 @@ export interface SeriesFilter {
   discoveryNames: readonly string[];
 }
 
+/** What ListMetrics is asked for: the series filter, and whether a monitoring account's sources count. */
+export interface ListFilter extends SeriesFilter {
+  /** List the linked source accounts' series too (exporter.linkedAccounts). */
+  linkedAccounts: boolean;
+}
+
 /** Dimension names of the configured set, sorted: the family dimension alone or with ServiceName and ClusterName. */
 function wantedDimensions(family: FamilyDimension, set: DimensionSet): string {
   return (set === "3" ? [family, "ServiceName", "ClusterName"] : [family]).sort().join(",");
@@ -61,7 +67,7 @@ export interface ListResult {
 /** Lists every series of both families in one account and region. Throws on the first failed request. */
 export async function listSeries(
   api: CloudWatchApi,
-  filter: SeriesFilter,
+  filter: ListFilter,
   onRequest: () => void = () => {},
 ): Promise<ListResult> {
   const series: SeriesRef[] = [];
@@ -74,6 +80,8 @@ export async function listSeries(
       // Only series with data in the last 3 hours: deleted services stop costing GetMetricData calls at once
       // instead of lingering for the two weeks ListMetrics otherwise remembers them.
       RecentlyActive: "PT3H" as const,
+      // Only then does CloudWatch list source accounts' series, each with its owner in OwningAccounts.
+      ...(filter.linkedAccounts ? { IncludeLinkedAccounts: true } : {}),
     };
     await api.listMetrics(input, (page) => {
       requests++;
@@ -118,7 +126,7 @@ export class SeriesCatalog {
   private readonly cache = new Map<string, Cached>();
 
   constructor(
-    private readonly filter: SeriesFilter,
+    private readonly filter: ListFilter,
     private readonly ttlMs: number,
     private readonly now: () => number,
   ) {}

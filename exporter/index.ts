@@ -84,6 +84,7 @@ export function createExporter(opts: ExporterOptions): Exporter {
       clusters: cfg.clusters,
       services: cfg.services,
       discoveryNames: cfg.discoveryNames,
+      linkedAccounts: cfg.linkedAccounts,
     },
     cfg.listMetricsTtlSeconds * 1000,
     now,

@@ -45,6 +45,7 @@ export interface ExporterConfig {
   clusters: string[];
   services: string[];
   discoveryNames: string[];
+  linkedAccounts: boolean;
   statistics: Record<string, string[]>;
 }
 
@@ -239,6 +240,16 @@ export const EXPORTER_OPTIONS: readonly OptionSpec[] = [
     schema: list(),
     default: [],
     description: "Only export series of these discovery names. Empty: all.",
+  },
+  {
+    key: "exporter.linkedAccounts",
+    env: "BRIDGE_EXPORTER_LINKED_ACCOUNTS",
+    flag: "--exporter-linked-accounts",
+    schema: bool(),
+    bool: true,
+    default: false,
+    description:
+      "The account read is a CloudWatch cross-account observability monitoring account: export its linked source accounts' series too (ListMetrics IncludeLinkedAccounts; each query names the owning account, the account_id label). Their metrics are billed here.",
   },
   {
     key: "exporter.statistics",

@@ -36,6 +36,15 @@ const createAPI = ((lambdaApi as unknown as { default?: unknown }).default ??
 
 type Json = Record<string, unknown>;
 
+/** Time kept back from the invocation's remaining time to send a reply (a 503) instead of timing out. */
+const REPLY_MARGIN_MS = 1000;
+
+/** How long a request may wait for a first refresh: what its invocation has left, less the margin. */
+function waitBudget(req: Request): number | undefined {
+  const remaining = (req.context as Partial<Request["context"]> | undefined)?.getRemainingTimeInMillis?.();
+  return remaining === undefined ? undefined : Math.max(0, remaining - REPLY_MARGIN_MS);
+}
+
 /** Redirects (and the redirect-mode list) come from ECS tasks only: they wait for ECS, not other sources. */
 const ECS_ONLY: SdFilter = { source: new Set(["ecs"]) };
 
@@ -132,7 +141,7 @@ export function createLambdaApi(deps: LambdaAppDeps): API {
       if (err instanceof BadRequest) return sendJson(res, 400, { error: err.message, param: err.param });
       throw err;
     }
-    const snap = await discovery.current();
+    const snap = await discovery.current(waitBudget(req));
     if (!listReady(snap, ECS_ONLY)) return unavailable(res);
     const result = resolve(view(snap).slots, parsed.selector, parsed.filter);
     if (!result.ok) {
@@ -191,7 +200,7 @@ export function createLambdaApi(deps: LambdaAppDeps): API {
         error:
           "mode=redirect needs lambda.publicUrl (BRIDGE_LAMBDA_PUBLIC_URL): the function URL to point targets at",
       });
-    const snap = await discovery.current();
+    const snap = await discovery.current(waitBudget(req));
     // The service's rule for plain lists; the redirect-mode list holds ECS tasks only.
     if (!listReady(snap, modes[0] === "redirect" ? ECS_ONLY : filter)) return unavailable(res);
     let body: SdBody;

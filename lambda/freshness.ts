@@ -1,8 +1,9 @@
 // On-demand discovery for the Lambda: no schedule (a frozen Lambda cannot run one). An invocation that
 // finds the last refresh older than the cache age starts one refresh in the background and is answered
 // from the last snapshot (stale-while-revalidate), so requests cost at most one refresh per cache period
-// per instance and never wait on AWS once discovery has succeeded. The Discovery keeps last-good targets
-// per unit when AWS fails.
+// per instance and never wait on AWS once discovery has succeeded; before that, a request waits for the
+// refresh at most as long as its invocation can afford. The Discovery keeps last-good targets per unit
+// when AWS fails.
 import type { Logger } from "../core/log.js";
 import type { Discovery, Snapshot } from "../sd/refresh.js";
 
@@ -56,6 +57,18 @@ export class WarningLog {
   }
 }
 
+/** Settles when `work` does or after `ms`, whichever comes first (never rejects: failures are logged). */
+async function within(work: Promise<void>, ms: number | undefined): Promise<void> {
+  if (ms === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((r) => (timer = setTimeout(r, ms)));
+  try {
+    await Promise.race([work, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Whether some source has succeeded once, so the snapshot has something to serve. */
 function servesAnything(snap: Snapshot): boolean {
   return snap.ready || (snap.readySources?.length ?? 0) > 0;
@@ -80,9 +93,11 @@ export class OnDemandDiscovery {
    * The snapshot to answer with. A refresh starts when none is running and the last one started a cache
    * period ago (or never). The caller waits for it only while no source has ever succeeded (a cold start,
    * or every refresh failed so far): there is nothing better to serve, and a 503 should carry the reasons
-   * of the refresh it just made. Otherwise the last snapshot is served while the refresh runs.
+   * of the refresh it just made, but for at most `maxWaitMs` (the invocation's remaining time): an AWS that
+   * does not answer yields the not-ready snapshot (a 503), never a Lambda timeout. Otherwise the last
+   * snapshot is served while the refresh runs.
    */
-  async current(): Promise<Snapshot> {
+  async current(maxWaitMs?: number): Promise<Snapshot> {
     const due = this.lastStart === undefined || this.now() - this.lastStart >= this.cacheMs;
     if (!this.pending && due) {
       this.lastStart = this.now();
@@ -97,7 +112,7 @@ export class OnDemandDiscovery {
           this.pending = undefined;
         });
     }
-    if (this.pending && !servesAnything(this.discovery.snapshot())) await this.pending;
+    if (this.pending && !servesAnything(this.discovery.snapshot())) await within(this.pending, maxWaitMs);
     return this.discovery.snapshot();
   }
 
@@ -124,7 +139,9 @@ export class OnDemandDiscovery {
       return { unit, error: `${source}: ${error}` };
     });
     const all = [...units, ...scopes];
-    return all.length > 0 ? all : warnings;
+    if (all.length > 0) return all;
+    if (warnings.length > 0 || !this.pending) return warnings;
+    return [{ unit: "discovery", error: "the first refresh is still running: AWS has not answered yet" }];
   }
 
   /** True if the ECS source's last refresh failed anywhere: a task missing from the snapshot may exist. */

@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 import { LRUCache } from "lru-cache";
 import pLimit from "p-limit";
-import type { DiscoveredTarget, SourceName, TargetGroup } from "./model.js";
+import type { DiscoveredTarget, SourceName, TargetGroup, TargetOrigin } from "./model.js";
 import { SOURCE_NAMES } from "./registry.js";
 
 export const HTTP_SD_CONTENT_TYPE = "application/json; charset=utf-8";
@@ -76,7 +76,15 @@ export function listReady(
   return sources.length > 0 && sources.every((s) => snap.readySources?.includes(s) ?? false);
 }
 
+/**
+ * Whether a target is listed for a filter. A merged target (sd/merge.ts) is listed when any target folded
+ * into it would have been: `?source=cloudmap` still shows a Cloud Map instance that ECS also lists.
+ */
 export function matches(t: DiscoveredTarget, f: SdFilter): boolean {
+  return matchesOrigin(t, f) || (t.also?.some((o) => matchesOrigin(o, f)) ?? false);
+}
+
+function matchesOrigin(t: TargetOrigin, f: SdFilter): boolean {
   if (f.source && !f.source.has(t.source)) return false;
   if (f.cluster && (!t.cluster || !f.cluster.has(t.cluster))) return false;
   if (f.service && (!t.service || !f.service.has(t.service))) return false;

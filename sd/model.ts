@@ -21,7 +21,12 @@ export interface DiscoveredTarget {
   service?: string;
   namespace?: string;
   group: TargetGroup;
+  /** Other sources' targets for the same endpoint, folded into this one (sd/merge.ts); filters match them too. */
+  also?: readonly TargetOrigin[];
 }
+
+/** What `/sd` filters match a target by; a merged target has one per contributing target. */
+export type TargetOrigin = Pick<DiscoveredTarget, "source" | "cluster" | "service" | "namespace">;
 
 /**
  * A label-name suffix as Prometheus' strutil.SanitizeLabelName makes it: every character outside

@@ -7,6 +7,7 @@ import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "../core/log.js";
 import { DEFAULT_CALL_TIMEOUT_SECONDS, failedOperation } from "../core/aws.js";
 import type { SelfMetrics } from "../core/metrics.js";
+import { mergeTargets } from "./merge.js";
 import { compareTargets, type DiscoveredTarget, type SourceName } from "./model.js";
 import { RefreshReports, type SourceReport } from "./report.js";
 import type { UnitSkips } from "./skips.js";
@@ -329,7 +330,6 @@ export class Discovery {
         continue;
       }
       allOk = false;
-      metrics.refreshFailures.inc({ source: source.name, unit: outcome.unit });
       logger.warn("unit refresh failed; keeping last-good targets", {
         source: source.name,
         unit: outcome.unit,
@@ -362,7 +362,7 @@ export class Discovery {
       metrics.unitUp.remove({ source: source.name, unit });
       metrics.unitStale.remove({ source: source.name, unit });
     }
-    // The source logs its listing failures with the operation that failed.
+    // The listing's own count, beside each unit's; the source logs it with the operation that failed.
     for (const scope of result.failedScopes)
       metrics.refreshFailures.inc({ source: source.name, unit: scope });
     this.updateScopesAndStaleness(source.name);
@@ -399,12 +399,15 @@ export class Discovery {
     }
   }
 
+  /** A unit failed this refresh, on its own or with its scope's listing: down, counted, last-good kept. */
   private markDown(source: SourceName, key: string, state: UnitState, error: string, step?: string): void {
+    const unit = key.slice(source.length + 1);
     state.ok = false;
     state.lastError = error;
     if (step) state.lastStep = step;
     else delete state.lastStep;
-    this.opts.metrics.unitUp.set({ source, unit: key.slice(source.length + 1) }, 0);
+    this.opts.metrics.unitUp.set({ source, unit }, 0);
+    this.opts.metrics.refreshFailures.inc({ source, unit });
   }
 
   /** scope_up for every configured scope, and unit_stale for every unit of the source. */
@@ -423,12 +426,15 @@ export class Discovery {
   }
 
   private publish(): void {
-    const targets: DiscoveredTarget[] = [];
-    for (const { state } of this.units.values()) targets.push(...state.targets);
-    targets.sort(compareTargets);
+    const found: DiscoveredTarget[] = [];
+    for (const { state } of this.units.values()) found.push(...state.targets);
     const counts = new Map<SourceName, number>(this.opts.sources.map((s) => [s.name, 0]));
-    for (const t of targets) counts.set(t.source, (counts.get(t.source) ?? 0) + 1);
+    for (const t of found) counts.set(t.source, (counts.get(t.source) ?? 0) + 1);
     for (const [source, n] of counts) this.opts.metrics.targets.set({ source }, n);
+    // One target per endpoint across sources (each source above still counts what it found).
+    const { targets, merged } = mergeTargets(found);
+    this.opts.metrics.targetsMerged.set(merged);
+    targets.sort(compareTargets);
     const ready = this.opts.sources.every((s) => this.readySources.has(s.name));
     const readySources = [...this.readySources].sort();
     const changed =

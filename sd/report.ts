@@ -98,29 +98,23 @@ export class RefreshReports {
   }
 }
 
-/** IAM policy file of deploy/iam granting each operation the bridge calls. */
-export const POLICY_FILES: Record<string, string> = {
-  ListClusters: "ecs-discovery.json",
-  DescribeClusters: "ecs-discovery.json",
-  ListTasks: "ecs-discovery.json",
-  DescribeTasks: "ecs-discovery.json",
-  DescribeTaskDefinition: "ecs-discovery.json",
-  DescribeContainerInstances: "ecs-discovery.json",
-  DescribeServices: "ecs-discovery.json",
-  DescribeInstances: "ec2-bridge-mode.json",
-  DescribeNetworkInterfaces: "ec2-bridge-mode.json",
-  ListNamespaces: "cloudmap.json",
-  ListServices: "cloudmap.json",
-  ListInstances: "cloudmap.json",
-  DiscoverInstances: "cloudmap.json",
-  GetInstancesHealthStatus: "cloudmap.json",
-  ListTagsForResource: "cloudmap.json",
-};
-
-const IAM_PREFIX: Record<string, string> = {
-  "ecs-discovery.json": "ecs",
-  "ec2-bridge-mode.json": "ec2",
-  "cloudmap.json": "servicediscovery",
+/** The IAM action of each operation the bridge calls, and the deploy/iam policy file that grants it. */
+export const POLICY_FILES: Record<string, { action: string; file: string }> = {
+  ListClusters: { action: "ecs:ListClusters", file: "ecs-discovery.json" },
+  DescribeClusters: { action: "ecs:DescribeClusters", file: "ecs-discovery.json" },
+  ListTasks: { action: "ecs:ListTasks", file: "ecs-discovery.json" },
+  DescribeTasks: { action: "ecs:DescribeTasks", file: "ecs-discovery.json" },
+  DescribeTaskDefinition: { action: "ecs:DescribeTaskDefinition", file: "ecs-discovery.json" },
+  DescribeContainerInstances: { action: "ecs:DescribeContainerInstances", file: "ecs-discovery.json" },
+  DescribeServices: { action: "ecs:DescribeServices", file: "ecs-discovery.json" },
+  DescribeNetworkInterfaces: { action: "ec2:DescribeNetworkInterfaces", file: "ecs-discovery.json" },
+  DescribeInstances: { action: "ec2:DescribeInstances", file: "ec2-bridge-mode.json" },
+  ListNamespaces: { action: "servicediscovery:ListNamespaces", file: "cloudmap.json" },
+  ListServices: { action: "servicediscovery:ListServices", file: "cloudmap.json" },
+  ListInstances: { action: "servicediscovery:ListInstances", file: "cloudmap.json" },
+  DiscoverInstances: { action: "servicediscovery:DiscoverInstances", file: "cloudmap.json" },
+  GetInstancesHealthStatus: { action: "servicediscovery:GetInstancesHealthStatus", file: "cloudmap.json" },
+  ListTagsForResource: { action: "servicediscovery:ListTagsForResource", file: "cloudmap.json" },
 };
 
 const THROTTLES = /Throttl|RequestLimitExceeded|TooManyRequests|SlowDown|RateExceeded/i;
@@ -138,9 +132,8 @@ export function fixHint(error: string, operation?: string): string | undefined {
         "(deploy/iam/cross-account-assume-role.json) and trust the bridge's role in it " +
         "(deploy/iam/cross-account-trust-policy.json)"
       );
-    const file = operation ? POLICY_FILES[operation] : undefined;
-    if (operation && file)
-      return `grant ${IAM_PREFIX[file]}:${operation} to the bridge's role (deploy/iam/${file})`;
+    const policy = operation ? POLICY_FILES[operation] : undefined;
+    if (policy) return `grant ${policy.action} to the bridge's role (deploy/iam/${policy.file})`;
     return "grant the bridge's role the read-only policies in deploy/iam/";
   }
   if (THROTTLES.test(name))

@@ -149,6 +149,8 @@ interface Query {
   /** Visible period starts, ascending: first + i*period for i < count. */
   first: number;
   count: number;
+  /** AccountId named another account: this one monitors none, so CloudWatch answers Forbidden. */
+  forbidden?: boolean;
 }
 
 function getMetricData(
@@ -200,7 +202,10 @@ function getMetricData(
     const metricName = String(ms.Metric.MetricName ?? "");
     const namespace = String(ms.Metric.Namespace ?? "");
     const dims = dimensionsOf(ms.Metric.Dimensions, `${where}.MetricStat.Metric`);
-    let series = cloudWatch.series.get(seriesKey(region, namespace, metricName, dims));
+    const forbidden = o.AccountId !== undefined && String(o.AccountId) !== cloudWatch.ctx.accountId;
+    let series = forbidden
+      ? undefined
+      : cloudWatch.series.get(seriesKey(region, namespace, metricName, dims));
     if (series && ms.Unit !== undefined && series.unit && ms.Unit !== series.unit) series = undefined;
     // Timestamps are period starts: StartTime rounded down to the period, EndTime exclusive.
     let first = Math.floor(start / period) * period;
@@ -220,6 +225,7 @@ function getMetricData(
       returnData: o.ReturnData !== false,
       first,
       count,
+      ...(forbidden ? { forbidden } : {}),
     };
   });
   const returned = queries.filter((q) => q.returnData);
@@ -247,7 +253,7 @@ function getMetricData(
         Label: q.label,
         Timestamps: timestamps,
         Values: values,
-        StatusCode: base + q.count > pageEnd ? "PartialData" : "Complete",
+        StatusCode: q.forbidden ? "Forbidden" : base + q.count > pageEnd ? "PartialData" : "Complete",
         Messages: [],
       });
     }

@@ -195,7 +195,7 @@ export function createEcsApi(clients: AwsClients, maxConcurrency: number): EcsAp
     async describeInstances(instanceIds) {
       const out: InstanceFacts[] = [];
       for await (const page of paginateDescribeInstances({ client: ec2 }, { InstanceIds: instanceIds }))
-        for (const r of page.Reservations ?? [])
+        for (const r of requiredList(page.Reservations, "DescribeInstances", "Reservations"))
           for (const i of r.Instances ?? [])
             if (i.InstanceId)
               out.push({
@@ -212,7 +212,11 @@ export function createEcsApi(clients: AwsClients, maxConcurrency: number): EcsAp
       const out: EniFacts[] = [];
       const input = { NetworkInterfaceIds: eniIds };
       for await (const page of paginateDescribeNetworkInterfaces({ client: ec2 }, input))
-        for (const ni of page.NetworkInterfaces ?? [])
+        for (const ni of requiredList(
+          page.NetworkInterfaces,
+          "DescribeNetworkInterfaces",
+          "NetworkInterfaces",
+        ))
           if (ni.NetworkInterfaceId)
             out.push({
               eniId: ni.NetworkInterfaceId,

@@ -16,6 +16,7 @@ import type { ScopeFacts } from "./scope.js";
 import {
   buildTaskTargets,
   labelNetworkMode,
+  taskDefinitionUnavailable,
   taskEniAddress,
   type BuildResult,
   type OptInOptions,
@@ -88,11 +89,17 @@ export async function refreshCluster(
 
   const next: ClusterState = { ...emptyClusterState(), refreshes: previous.refreshes + 1 };
   const tasks = [...current.values()];
-  await loadTaskDefinitions(deps.scope, tasks, previous, next);
+  const unavailable = await loadTaskDefinitions(deps, cluster, tasks, previous, next);
   const facts = await loadFacts(deps, cluster, tasks, previous, next);
 
   const targets: DiscoveredTarget[] = [];
   for (const [arn, task] of current) {
+    // Not settled either, so the definition is asked for again on the next refresh.
+    const unavailableError = task.taskDefinitionArn ? unavailable.get(task.taskDefinitionArn) : undefined;
+    if (unavailableError) {
+      deps.onSkipped(taskDefinitionUnavailable(task, unavailableError));
+      continue;
+    }
     const def = task.taskDefinitionArn ? next.taskDefinitions.get(task.taskDefinitionArn) : undefined;
     const taskFacts = facts.of(task);
     const result = buildTaskTargets(task, def, taskFacts, deps.opts);
@@ -115,13 +122,19 @@ export async function refreshCluster(
   return { targets, next };
 }
 
-/** The task definitions the tasks reference, into `next`: from the last refresh, else described. */
+/**
+ * The task definitions the tasks reference, into `next`: from the last refresh, else described. Returns the
+ * ARNs that could not be described (deleted, denied, throttled, timed out): only the tasks referencing them
+ * are skipped, the rest of the cluster is served. A definition once described is never asked for again,
+ * so a transient error can only hold back tasks that were not served yet.
+ */
 async function loadTaskDefinitions(
-  scope: ScopeFacts,
+  deps: ClusterRefreshDeps,
+  cluster: ClusterFacts,
   tasks: Task[],
   previous: ClusterState,
   next: ClusterState,
-): Promise<void> {
+): Promise<Map<string, Error>> {
   const missing = new Set<string>();
   for (const { taskDefinitionArn: arn } of tasks) {
     if (!arn || next.taskDefinitions.has(arn)) continue;
@@ -129,12 +142,30 @@ async function loadTaskDefinitions(
     if (known) next.taskDefinitions.set(arn, known);
     else missing.add(arn);
   }
+  const unavailable = new Map<string, Error>();
   await Promise.all(
     [...missing].map(async (arn) => {
-      const def = await scope.describeTaskDefinition(arn);
-      if (def) next.taskDefinitions.set(arn, def);
+      try {
+        const def = await deps.scope.describeTaskDefinition(arn);
+        if (def) next.taskDefinitions.set(arn, def);
+      } catch (err) {
+        unavailable.set(arn, err instanceof Error ? err : new Error(String(err)));
+      }
     }),
   );
+  const [first] = unavailable;
+  if (first) {
+    const [arn, error] = first;
+    deps.logger.warn("DescribeTaskDefinition failed; the tasks using it are skipped until it succeeds", {
+      source: "ecs",
+      unit: cluster.name,
+      definitions: unavailable.size,
+      example: arn,
+      error: error.name,
+      message: error.message,
+    });
+  }
+  return unavailable;
 }
 
 interface LoadedFacts {
@@ -181,8 +212,11 @@ async function loadFacts(
     deps.scope.instances.get(ec2Ids, async (ids) =>
       byKey(await api.describeInstances(ids), (i) => i.instanceId),
     ),
-    deps.scope.enis.get(eniIds, async (ids) =>
-      byKey(await api.describeNetworkInterfaces(ids), (e) => e.eniId),
+    deps.scope.lookupEnis(eniIds, (err) =>
+      deps.logger.warn(
+        "DescribeNetworkInterfaces denied: awsvpc tasks go without the public_ip label until it is granted (deploy/iam/ecs-discovery.json)",
+        { source: "ecs", unit: cluster.name, error: err.name, message: err.message },
+      ),
     ),
     deps.scope.services.get(serviceKeys, async (keys) => {
       const r = await api.describeServices(

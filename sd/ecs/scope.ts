@@ -11,12 +11,14 @@ import {
   type InstanceFacts,
   type ServiceFacts,
 } from "./api.js";
-import { BatchedFacts } from "./facts.js";
+import { BatchedFacts, type FactsResult } from "./facts.js";
 
 /** Cluster and service tags, service ARN and status: they change rarely, so minutes old is fine. */
 export const RESOURCE_FACTS_TTL_MS = 5 * 60_000;
 /** EC2 instance type, IPs, subnet and tags: keyed by instance id; tags and the public IP can change. */
 export const INSTANCE_FACTS_TTL_MS = 5 * 60_000;
+/** How long ENIs are not asked for after DescribeNetworkInterfaces was denied. */
+export const ENI_DENIED_RETRY_MS = RESOURCE_FACTS_TTL_MS;
 /** The most facts of each kind kept per scope (least recently used evicted first). */
 const MAX_FACTS = 20_000;
 
@@ -31,11 +33,15 @@ export class ScopeFacts {
   /** An ENI's public IP is fixed for its life: kept until evicted. */
   readonly enis: BatchedFacts<EniFacts>;
   private readonly taskDefinitionsInFlight = new Map<string, Promise<TaskDefinition | undefined>>();
+  private readonly now: () => number;
+  /** Until when DescribeNetworkInterfaces is not called after a denial; 0 while it is allowed. */
+  private enisDeniedUntil = 0;
 
   constructor(
     readonly api: EcsApi,
     now?: () => number,
   ) {
+    this.now = now ?? Date.now;
     const clock = now ? { now } : {};
     const resource = { ttlMs: RESOURCE_FACTS_TTL_MS, max: MAX_FACTS, ...clock };
     this.clusters = new BatchedFacts({ ...resource, batchSize: DESCRIBE_BATCH });
@@ -59,6 +65,27 @@ export class ScopeFacts {
     return pending;
   }
 
+  /**
+   * The ENIs' public IPs. A denial (a policy from before ecs-discovery granted DescribeNetworkInterfaces)
+   * costs only the public_ip label: those ENIs are neither failed (their tasks settle, no re-describe
+   * churn) nor asked for again before ENI_DENIED_RETRY_MS; `onDenied` hears of it once per denial spell.
+   */
+  lookupEnis(ids: string[], onDenied: (err: Error) => void): Promise<FactsResult<EniFacts>> {
+    return this.enis.get(ids, async (batch) => {
+      if (this.now() < this.enisDeniedUntil) return new Map();
+      try {
+        const found = await this.api.describeNetworkInterfaces(batch);
+        this.enisDeniedUntil = 0;
+        return new Map(found.map((e) => [e.eniId, e]));
+      } catch (err) {
+        if (!isDenied(err)) throw err;
+        if (this.enisDeniedUntil === 0) onDenied(err as Error);
+        this.enisDeniedUntil = this.now() + ENI_DENIED_RETRY_MS;
+        return new Map();
+      }
+    });
+  }
+
   /** DescribeClusters (with tags) for names or ARNs; the answer is keyed by what was asked. */
   async lookupClusters(refs: string[]) {
     return this.clusters.get(refs, async (batch) => {
@@ -75,4 +102,10 @@ export class ScopeFacts {
       return out;
     });
   }
+}
+
+/** An IAM denial: EC2 answers UnauthorizedOperation, most other services AccessDenied(Exception). */
+function isDenied(err: unknown): boolean {
+  const name = (err as { name?: unknown } | null)?.name;
+  return typeof name === "string" && /^(UnauthorizedOperation|AccessDenied)/.test(name);
 }

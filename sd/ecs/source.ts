@@ -59,29 +59,35 @@ export class EcsSource implements Source {
       this.deps.scopes.map(async (scope) => {
         const facts = this.scopeFacts(scope);
         const configured = this.deps.config.clusters;
-        const listing: Settled<string[]> =
-          configured.length > 0
-            ? { ok: true, value: configured }
-            : await this.listingBackoff.run<Settled<string[]>>(
-                scope.key,
-                () => settle(() => facts.api.listClusters()),
-                (error) => ({ ok: false, error }),
-              );
+        const listing = await this.listingBackoff.run<Settled<string[]>>(
+          scope.key,
+          () =>
+            settle(async () => {
+              // A denied AssumeRole fails the scope once, with STS's error, rather than each of its calls.
+              await scope.clients.assumeRole?.();
+              return configured.length > 0 ? configured : facts.api.listClusters();
+            }),
+          (error) => ({ ok: false, error }),
+        );
         if (!listing.ok) {
           failedScopes.push(`${scope.key}/`);
           scopeErrors.set(`${scope.key}/`, listing.error);
-          this.deps.logger.warn("ListClusters failed; keeping last-good targets", {
+          this.deps.logger.warn("AssumeRole or ListClusters failed; keeping last-good targets", {
             scope: scope.key,
             error: listing.error.name,
             message: listing.error.message,
           });
+          // Configured clusters are known by name: each is reported down (unit_up 0, /status), even if
+          // it was never discovered.
+          for (const cluster of configured)
+            units.push({ unit: unitKey(scope.key, cluster), ok: false, error: listing.error });
           return;
         }
         const clusters = listing.value;
         const lookups = clusters.length > 0 ? await facts.lookupClusters(clusters) : undefined;
         await Promise.all(
           clusters.map(async (cluster) => {
-            const unit = `${scope.key}/${clusterNameFromArn(cluster) ?? cluster}`;
+            const unit = unitKey(scope.key, cluster);
             const lookup = lookups?.values.get(cluster);
             const calls = new Map<string, number>();
             const outcome = await this.backoff.run<UnitOutcome>(
@@ -110,7 +116,7 @@ export class EcsSource implements Source {
           }),
         );
         // Forget clusters no longer listed in this scope.
-        const live = new Set(clusters.map((c) => `${scope.key}/${clusterNameFromArn(c) ?? c}`));
+        const live = new Set(clusters.map((c) => unitKey(scope.key, c)));
         for (const key of this.clusters.keys())
           if (key.startsWith(`${scope.key}/`) && !live.has(key)) this.clusters.delete(key);
         for (const key of this.absent)
@@ -185,3 +191,7 @@ export class EcsSource implements Source {
     return facts;
   }
 }
+
+/** A cluster's unit key: `<account>/<region>/<cluster name>`, whether it is configured by name or ARN. */
+const unitKey = (scope: string, cluster: string): string =>
+  `${scope}/${clusterNameFromArn(cluster) ?? cluster}`;

@@ -48,6 +48,8 @@ export const SKIP_REASONS = [
   "unresolved_host_port",
   "bad_port_label",
   "task_definition_missing",
+  // DescribeTaskDefinition failed for it (deleted, denied, throttled): retried on the next refresh.
+  "task_definition_unavailable",
   "invalid_address",
   "no_opt_in",
 ] as const;
@@ -328,6 +330,17 @@ export function buildTaskTargets(
     }
   }
   return result(targets);
+}
+
+/** The skip of a task whose definition DescribeTaskDefinition could not answer this refresh. */
+export function taskDefinitionUnavailable(task: Task, error: Error): BuildResult["skipped"][number] {
+  const service = task.group?.startsWith("service:") ? task.group.slice("service:".length) : undefined;
+  return {
+    task: task.taskArn ?? "",
+    ...(service ? { service } : {}),
+    reason: "task_definition_unavailable",
+    detail: `DescribeTaskDefinition failed for ${task.taskDefinitionArn ?? "its task definition"}: ${error.name}: ${error.message} (asked again next refresh)`,
+  };
 }
 
 /** The sentences of the reasons whose wording depends on the task or the options. */

@@ -1,5 +1,5 @@
-// Faults of one account's credentials (ExpiredToken, AssumeRole denied), of Cloud Map and of CloudWatch that
-// the bridge handles today. What it does not yet handle about them is in the pending(...) rows of hardening.test.ts.
+// Faults of one account's credentials (ExpiredToken, AssumeRole denied), of Cloud Map and of CloudWatch; what
+// each must make visible (scope_up, unit_up, STS errors, /status) is checked in hardening.test.ts.
 import { afterEach, describe, expect, it } from "vitest";
 import { checkFaultRow, failOnUnhandledRejection, startRig, truth, unitOf, type Rig } from "./harness.js";
 import {

@@ -1,6 +1,7 @@
 // ECS discovery under AWS faults that the bridge handles today: each row injects one fault (the simulator's
 // switches for AWS errors, the fault proxy for what is wrong on the wire) and checks /sd, /status and the
-// self-metrics through it and after healing. Rows the bridge does not handle yet are in the pending(...) rows of hardening.test.ts.
+// self-metrics through it and after healing. Malformed replies, hostile addresses, timeouts and credential
+// rows are in hardening.test.ts.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkFaultRow, failOnUnhandledRejection, startRig, truth, unitOf, type Rig } from "./harness.js";
 import { batchListTasks, outage, throttleStorm } from "./fixtures.js";

@@ -1,6 +1,5 @@
-// Fault rows of malformed replies, hostile addresses, timeouts and credentials. The rows marked pending(...)
-// are not handled yet: they run only with FAULTS_PENDING=1 (`FAULTS_PENDING=1 npx vitest run
-// test/faults/hardening.test.ts`). Soft assertions: a failing row reports every wrong outcome at once.
+// Fault rows of malformed replies, listing failures, hostile addresses, a task definition that cannot be
+// described, timeouts and credentials. Soft assertions: a failing row reports every wrong outcome at once.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   aboutCluster,
@@ -32,10 +31,7 @@ afterEach(async () => {
   await rig.close();
 });
 
-// Rows whose fix has not landed run only with FAULTS_PENDING=1 (pending(...)); the others run in CI.
-const pending = it.skipIf(!process.env.FAULTS_PENDING);
-
-describe("fault rows (pending ones need FAULTS_PENDING=1)", () => {
+describe("fault rows", () => {
   describe("replies that do not match the API's shape, and listing failures (clusters listed)", () => {
     beforeEach(async () => {
       rig = await startRig();
@@ -95,7 +91,7 @@ describe("fault rows (pending ones need FAULTS_PENDING=1)", () => {
       });
     });
 
-    pending("null list: ListClusters clusterArns null fails every cluster of the scope", async () => {
+    it("null list: ListClusters clusterArns null fails every cluster of the scope", async () => {
       await checkFaultRow(rig, {
         down: ["prod", "batch"],
         inject: () =>
@@ -108,11 +104,11 @@ describe("fault rows (pending ones need FAULTS_PENDING=1)", () => {
       });
     });
 
-    pending("throttle storm: every ECS call throttled marks every unit down", async () => {
+    it("throttle storm: every ECS call throttled marks every unit down", async () => {
       await checkFaultRow(rig, throttleStorm(rig));
     });
 
-    pending("outage: connection refused, then 5xx, marks every unit down", async () => {
+    it("outage: connection refused, then 5xx, marks every unit down", async () => {
       await checkFaultRow(rig, outage(rig));
     });
 
@@ -152,11 +148,10 @@ describe("fault rows (pending ones need FAULTS_PENDING=1)", () => {
       });
     }
 
-    pending("deleted task definition: only its tasks are skipped and counted", async () => {
+    it("deleted task definition: only its tasks are skipped and counted", async () => {
       rig = await startRig();
       const { sim } = rig;
       await rig.refresh();
-      const skipped = await rig.metricSum("ecs_bridge_skipped", { source: "ecs" });
       sim.scaleService("batch", "cron", 1);
       sim.scaleService("batch", "worker", 3);
       rig.proxy.add({
@@ -177,10 +172,20 @@ describe("fault rows (pending ones need FAULTS_PENDING=1)", () => {
       expect
         .soft(await rig.sd("?cluster=batch"))
         .toEqual(truth(sim, "batch").filter((a) => !cron.includes(a)));
-      expect.soft(await rig.metricSum("ecs_bridge_skipped", { source: "ecs" })).toBeGreaterThan(skipped);
+      expect
+        .soft(
+          await rig.metric("ecs_bridge_skipped", { source: "ecs", reason: "task_definition_unavailable" }),
+        )
+        .toBe(1);
+      expect.soft(await rig.metric("ecs_bridge_unit_up", { source: "ecs", unit: unitOf("batch") })).toBe(1);
       rig.proxy.clear();
       await rig.refresh();
       expect.soft(await rig.sd("?cluster=batch")).toEqual(truth(sim, "batch"));
+      expect
+        .soft(
+          await rig.metric("ecs_bridge_skipped", { source: "ecs", reason: "task_definition_unavailable" }),
+        )
+        .toBe(0);
     });
   });
 
@@ -233,35 +238,63 @@ describe("fault rows (pending ones need FAULTS_PENDING=1)", () => {
       expect(rig.sim.calls("AssumeRole")).toBeGreaterThan(assumed);
     });
 
-    pending(
-      "AssumeRole denied for one account is visible: unit_up 0, last-success series, STS errors, /status",
-      async () => {
+    // Clusters found by ListClusters have no name to carry a unit_up series while the role is denied: the
+    // scope's scope_up and /status entry say it. Configured clusters are each reported down by name.
+    for (const [how, clusters] of [
+      ["listed by ListClusters", {}],
+      ["configured", { BRIDGE_CLUSTERS: "prod,batch" }],
+    ] as const) {
+      it(`AssumeRole denied for one account from the start (clusters ${how}) is visible: scope_up 0, its units down, last success 0, STS errors, /status`, async () => {
         rig = await startRig({
           scenario: { accounts: [ecsAccount(A), ecsAccount(B)] },
-          env: { BRIDGE_ACCOUNTS: `${roleOf(A)},${roleOf(B)}` },
+          env: { BRIDGE_ACCOUNTS: `${roleOf(A)},${roleOf(B)}`, ...clusters },
         });
+        const denied = `${B}/us-east-1`;
+        const unitsUp = async () =>
+          (await rig.samples("ecs_bridge_unit_up", { source: "ecs" }))
+            .filter((s) => s.labels.unit!.startsWith(`${B}/`))
+            .map((s) => [s.labels.unit, s.value])
+            .sort();
         rig.proxy.add(denyAssumeRole(roleOf(B)));
         await rig.refresh();
-        const up = (await rig.samples("ecs_bridge_unit_up", { source: "ecs" })).filter((s) =>
-          s.labels.unit?.startsWith(`${B}/`),
-        );
-        expect.soft(up.length, "unit_up series of the denied account").toBeGreaterThan(0);
-        expect.soft(up.every((s) => s.value === 0)).toBe(true);
+        expect.soft(await rig.metric("ecs_bridge_scope_up", { source: "ecs", scope: denied })).toBe(0);
         expect
-          .soft(await rig.metric("ecs_bridge_last_success_timestamp_seconds", { source: "ecs" }))
-          .toBeDefined();
+          .soft(await rig.metric("ecs_bridge_scope_up", { source: "ecs", scope: `${A}/us-east-1` }))
+          .toBe(1);
+        const configured = "BRIDGE_CLUSTERS" in clusters;
         expect
-          .soft(await rig.metricSum("ecs_bridge_aws_errors_total", { service: "sts" }))
+          .soft(await unitsUp(), "unit_up series of the denied account")
+          .toEqual(configured ? [unitOf("batch", denied), unitOf("prod", denied)].map((u) => [u, 0]) : []);
+        expect.soft(await rig.metric("ecs_bridge_last_success_timestamp_seconds", { source: "ecs" })).toBe(0);
+        expect
+          .soft(await rig.metricSum("ecs_bridge_aws_errors_total", { service: "sts", code: "AccessDenied" }))
           .toBeGreaterThan(0);
         const status = await rig.status();
-        const denied = status.units.filter((u) => u.unit.startsWith(`${B}/`));
-        expect.soft(denied.length, "/status entries of the denied account").toBeGreaterThan(0);
-        for (const u of denied) {
+        const scope = status.scopes.find((s) => s.scope === denied);
+        expect.soft(scope?.ok, "/status scope entry of the denied account").toBe(false);
+        expect.soft(scope?.lastError).toMatch(/^AccessDenied: .*sts:AssumeRole/);
+        const units = status.units.filter((u) => u.unit.startsWith(`${B}/`));
+        expect.soft(units.length, "/status unit entries of the denied account").toBe(configured ? 2 : 0);
+        for (const u of units) {
           expect.soft(u.ok).toBe(false);
-          expect.soft(u.lastError).toMatch(/AccessDenied/);
+          expect.soft(u.lastError).toMatch(/^AccessDenied: /);
         }
-      },
-    );
+
+        rig.proxy.clear();
+        await rig.refresh();
+        expect.soft(await rig.metric("ecs_bridge_scope_up", { source: "ecs", scope: denied })).toBe(1);
+        expect
+          .soft(await unitsUp())
+          .toEqual([unitOf("batch", denied), unitOf("prod", denied)].map((u) => [u, 1]));
+        expect
+          .soft(await rig.sd())
+          .toEqual(
+            [A, B]
+              .flatMap((acct) => ["prod", "batch"].flatMap((c) => truth(rig.sim.account(acct), c)))
+              .sort(),
+          );
+      });
+    }
   });
 
   describe("Cloud Map", () => {

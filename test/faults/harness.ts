@@ -54,6 +54,8 @@ export interface StatusJson {
   ready: boolean;
   targets: number;
   units: UnitStatusJson[];
+  /** Every account/region of each source: whether its listing (and AssumeRole) succeeded. */
+  scopes: { source: string; scope: string; ok: boolean; lastError?: string }[];
 }
 
 export interface Rig {

@@ -41,15 +41,24 @@ export interface RunningPrometheus {
     what: string,
     timeoutMs?: number,
   ): Promise<ActiveTarget[]>;
+  /** The vector an instant PromQL query returns (labels of each sample). */
+  query(promql: string): Promise<Record<string, string>[]>;
   log(): string;
   stop(): Promise<void>;
 }
 
-/** `configYaml` is the full prometheus.yml text. */
-export async function startPrometheus(configYaml: string): Promise<RunningPrometheus> {
+/**
+ * `configYaml` is the full prometheus.yml text; `files` are written next to it (e.g. a `credentials_file`,
+ * which Prometheus resolves relative to the config file).
+ */
+export async function startPrometheus(
+  configYaml: string,
+  files: Record<string, string> = {},
+): Promise<RunningPrometheus> {
   const dir = mkdtempSync(join(tmpdir(), "bridge-prom-"));
   const configFile = join(dir, "prometheus.yml");
   writeFileSync(configFile, configYaml);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let output = "";
@@ -102,6 +111,16 @@ export async function startPrometheus(configYaml: string): Promise<RunningPromet
         `timed out waiting for ${what}; last targets: ${JSON.stringify(last, null, 1)}\n${output}`,
       );
     },
+    async query(promql) {
+      const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`);
+      const body = (await res.json()) as {
+        status: string;
+        error?: string;
+        data?: { result: { metric: Record<string, string> }[] };
+      };
+      if (body.status !== "success") throw new Error(`query ${promql} failed: ${body.error}`);
+      return body.data!.result.map((r) => r.metric);
+    },
     log: () => output,
     async stop() {
       if (child.exitCode === null) {
@@ -112,6 +131,11 @@ export async function startPrometheus(configYaml: string): Promise<RunningPromet
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Scrape URLs among the active targets more than once (across jobs): endpoints scraped twice. */
+export function scrapedTwice(targets: ActiveTarget[]): string[] {
+  return targets.map((t) => t.scrapeUrl).filter((u, i, all) => all.indexOf(u) !== i);
 }
 
 /** A prometheus.yml with one job discovering through the bridge's http_sd URL, scraping every second. */

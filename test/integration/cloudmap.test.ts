@@ -309,7 +309,7 @@ describe("Cloud Map source against the simulated AWS endpoint", () => {
     expect(throttles.values.reduce((n, v) => n + v.value, 0)).toBe(2);
   });
 
-  it("the bridge serves Cloud Map and ECS targets on /sd; ?cluster= selects both, ?source= one", async () => {
+  it("the bridge serves a task ECS and Cloud Map both list once on /sd; ?cluster= and ?source= both find it", async () => {
     sim = await startSimAws({ scenario: SCENARIO });
     bridge = await startBridgeOn(sim, {});
     await bridge.discovery.refreshOnce();
@@ -318,14 +318,17 @@ describe("Cloud Map source against the simulated AWS endpoint", () => {
       expect(res.status).toBe(200);
       return (await res.json()) as { targets: string[]; labels: Record<string, string> }[];
     };
+    // Two api tasks, each registered in Cloud Map by ECS: one target each, with both label sets.
     const prod = await get("cluster=prod");
-    expect(prod).toHaveLength(4);
-    const cloudmap = await get("cluster=prod&source=cloudmap");
-    expect(cloudmap).toHaveLength(2);
-    for (const g of cloudmap) expect(g.labels.__meta_cloudmap_namespace_name).toBe("corp.local");
-    // Both sources carry the same cluster/service labels for one relabel rule.
-    for (const g of prod)
+    expect(prod).toHaveLength(2);
+    for (const g of prod) {
       expect(g.labels).toMatchObject({ __meta_ecs_cluster: "prod", __meta_ecs_service: "api" });
+      expect(g.labels.__meta_ecs_task_arn).toBeDefined();
+      expect(g.labels.__meta_cloudmap_namespace_name).toBe("corp.local");
+    }
+    const addresses = (gs: { targets: string[] }[]) => gs.map((g) => g.targets[0]).sort();
+    expect(addresses(await get("cluster=prod&source=cloudmap"))).toEqual(addresses(prod));
+    expect(addresses(await get("cluster=prod&source=ecs"))).toEqual(addresses(prod));
     expect(await get("namespace=example.com")).toEqual([
       {
         targets: ["[::1]:9100"],

@@ -111,6 +111,22 @@ describe("exporter against the simulated AWS endpoint", () => {
     }
   });
 
+  it("exporter.linkedAccounts: ListMetrics asks for linked accounts; each query names the owner, labelled account_id", async () => {
+    const s = await withSim({ ...SCENARIO, accountId: "111111111111" });
+    const { exporter, metrics } = exporterFor(s, { BRIDGE_EXPORTER_LINKED_ACCOUNTS: "true" });
+    expect((await exporter.collectOnce()).ok).toBe(true);
+    for (const call of s.callLog({ operation: "ListMetrics" }))
+      expect(call.params).toMatchObject({ IncludeLinkedAccounts: true });
+    const queries = s
+      .callLog({ operation: "GetMetricData" })
+      .flatMap((c) => c.params.MetricDataQueries as { AccountId?: string }[]);
+    expect(new Set(queries.map((q) => q.AccountId))).toEqual(new Set(["111111111111"]));
+    const requests = await sampleLines(metrics, "aws_ecs_request_count_sum");
+    expect(requests).toContain(
+      'aws_ecs_request_count_sum{cluster_name="prod",service_name="billing",discovery_name="billing",region="us-east-1",account_id="111111111111"} 42',
+    );
+  });
+
   it("keeps the last values through throttling, then drops a series that stops publishing", async () => {
     const s = await withSim();
     const { exporter, metrics } = exporterFor(s);

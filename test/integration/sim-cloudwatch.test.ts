@@ -198,6 +198,31 @@ describe("CloudWatch over AWS JSON 1.0", () => {
     ]);
   });
 
+  it("an account that monitors none: IncludeLinkedAccounts lists its own as owner; AccountId of another is Forbidden", async () => {
+    const { cw } = await start({
+      accountId: "111111111111",
+      metrics: [{ metricName: "RequestCount", dimensions: DIMS, value: 2 }],
+    });
+    const plain = await cw.send(new ListMetricsCommand({ Namespace: "AWS/ECS" }));
+    expect(plain.OwningAccounts).toBeUndefined();
+    const linked = await cw.send(
+      new ListMetricsCommand({ Namespace: "AWS/ECS", IncludeLinkedAccounts: true }),
+    );
+    expect(linked.OwningAccounts).toEqual(linked.Metrics!.map(() => "111111111111"));
+    const inAccount = (Id: string, AccountId: string) => ({ ...query(Id, "RequestCount", "Sum"), AccountId });
+    const r = await cw.send(
+      new GetMetricDataCommand({
+        StartTime: at(9, 55),
+        EndTime: at(9, 58),
+        MetricDataQueries: [inAccount("own", "111111111111"), inAccount("other", "222222222222")],
+      }),
+    );
+    expect(r.MetricDataResults).toEqual([
+      expect.objectContaining({ Id: "own", Values: [2, 2, 2], StatusCode: "Complete" }),
+      expect.objectContaining({ Id: "other", Values: [], StatusCode: "Forbidden" }),
+    ]);
+  });
+
   it("paginates by datapoints with NextToken and PartialData", async () => {
     const { s, cw } = await start({
       metrics: [

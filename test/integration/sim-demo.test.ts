@@ -42,8 +42,14 @@ it("serves scrapeable ECS and Cloud Map targets and follows a scale-up", async (
   const groups = await sd(demo.bridge.url);
   const sources = new Set(groups.map((g) => (g.labels.__meta_ecs_task_arn ? "ecs" : "cloudmap")));
   expect(sources).toEqual(new Set(["ecs", "cloudmap"]));
-  // web x2 (awsvpc), legacy x2 (bridge, host ports), nightly-report; web x2 + payments x2 healthy in Cloud Map.
-  expect(groups).toHaveLength(9);
+  // web x2 (awsvpc), legacy x2 (bridge, host ports), nightly-report; payments x2 healthy in Cloud Map. The two
+  // web tasks ECS registered in Cloud Map are one target each, with both sources' labels.
+  expect(groups).toHaveLength(7);
+  const endpoints = groups.map((g) => `${g.targets[0]}${g.labels.__metrics_path__ ?? "/metrics"}`);
+  expect(new Set(endpoints).size, endpoints.join(" ")).toBe(7);
+  const both = groups.filter((g) => g.labels.__meta_ecs_task_arn && g.labels.__meta_cloudmap_instance_id);
+  expect(both.map((g) => g.labels.__meta_ecs_service)).toEqual(["web", "web"]);
+  expect(lines.join("\n")).toContain("7 targets, 2 of them found by both ECS and Cloud Map (served once)");
   const bridgeMode = groups.filter((g) => g.labels.__meta_ecs_network_mode === "bridge");
   expect(bridgeMode.map((g) => g.targets[0])).toEqual(
     expect.arrayContaining([expect.stringMatching(/^127\.0\.78\.\d+:3\d{4}$/)]),

@@ -7,7 +7,7 @@ import { createClients, MalformedResponse } from "../../core/aws.js";
 import { createSelfMetrics, type SelfMetrics } from "../../core/metrics.js";
 import { cloudMapApi } from "../../sd/cloudmap/api.js";
 import { createEcsApi } from "../../sd/ecs/api.js";
-import { ENDPOINT, mockJson, testClients } from "../helpers/aws-nock.js";
+import { ENDPOINT, mockEc2, mockJson, testClients } from "../helpers/aws-nock.js";
 import { CLUSTER, ciArn, taskArn, tdArn } from "../helpers/ecs-fixtures.js";
 
 beforeAll(() => nock.disableNetConnect());
@@ -64,6 +64,31 @@ describe("a reply without its required list is an error, never an empty result",
     expect(err).toBeInstanceOf(MalformedResponse);
     expect((err as Error).name).toBe("MalformedResponse");
     expect((err as Error).message).toMatch(new RegExp(`^${operation} returned no \\w+ list$`));
+  });
+
+  it.each([
+    ["DescribeInstances", () => ecsApi().describeInstances(["i-0123"])],
+    ["DescribeNetworkInterfaces", () => ecsApi().describeNetworkInterfaces(["eni-0123"])],
+  ])(
+    "EC2 %s answering without its set (no reservationSet / networkInterfaceSet)",
+    async (operation, call) => {
+      nock(ENDPOINT)
+        .post("/")
+        .reply(
+          200,
+          `<?xml version="1.0" encoding="UTF-8"?><${operation}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">` +
+            `<requestId>r</requestId></${operation}Response>`,
+          { "content-type": "text/xml" },
+        );
+      const err = await call().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(MalformedResponse);
+      expect((err as Error).message).toMatch(new RegExp(`^${operation} returned no \\w+ list$`));
+    },
+  );
+
+  it("an empty EC2 set is a real empty result", async () => {
+    mockEc2({});
+    expect(await ecsApi().describeInstances(["i-0123"])).toEqual([]);
   });
 
   it("an empty list is a real empty result", async () => {

@@ -5,10 +5,17 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
+import { evaluateTemplate } from "../../deploy/check/cfn-eval.js";
 import { checkTemplate, type CfnSpec } from "../../deploy/check/cfn-spec.js";
+import { parseCloudFormation } from "../../deploy/check/cfn-yaml.js";
 import { actionsOf, checkPolicyStructure, type PolicyDocument } from "../../deploy/check/iam.js";
+import { METRICS } from "../../exporter/catalog.js";
+import { testConfig } from "../helpers/config.js";
 import {
+  ACCESS_KEY_SECRET,
   ACCOUNT,
+  CERTIFICATE_ARN,
+  ENDPOINT_HOST_NAME,
   FunctionUrlAuthType,
   LAMBDA_SECRET,
   Match,
@@ -39,7 +46,11 @@ const policyNamed = (s: Synthesised, name: string) => policies(s).find((p) => p.
  * Properties CloudFormation added after the last @aws-cdk/cfnspec release (2023), which CDK sets: the
  * Lambda's log group (LoggingConfig, Nov 2023) and the function URL's invoke permission (2025).
  */
-const NEWER_THAN_SPEC = [/\.LoggingConfig: unknown property/, /\.InvokedViaFunctionUrl: unknown property/];
+const NEWER_THAN_SPEC = [
+  /\.LoggingConfig: unknown property/,
+  /\.InvokedViaFunctionUrl: unknown property/,
+  /IncludeFilters\[0\]\.MetricNames: unknown property/,
+];
 
 /** Checks every synthesised template shares: spec-valid, nag clean, every policy of exact actions. */
 function expectSound(s: Synthesised) {
@@ -175,6 +186,171 @@ describe("EcsPrometheusBridge", () => {
     expect(() => synthBridge({ ecsDiscovery: false, bridgeModeLookups: true })).toThrow(
       /bridgeModeLookups needs ecsDiscovery/,
     );
+  });
+});
+
+describe("EcsPrometheusBridge metricStream (the exporter in stream mode)", () => {
+  const s = synthBridge({ metricStream: true });
+  // Fn::Join of the partition and the like resolved, as CloudFormation would.
+  const evaluated = evaluateTemplate(s.template, {});
+  const one = (type: string) => {
+    const all = Object.values(evaluated).filter((r) => r.Type === type);
+    expect(all, type).toHaveLength(1);
+    return all[0]!.Properties;
+  };
+  const container = () => (one("AWS::ECS::TaskDefinition").ContainerDefinitions as Obj[])[0]!;
+  const env = () =>
+    Object.fromEntries(
+      (container().Environment as { Name: string; Value: string }[]).map((e) => [e.Name, e.Value]),
+    );
+  /** The inline policy attached to the role of the given logical ID. */
+  const policyOf = (roleId: string): PolicyDocument =>
+    policies(s).find((p) => JSON.stringify(p.Roles) === JSON.stringify([{ Ref: roleId }]))!
+      .PolicyDocument as PolicyDocument;
+  const roleTrusting = (service: string): string =>
+    Object.entries(s.template.Resources).find(
+      ([, r]) =>
+        r.Type === "AWS::IAM::Role" &&
+        JSON.stringify(r.Properties!.AssumeRolePolicyDocument).includes(`"Service":"${service}"`),
+    )![0];
+
+  it("is cdk-nag clean and spec-valid; the task role needs no CloudWatch policy (no API call in stream mode)", () => {
+    expectSound(s);
+    const taskRole = (one("AWS::ECS::TaskDefinition").TaskRoleArn as string).replace(
+      /^GetAtt\((\w+)\.Arn\)$/,
+      "$1",
+    );
+    const ofTaskRole = policies(s).filter(
+      (p) => JSON.stringify(p.Roles) === JSON.stringify([{ Ref: taskRole }]),
+    );
+    expect(ofTaskRole.map((p) => p.PolicyName)).toEqual(["ecs-discovery"]);
+  });
+
+  it("adds the metric stream, the Firehose stream, two roles, the backup bucket, the listener, its rule and target group", () => {
+    for (const type of [
+      "AWS::CloudWatch::MetricStream",
+      "AWS::KinesisFirehose::DeliveryStream",
+      "AWS::S3::Bucket",
+      "AWS::ElasticLoadBalancingV2::Listener",
+      "AWS::ElasticLoadBalancingV2::ListenerRule",
+      "AWS::ElasticLoadBalancingV2::TargetGroup",
+    ])
+      s.assertions.resourceCountIs(type, 1);
+    s.assertions.resourceCountIs("AWS::IAM::Role", 4);
+  });
+
+  it("switches the bridge to stream mode on its default route, the access key injected from the secret", () => {
+    expect(env()).toMatchObject({
+      BRIDGE_EXPORTER_ENABLED: "true",
+      BRIDGE_EXPORTER_MODE: "stream",
+      BRIDGE_EXPORTER_STREAM_PATH: testConfig().exporter.stream.path,
+    });
+    expect(JSON.stringify(container().Environment)).not.toContain(ACCESS_KEY_SECRET);
+    expect(container().Secrets).toEqual([
+      {
+        Name: "BRIDGE_EXPORTER_STREAM_ACCESS_KEY",
+        ValueFrom: `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:${ACCESS_KEY_SECRET}`,
+      },
+    ]);
+  });
+
+  it("streams exactly the exporter's Service Connect metrics as JSON", () => {
+    const stream = one("AWS::CloudWatch::MetricStream");
+    expect(stream.OutputFormat).toBe("json");
+    const filters = stream.IncludeFilters as { Namespace: string; MetricNames: string[] }[];
+    expect(filters.map((f) => f.Namespace)).toEqual(["AWS/ECS"]);
+    expect([...filters[0]!.MetricNames].sort()).toEqual([...new Set(METRICS.map((m) => m.name))].sort());
+  });
+
+  it("Firehose delivers gzip over HTTPS to the route, the key as a deploy-time reference, failures to S3", () => {
+    const dest = one("AWS::KinesisFirehose::DeliveryStream").HttpEndpointDestinationConfiguration as Obj;
+    expect(dest).toMatchObject({
+      EndpointConfiguration: {
+        Url: `https://${ENDPOINT_HOST_NAME}${testConfig().exporter.stream.path}`,
+        AccessKey: `{{resolve:secretsmanager:arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:${ACCESS_KEY_SECRET}:SecretString:::}}`,
+      },
+      RequestConfiguration: { ContentEncoding: "GZIP" },
+      S3BackupMode: "FailedDataOnly",
+    });
+  });
+
+  it("each role may do exactly its one job", () => {
+    const toStream = policyOf(roleTrusting("streams.metrics.cloudwatch.amazonaws.com")).Statement;
+    expect(toStream.flatMap(actionsOf).sort()).toEqual(["firehose:PutRecord", "firehose:PutRecordBatch"]);
+    expect(toStream[0]!.Resource).toEqual({
+      "Fn::GetAtt": [expect.stringMatching(/DeliveryStream/), "Arn"],
+    });
+    const backup = policyOf(roleTrusting("firehose.amazonaws.com")).Statement;
+    for (const a of backup.flatMap(actionsOf))
+      expect(a).toMatch(/^s3:(PutObject|AbortMultipartUpload|GetBucketLocation|ListBucket)/);
+    for (const p of policies(s))
+      for (const a of (p.PolicyDocument as PolicyDocument).Statement.flatMap(actionsOf))
+        expect(a).not.toMatch(/^(firehose|s3):.*(Delete|\*)/);
+  });
+
+  it("only POST on the delivery route reaches the bridge; everything else on 443 is a 404; nothing opened to the internet", () => {
+    s.assertions.hasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", {
+      Port: 443,
+      Protocol: "HTTPS",
+      Certificates: [{ CertificateArn: CERTIFICATE_ARN }],
+      DefaultActions: [
+        Match.objectLike({
+          Type: "fixed-response",
+          FixedResponseConfig: Match.objectLike({ StatusCode: "404" }),
+        }),
+      ],
+    });
+    s.assertions.hasResourceProperties("AWS::ElasticLoadBalancingV2::ListenerRule", {
+      Priority: 1,
+      Conditions: Match.arrayWith([
+        Match.objectLike({
+          Field: "path-pattern",
+          PathPatternConfig: { Values: [testConfig().exporter.stream.path] },
+        }),
+        Match.objectLike({ Field: "http-request-method", HttpRequestMethodConfig: { Values: ["POST"] } }),
+      ]),
+    });
+    s.assertions.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", {
+      TargetType: "ip",
+      Port: 9100,
+      Protocol: "HTTP",
+      HealthCheckPath: "/healthz",
+    });
+    s.assertions.hasResourceProperties("AWS::ECS::Service", {
+      LoadBalancers: [Match.objectLike({ ContainerName: "bridge", ContainerPort: 9100 })],
+    });
+    expect(JSON.stringify(s.template)).not.toContain("0.0.0.0/0");
+  });
+
+  it("matches deploy/cloudformation-metric-stream.yaml where both describe the same thing", () => {
+    const yaml = evaluateTemplate(
+      parseCloudFormation(readFileSync("deploy/cloudformation-metric-stream.yaml", "utf8")),
+      {
+        LoadBalancerArn: "alb",
+        CertificateArn: CERTIFICATE_ARN,
+        EndpointHostName: ENDPOINT_HOST_NAME,
+        VpcId: "vpc-0123456789abcdef0",
+        AccessKey: "0123456789abcdef",
+      },
+    );
+    const fromYaml = (type: string) => Object.values(yaml).find((r) => r.Type === type)!.Properties;
+    const yamlDest = fromYaml("AWS::KinesisFirehose::DeliveryStream")
+      .HttpEndpointDestinationConfiguration as Obj;
+    const cdkDest = one("AWS::KinesisFirehose::DeliveryStream").HttpEndpointDestinationConfiguration as Obj;
+    for (const key of ["RequestConfiguration", "BufferingHints", "RetryOptions", "S3BackupMode"])
+      expect(cdkDest[key], key).toEqual(yamlDest[key]);
+    expect((cdkDest.EndpointConfiguration as Obj).Url).toBe((yamlDest.EndpointConfiguration as Obj).Url);
+    expect(one("AWS::CloudWatch::MetricStream").IncludeFilters).toEqual(
+      fromYaml("AWS::CloudWatch::MetricStream").IncludeFilters,
+    );
+    const listener = one("AWS::ElasticLoadBalancingV2::Listener");
+    const yamlListener = fromYaml("AWS::ElasticLoadBalancingV2::Listener");
+    for (const key of ["Port", "Protocol", "SslPolicy", "DefaultActions"])
+      expect(listener[key], key).toEqual(yamlListener[key]);
+  });
+
+  it("refuses poll mode (exporter) and stream mode at once", () => {
+    expect(() => synthBridge({ exporter: true, metricStream: true })).toThrow(/exclude each other/);
   });
 });
 

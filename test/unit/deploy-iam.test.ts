@@ -57,6 +57,14 @@ const FEATURES: Record<string, string> = {
   "cloudwatch-exporter": "cloudwatch",
   "cross-account-assume-role": "sts",
 };
+/**
+ * Actions of another client that a feature's code sends whatever else is enabled: the ECS source asks EC2
+ * for every awsvpc task's ENI public IP (Fargate too), so that call belongs to ECS discovery, not to the
+ * optional EC2 host lookups.
+ */
+const ALSO_GRANTED: Record<string, string[]> = { "ecs-discovery": ["ec2:DescribeNetworkInterfaces"] };
+const belongsTo = (action: string, feature: string): boolean =>
+  action.startsWith(`${FEATURES[feature]}:`) || (ALSO_GRANTED[feature] ?? []).includes(action);
 const TRUST = ["cross-account-trust-policy", "task-role-trust-policy"];
 const EXECUTION = "task-execution-role";
 /** What ECS itself needs to start the task (AmazonECSTaskExecutionRolePolicy, plus reading SSM secrets). */
@@ -119,10 +127,10 @@ describe("deploy/iam feature policies", () => {
         it("is a well-formed identity policy of exact actions", () => {
           expect(checkPolicyStructure(doc)).toEqual([]);
         });
-        it(`grants only ${prefix}: actions, each an operation of the SDK client`, async () => {
+        it(`grants only ${prefix}: actions (and its ALSO_GRANTED ones), each an SDK operation`, async () => {
           for (const s of doc.Statement)
             for (const action of actionsOf(s)) {
-              expect(action.startsWith(`${prefix}:`), action).toBe(true);
+              expect(belongsTo(action, name), action).toBe(true);
               expect(await sdkCommandExists(action), `${action} has no ${action.split(":")[1]}Command`).toBe(
                 true,
               );
@@ -206,10 +214,13 @@ describe.each(SOURCES)("%s policies agree with the code", (_source, load) => {
       .filter(([a]) => !granted.has(a))
       .map(([a, files]) => `${a} (called in ${files.join(", ")})`);
     expect(missing).toEqual([]);
-    for (const action of used.keys()) {
-      const prefix = action.split(":")[0]!;
-      expect(FEATURES[granted.get(action)!], `${action} is in ${granted.get(action)}`).toBe(prefix);
-    }
+    for (const action of used.keys())
+      expect(belongsTo(action, granted.get(action)!), `${action} is in ${granted.get(action)}`).toBe(true);
+  });
+
+  it("the ENI public IPs (public_ip of every awsvpc task) need only ECS discovery, not the EC2 host lookups", () => {
+    expect(granted.get("ec2:DescribeNetworkInterfaces")).toBe("ecs-discovery");
+    expect(granted.get("ec2:DescribeInstances")).toBe("ec2-bridge-mode");
   });
 
   it("every granted action is sent by the code (least privilege)", () => {

@@ -11,7 +11,10 @@ import { createSelfMetrics } from "../../core/metrics.js";
 import { createExporterMetrics } from "../../exporter/selfmetrics.js";
 import { RESERVED } from "../../lambda/params.js";
 import { readPromql } from "../../deploy/check/promql.js";
+import { buildTarget } from "../../sd/cloudmap/targets.js";
 import { parseFilter, renderSd } from "../../sd/httpsd.js";
+import { mergeTargets } from "../../sd/merge.js";
+import { compareTargets, type DiscoveredTarget } from "../../sd/model.js";
 import { json, targetsOf, testApp } from "./lambda-fixtures.js";
 
 const DIR = "deploy/prometheus";
@@ -213,6 +216,60 @@ describe("deploy/prometheus configs", () => {
       expect(instances).toContain("m0m0m0:9901/stats/prometheus");
     },
   );
+
+  /**
+   * The fixture's ECS targets plus Cloud Map: the api tasks of prod and staging registered by ECS (same
+   * address and port) and one instance of its own, merged as /sd serves them.
+   */
+  function withCloudMap(): DiscoveredTarget[] {
+    const ecs = targetsOf();
+    const ns = { id: "ns-1", name: "internal.example", httpName: "internal.example", type: "DNS_PRIVATE" };
+    const svc = { id: "srv-1", name: "api", healthChecked: false };
+    const opts = { portAttribute: "METRICS_PORT", pathAttribute: "METRICS_PATH", defaultPorts: new Map() };
+    const instances = ecs
+      .filter((t) => t.service === "api")
+      .map((t, i) => {
+        const [ip, port] = t.group.targets[0]!.split(":");
+        const attributes = { AWS_INSTANCE_IPV4: ip!, AWS_INSTANCE_PORT: port!, ECS_CLUSTER_NAME: t.cluster! };
+        return buildTarget(ns, svc, { id: `task-${i}`, attributes }, {}, opts);
+      });
+    instances.push(
+      buildTarget(
+        ns,
+        svc,
+        { id: "vm-1", attributes: { AWS_INSTANCE_IPV4: "10.9.0.1", AWS_INSTANCE_PORT: "9100" } },
+        {},
+        opts,
+      ),
+    );
+    const cloudmap = instances.filter((t): t is DiscoveredTarget => "group" in t);
+    expect(cloudmap).toHaveLength(5);
+    return mergeTargets([...ecs, ...cloudmap]).targets.sort(compareTargets);
+  }
+
+  it.each(configs)("%s scrapes each endpoint once across its jobs", (file) => {
+    const doc = parse(readFileSync(join(DIR, file), "utf8")) as {
+      scrape_configs: (ScrapeJob & { http_sd_configs?: { url: string }[] })[];
+    };
+    const listed = withCloudMap();
+    const scraped: string[] = [];
+    for (const job of doc.scrape_configs)
+      for (const { url } of job.http_sd_configs ?? []) {
+        const query = Object.fromEntries(new URL(url).searchParams);
+        const redirect = query.mode === "redirect";
+        const groups = JSON.parse(
+          renderSd(listed, parseFilter(query, ["mode"])).json.toString(),
+        ) as SdGroup[];
+        for (const g of groups) {
+          // A redirect-mode target is answered with a 308 to the task: that task is the endpoint scraped.
+          const l = redirect ? { __address__: g.targets[0]!, ...g.labels } : scrapeLabels(job, g);
+          if (l) scraped.push(`${l.__address__}${l.__metrics_path__ ?? "/metrics"}`);
+        }
+      }
+    const twice = scraped.filter((e, i) => scraped.indexOf(e) !== i);
+    expect(twice, `${file} scrapes these twice`).toEqual([]);
+    if (file === "http-sd-service.yml") expect(scraped).toHaveLength(listed.length);
+  });
 
   it("the service example authenticates every request to the bridge with the bearer token file", () => {
     const doc = parse(readFileSync(join(DIR, "http-sd-service.yml"), "utf8")) as {

@@ -3,7 +3,13 @@ import { describe, expect, it } from "vitest";
 import { createSelfMetrics } from "../../core/metrics.js";
 import { silentLogger } from "../../core/log.js";
 import { EcsSource } from "../../sd/ecs/source.js";
-import { buildTaskTargets, SKIP_REASONS, type OptInOptions, type SkipReason } from "../../sd/ecs/targets.js";
+import {
+  buildTaskTargets,
+  SKIP_REASONS,
+  taskDefinitionUnavailable,
+  type OptInOptions,
+  type SkipReason,
+} from "../../sd/ecs/targets.js";
 import { SkipCollector } from "../../sd/skips.js";
 import { testConfig } from "../helpers/config.js";
 import { FakeEcsApi, fakeScope } from "../helpers/ecs-fake.js";
@@ -74,6 +80,14 @@ const CASES: Record<SkipReason, () => { r: ReturnType<typeof buildTaskTargets>; 
     return {
       r: buildTaskTargets(fargateTask("t1", def.taskDefinitionArn!, "10.0.0.1"), def, {}, OPTS),
       words: /label PROMETHEUS_EXPORTER_PORT="http" is not a port number/,
+    };
+  },
+  task_definition_unavailable: () => {
+    const task = fargateTask("t1", tdArn("api", 9), "10.0.0.1");
+    const err = Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" });
+    return {
+      r: { targets: [], skipped: [taskDefinitionUnavailable(task, err)] },
+      words: /DescribeTaskDefinition failed for .*api:9: ThrottlingException: Rate exceeded/,
     };
   },
   invalid_address: () => ({

@@ -18,7 +18,9 @@ import {
   taskDefinition,
   tdArn,
 } from "../helpers/ecs-fixtures.js";
-import { INSTANCE_FACTS_TTL_MS } from "../../sd/ecs/scope.js";
+import { ENI_DENIED_RETRY_MS, INSTANCE_FACTS_TTL_MS } from "../../sd/ecs/scope.js";
+import { EC2ServiceException } from "@aws-sdk/client-ec2";
+import { createLogger } from "../../core/log.js";
 
 type SourceOptions = Pick<EcsSourceDeps, "now">;
 
@@ -496,11 +498,45 @@ describe("ECS source response shapes", () => {
     expect(ecs.calls).toMatchObject({ DescribeContainerInstances: 2, DescribeInstances: 2 });
   });
 
-  it("a task definition that cannot be described fails the cluster unit (so last-good is kept)", async () => {
-    const ecs = new FakeEcsApi({ taskDefs: [], tasks: [fargateTask("a", tdArn("gone", 1), "10.0.0.1")] });
-    const r = await source(ecs).src.refresh();
-    expect(r.units).toHaveLength(1);
-    expect(r.units[0]!.ok).toBe(false);
+  it("a task definition that cannot be described skips only its tasks, counted, and is asked again next refresh", async () => {
+    const api = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const gone = taskDefinition("gone", 1, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const ecs = new FakeEcsApi({
+      taskDefs: [api],
+      tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1"), fargateTask("g", tdArn("gone", 1), "10.0.0.2")],
+    });
+    const { src, metrics } = source(ecs);
+    const unavailable = async () =>
+      (await metrics.skipped.get()).values.find((v) => v.labels.reason === "task_definition_unavailable")
+        ?.value;
+    expect(addresses(await targetsOf(src))).toEqual(["10.0.0.1:9100"]);
+    expect(await unavailable()).toBe(1);
+    expect(addresses(await targetsOf(src))).toEqual(["10.0.0.1:9100"]);
+    // Not cached as settled: asked again on every refresh, and served once it can be described.
+    ecs.world.taskDefs.push(gone);
+    expect(addresses(await targetsOf(src))).toEqual(["10.0.0.1:9100", "10.0.0.2:9100"]);
+    expect(await unavailable()).toBe(0);
+    expect(ecs.requests.DescribeTaskDefinition.filter((a) => a === tdArn("gone", 1))).toHaveLength(3);
+  });
+
+  it("a throttled DescribeTaskDefinition never drops a task already served: its definition is kept", async () => {
+    const v3 = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const v4 = taskDefinition("api", 4, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const ecs = new FakeEcsApi({
+      taskDefs: [v3, v4],
+      tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1")],
+    });
+    const { src } = source(ecs);
+    await targetsOf(src);
+    // A deployment starts while DescribeTaskDefinition is throttled: the new revision's task waits.
+    ecs.world.failing = { DescribeTaskDefinition: new Error("Rate exceeded") };
+    ecs.world.tasks.push(
+      fargateTask("b", tdArn("api", 3), "10.0.0.2"),
+      fargateTask("c", tdArn("api", 4), "10.0.0.3"),
+    );
+    expect(addresses(await targetsOf(src))).toEqual(["10.0.0.1:9100", "10.0.0.2:9100"]);
+    ecs.world.failing = {};
+    expect(addresses(await targetsOf(src))).toEqual(["10.0.0.1:9100", "10.0.0.2:9100", "10.0.0.3:9100"]);
   });
 
   it("all clusters via ListClusters when none are configured", async () => {
@@ -510,6 +546,36 @@ describe("ECS source response shapes", () => {
     expect(ecs.calls.ListClusters).toBe(1);
     expect(r.units.map((u) => u.unit)).toEqual(["default/us-east-1/prod"]);
     expect(ecs.calls).toMatchObject({ ListTasks: 1, DescribeTasks: 1, DescribeTaskDefinition: 1 });
+  });
+
+  it("a denied AssumeRole fails the scope once, configured clusters down by name, no ECS call made", async () => {
+    const denied = Object.assign(new Error("not authorized to perform: sts:AssumeRole"), {
+      name: "AccessDenied",
+    });
+    const ecs = new FakeEcsApi({ taskDefs: [], tasks: [] });
+    const scope = fakeScope("111111111111/us-east-1");
+    scope.clients = { ...scope.clients, assumeRole: () => Promise.reject(denied) };
+    for (const env of [{}, { BRIDGE_CLUSTERS: `${CLUSTER},other` }] as Record<string, string>[]) {
+      const src = new EcsSource({
+        scopes: [scope],
+        config: testConfig(env),
+        metrics: createSelfMetrics({ defaults: false }),
+        logger: silentLogger,
+        api: () => ecs,
+      });
+      const r = await src.refresh();
+      expect(r.failedScopes).toEqual(["111111111111/us-east-1/"]);
+      expect(r.scopeErrors?.get("111111111111/us-east-1/")).toBe(denied);
+      expect(r.units.map((u) => [u.unit, u.ok])).toEqual(
+        "BRIDGE_CLUSTERS" in env
+          ? [
+              [`111111111111/us-east-1/${CLUSTER}`, false],
+              ["111111111111/us-east-1/other", false],
+            ]
+          : [],
+      );
+    }
+    expect(ecs.calls).toEqual({});
   });
 
   it("a configured cluster that does not exist is reported absent (ok, empty, a metric), not failed", async () => {
@@ -654,6 +720,47 @@ describe("calls shared, failures counted and contained", () => {
     expect((await metrics.skipped.get()).values.find((v) => v.labels.reason === "no_host_ip")?.value).toBe(1);
     ecs.world.failing = {};
     expect(addresses(await targetsOf(src))).toEqual(["10.0.0.1:9100", "10.0.3.1:32768"]);
+  });
+  it("DescribeNetworkInterfaces denied (an older policy): public_ip is lost, tasks settle, one warning", async () => {
+    const td = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const denied = new EC2ServiceException({
+      name: "UnauthorizedOperation",
+      message: "You are not authorized to perform this operation.",
+      $fault: "client",
+      $metadata: {},
+    });
+    const ecs = new FakeEcsApi({
+      taskDefs: [td],
+      tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1")],
+      eniPublicIps: { "eni-a": "3.1.2.3" },
+      failing: { DescribeNetworkInterfaces: denied },
+    });
+    const lines: string[] = [];
+    let now = 1_000_000;
+    const src = new EcsSource({
+      scopes: [fakeScope()],
+      config: testConfig(CADENCE_3),
+      metrics: createSelfMetrics({ defaults: false }),
+      logger: createLogger("info", (l) => lines.push(l)),
+      api: () => ecs,
+      now: () => now,
+    });
+    for (let i = 0; i < 3; i++) {
+      const [t] = await targetsOf(src);
+      expect(t!.group.targets).toEqual(["10.0.0.1:9100"]);
+      expect(t!.group.labels.__meta_ecs_public_ip).toBeUndefined();
+    }
+    // Settled after the first refresh (not described again before the cadence); the denied call not repeated.
+    expect(ecs.calls).toMatchObject({ DescribeTasks: 1, DescribeNetworkInterfaces: 1 });
+    const warnings = lines.filter((l) => l.includes("DescribeNetworkInterfaces denied"));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0]!)).toMatchObject({ level: "warn", error: "UnauthorizedOperation" });
+    // Once granted, the label appears after the retry delay.
+    ecs.world.failing = {};
+    now += ENI_DENIED_RETRY_MS + 1;
+    const [t] = await targetsOf(src);
+    expect(t!.group.labels.__meta_ecs_public_ip).toBe("3.1.2.3");
+    expect(ecs.calls.DescribeNetworkInterfaces).toBe(2);
   });
 });
 

@@ -481,8 +481,7 @@ describe("names and labels", () => {
     expect(s?.labels).toMatchObject({ region: "us-east-1", account_id: "123456789012" });
   });
 
-  it("a monitoring account lists only its own series: ListMetrics is not asked for linked accounts", async () => {
-    // OwningAccounts comes back only with IncludeLinkedAccounts, which the exporter does not send yet.
+  it("by default a monitoring account exports only its own series (linked accounts are opt-in)", async () => {
     const h = setup([
       ...serviceConnect("prod", "orders", "orders-http", 1),
       ...serviceConnect("prod", "orders", "orders-http", 2).map((s) => ({ ...s, account: "222222222222" })),
@@ -498,6 +497,31 @@ describe("names and labels", () => {
     ]);
     const queries = h.cw.inputs.GetMetricData.flatMap(queriesOf);
     expect(queries.filter((q) => q.AccountId !== undefined)).toEqual([]);
+  });
+
+  it("exporter.linkedAccounts: a monitoring account's source series, each queried in and labelled with its account", async () => {
+    const h = setup(
+      [
+        ...serviceConnect("prod", "orders", "orders-http", 1),
+        ...serviceConnect("prod", "orders", "orders-http", 2).map((s) => ({ ...s, account: "222222222222" })),
+      ],
+      { BRIDGE_EXPORTER_LINKED_ACCOUNTS: "true" },
+    );
+    h.cw.monitoringAccount = "111111111111";
+    const report = await h.exporter.collectOnce();
+    expect(report.ok).toBe(true);
+    expect(h.cw.inputs.ListMetrics.length).toBeGreaterThan(0);
+    for (const input of h.cw.inputs.ListMetrics) expect(input.IncludeLinkedAccounts).toBe(true);
+    const byAccount = (await samples(h, "aws_ecs_request_count_sum"))
+      .map((s) => [s.labels.account_id, s.value])
+      .sort();
+    // The same cluster/service/discovery name in two accounts: two series, told apart by account_id.
+    expect(byAccount).toEqual([
+      ["111111111111", 1],
+      ["222222222222", 2],
+    ]);
+    const accounts = new Set(h.cw.inputs.GetMetricData.flatMap(queriesOf).map((q) => q.AccountId));
+    expect(accounts).toEqual(new Set(["111111111111", "222222222222"]));
   });
 
   it("a series listed with an owning account is queried in that account", () => {

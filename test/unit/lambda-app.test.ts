@@ -519,6 +519,25 @@ describe("discovery cache", () => {
     expect(stub.refreshes).toBe(2);
   });
 
+  it("a first refresh that AWS never answers is awaited only while the invocation has time: then 503", async () => {
+    const { stub, finish } = gatedStub(false);
+    const config = testConfig({ BRIDGE_LAMBDA_CACHE_SECONDS: "5" });
+    const d = new OnDemandDiscovery(stub, 5_000, { now: () => 0 });
+    const api = createLambdaApi({ config, discovery: d, logger: silentLogger });
+    // 1 s kept back to reply: this invocation can wait 0 ms.
+    const context = { getRemainingTimeInMillis: () => 1_000 };
+    const r = (await api.run(functionUrlEvent({ url: "/sd" }) as never, context as never)) as LambdaResult;
+    expect(r.statusCode).toBe(503);
+    expect(r.headers["retry-after"]).toBe("5");
+    expect(json(r).failures).toEqual([
+      { unit: "discovery", error: "the first refresh is still running: AWS has not answered yet" },
+    ]);
+    expect(stub.refreshes).toBe(1);
+    await finish(d);
+    const ok = (await api.run(functionUrlEvent({ url: "/sd" }) as never, context as never)) as LambdaResult;
+    expect(ok.statusCode).toBe(200);
+  });
+
   it("lambda.publicUrl must be an absolute http(s) URL without query or credentials", () => {
     for (const bad of [
       "lambda-url.example",

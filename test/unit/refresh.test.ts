@@ -319,6 +319,9 @@ describe("Discovery: every failure is visible", () => {
       [B, false, "AccessDenied: not authorized to perform: sts:AssumeRole"],
     ]);
     expect(await gauge(metrics, "ecs_bridge_unit_up", { unit: A })).toBe(0);
+    // Each unit counts its failure (alerts and dashboards group by unit), the listing its own.
+    for (const unit of [A, B, "default/us-east-1/"])
+      expect(await gauge(metrics, "ecs_bridge_refresh_failures_total", { unit })).toBe(1);
     expect(await gauge(metrics, "ecs_bridge_scope_up", { scope: "default/us-east-1" })).toBe(0);
     expect(d.scopeStatus()).toEqual([
       {
@@ -339,6 +342,7 @@ describe("Discovery: every failure is visible", () => {
     expect(addrs(d)).toEqual(["10.0.0.1:1", "10.0.0.2:1"]);
     expect(d.status().every((u) => !u.ok && /RefreshDeadlineExceeded/.test(u.lastError ?? ""))).toBe(true);
     expect(await gauge(metrics, "ecs_bridge_unit_up", { unit: B })).toBe(0);
+    expect(await gauge(metrics, "ecs_bridge_refresh_failures_total", { unit: B })).toBe(1);
     src.next = ok;
     await d.refreshOnce();
     expect(src.calls).toBe(3);

@@ -22,6 +22,7 @@ import {
   type CrossAccountRole,
   type DiscoveryFeatures,
 } from "./features.js";
+import { BridgeMetricStream, STREAM_PATH, type MetricStreamProps } from "./metric-stream.js";
 
 /** The port the bridge serves /sd, /metrics and /healthz on. */
 export const BRIDGE_PORT = 9100;
@@ -66,6 +67,12 @@ export interface EcsPrometheusBridgeProps extends DiscoveryFeatures {
   readonly bearerToken?: BearerToken;
   /** Register the bridge in a Cloud Map DNS namespace, so Prometheus reaches it at `<name>.<namespace>:9100`. */
   readonly registry?: { readonly namespace: servicediscovery.INamespace; readonly name?: string };
+  /**
+   * The exporter in stream mode: a CloudWatch metric stream delivered by Firehose through an HTTPS listener
+   * on an existing load balancer (BRIDGE_EXPORTER_MODE=stream). No CloudWatch API call, so no
+   * `cloudwatch-exporter` policy; excludes `exporter` (poll mode). Default: none.
+   */
+  readonly metricStream?: MetricStreamProps;
   /** Default one month. */
   readonly logRetention?: logs.RetentionDays;
   /** More BRIDGE_* settings (see docs/configuration.md); cannot override the ones the props set. */
@@ -79,12 +86,22 @@ export class EcsPrometheusBridge extends Construct implements ec2.IConnectable {
   readonly service: ecs.FargateService;
   readonly logGroup: logs.LogGroup;
   readonly connections: ec2.Connections;
+  /** The stream-mode resources, when `metricStream` is set. */
+  readonly metricStream?: BridgeMetricStream;
 
   constructor(scope: Construct, id: string, props: EcsPrometheusBridgeProps) {
     super(scope, id);
     const stack = Stack.of(this);
     const features = enabledFeatures(props);
     const crossAccount = props.crossAccountRoles ?? [];
+    if (props.exporter && props.metricStream)
+      throw new Error(
+        "exporter (poll mode) and metricStream (stream mode) exclude each other: the exporter runs in one mode",
+      );
+    const secrets: Record<string, ecs.Secret> = {};
+    if (props.bearerToken) secrets.BRIDGE_AUTH_BEARER_TOKEN = bearerTokenSecret(this, props.bearerToken);
+    if (props.metricStream)
+      secrets.BRIDGE_EXPORTER_STREAM_ACCESS_KEY = ecs.Secret.fromSecretsManager(props.metricStream.accessKey);
 
     this.logGroup = new logs.LogGroup(this, "LogGroup", {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -148,11 +165,12 @@ export class EcsPrometheusBridge extends Construct implements ec2.IConnectable {
         ...discoveryEnvironment({ ...props, regions: props.regions ?? [stack.region] }),
         BRIDGE_LISTEN_PORT: String(BRIDGE_PORT),
         BRIDGE_ECS_ENABLED: String(features.includes("ecs-discovery")),
-        BRIDGE_EXPORTER_ENABLED: String(props.exporter ?? false),
+        BRIDGE_EXPORTER_ENABLED: String((props.exporter ?? false) || props.metricStream !== undefined),
+        ...(props.metricStream
+          ? { BRIDGE_EXPORTER_MODE: "stream", BRIDGE_EXPORTER_STREAM_PATH: STREAM_PATH }
+          : {}),
       },
-      secrets: props.bearerToken
-        ? { BRIDGE_AUTH_BEARER_TOKEN: bearerTokenSecret(this, props.bearerToken) }
-        : undefined,
+      secrets: Object.keys(secrets).length > 0 ? secrets : undefined,
       // The image's own HEALTHCHECK, which ECS ignores: /healthz answers while the process serves HTTP.
       healthCheck: {
         command: [
@@ -177,7 +195,7 @@ export class EcsPrometheusBridge extends Construct implements ec2.IConnectable {
     Validations.of(this.taskDefinition).acknowledge({
       id: "AwsSolutions-ECS2",
       reason:
-        "The environment holds the bridge's non-secret settings (regions, clusters, feature switches); the bearer token is injected from SSM or Secrets Manager.",
+        "The environment holds the bridge's non-secret settings (regions, clusters, feature switches); the bearer token and the stream access key are injected from SSM or Secrets Manager.",
     });
 
     const securityGroups = props.securityGroups ?? [
@@ -210,6 +228,12 @@ export class EcsPrometheusBridge extends Construct implements ec2.IConnectable {
         : undefined,
     });
     this.connections = this.service.connections;
+    if (props.metricStream)
+      this.metricStream = new BridgeMetricStream(this, "MetricStream", props.metricStream, {
+        service: this.service,
+        containerName: "bridge",
+        containerPort: BRIDGE_PORT,
+      });
   }
 }
 

@@ -3,8 +3,9 @@
 // test/unit/deploy-iam.test.ts) and the BRIDGE_* variables that switch the feature on in the bridge.
 //
 // Extension point: a feature that needs its own resources as well as a policy (the ECS task events queue
-// with its EventBridge rule, the CloudWatch metric stream) gets a prop in DiscoveryFeatures, a policy in
-// FEATURE_POLICIES and its resources in the construct, once the bridge itself supports it.
+// with its EventBridge rule) gets a prop in DiscoveryFeatures, a policy in FEATURE_POLICIES and its
+// resources in the construct, once the bridge itself supports it. The CloudWatch metric stream
+// (metric-stream.ts) needs resources but no task role policy: in stream mode the bridge calls no AWS API.
 import { Validations, aws_iam as iam } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 
@@ -48,15 +49,16 @@ export const FEATURE_POLICIES: Record<FeatureName, FeaturePolicy> = {
       "ecs:DescribeTasks",
       "ecs:DescribeTaskDefinition",
       "ecs:DescribeContainerInstances",
+      // The awsvpc tasks' ENI public IPs (public_ip label), Fargate included.
+      "ec2:DescribeNetworkInterfaces",
     ],
     whyAnyResource:
-      "ecs:ListClusters and ecs:DescribeTaskDefinition support no resource-level permissions, and the clusters are chosen at run time (BRIDGE_CLUSTERS, empty means every cluster).",
+      "ecs:ListClusters, ecs:DescribeTaskDefinition and ec2:DescribeNetworkInterfaces support no resource-level permissions, and the clusters are chosen at run time (BRIDGE_CLUSTERS, empty means every cluster).",
   },
   "ec2-bridge-mode": {
-    sid: "Ec2HostFactsAndTaskPublicIps",
-    actions: ["ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces"],
-    whyAnyResource:
-      "ec2:DescribeInstances and ec2:DescribeNetworkInterfaces support no resource-level permissions.",
+    sid: "Ec2HostFacts",
+    actions: ["ec2:DescribeInstances"],
+    whyAnyResource: "ec2:DescribeInstances supports no resource-level permissions.",
   },
   cloudmap: {
     sid: "CloudMapDiscoveryReadOnly",

@@ -1,5 +1,7 @@
 export { EcsPrometheusBridge, BRIDGE_PORT, BRIDGE_USER } from "./bridge.js";
 export type { BearerToken, EcsPrometheusBridgeProps } from "./bridge.js";
+export { BridgeMetricStream, SERVICE_CONNECT_METRICS, STREAM_PATH } from "./metric-stream.js";
+export type { MetricStreamProps } from "./metric-stream.js";
 export { EcsPrometheusBridgeTargetRole } from "./target-role.js";
 export type { EcsPrometheusBridgeTargetRoleProps } from "./target-role.js";
 export { EcsPrometheusBridgeLambda } from "./lambda.js";

@@ -10,6 +10,7 @@ import {
   aws_ec2 as ec2,
   aws_ecr as ecr,
   aws_ecs as ecs,
+  aws_elasticloadbalancingv2 as elbv2,
   aws_lambda,
   aws_secretsmanager as secretsmanager,
   aws_servicediscovery as servicediscovery,
@@ -43,12 +44,19 @@ export const REGISTRY_NAME = "ecs-prometheus-bridge";
 export const CLUSTER = "bridge-cluster";
 export const SUBNETS = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"];
 export const SECURITY_GROUP = "sg-0123456789abcdef0";
+export const LOAD_BALANCER_ARN = `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:loadbalancer/app/metrics-in/0123456789abcdef`;
+export const LOAD_BALANCER_SECURITY_GROUP = "sg-0fedcba9876543210";
+export const CERTIFICATE_ARN = `arn:aws:acm:${REGION}:${ACCOUNT}:certificate/01234567-89ab-cdef-0123-456789abcdef`;
+export const ENDPOINT_HOST_NAME = "metrics-in.example.com";
+export const ACCESS_KEY_SECRET = "ecs-prometheus-bridge/stream-access-key";
 
 /** A feature combination of EcsPrometheusBridge, in the terms of the CloudFormation template's switches. */
 export interface BridgeCombination extends DiscoveryFeatures {
   crossAccount?: boolean;
   bearerToken?: "ssm" | "secretsmanager";
   registry?: boolean;
+  /** Stream mode: the metric stream through an HTTPS listener on an existing load balancer. */
+  metricStream?: boolean;
 }
 
 export type CfnTemplate = Record<string, unknown> & {
@@ -140,6 +148,17 @@ export function synthBridge(c: BridgeCombination): Synthesised {
               namespaceArn: `arn:aws:servicediscovery:${REGION}:${ACCOUNT}:namespace/${NAMESPACE_ID}`,
             }),
             name: REGISTRY_NAME,
+          }
+        : undefined,
+      metricStream: c.metricStream
+        ? {
+            loadBalancer: elbv2.ApplicationLoadBalancer.fromApplicationLoadBalancerAttributes(stack, "Alb", {
+              loadBalancerArn: LOAD_BALANCER_ARN,
+              securityGroupId: LOAD_BALANCER_SECURITY_GROUP,
+            }),
+            certificateArn: CERTIFICATE_ARN,
+            endpointHostName: ENDPOINT_HOST_NAME,
+            accessKey: secretsmanager.Secret.fromSecretNameV2(stack, "AccessKey", ACCESS_KEY_SECRET),
           }
         : undefined,
     });
