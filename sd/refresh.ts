@@ -291,7 +291,12 @@ export class Discovery {
       for (const [key, { source: s, state }] of this.units)
         if (s === source.name) this.markDown(source.name, key, state, error, step);
       this.updateScopesAndStaleness(source.name);
-      logger.warn("refresh failed; keeping last-good targets", { source: source.name, err });
+      logger.warn("refresh failed; its units keep their last-good targets, if any", {
+        source: source.name,
+        operation: step,
+        keptTargets: this.sourceTargets(source.name).length,
+        err,
+      });
       await done();
       return;
     }
@@ -330,13 +335,16 @@ export class Discovery {
         continue;
       }
       allOk = false;
-      logger.warn("unit refresh failed; keeping last-good targets", {
+      let entry = this.units.get(key);
+      // The step, the AWS error name and message, and what is still served (none before a first success).
+      logger.warn("unit refresh failed; its last-good targets stay served", {
         source: source.name,
         unit: outcome.unit,
+        operation: failedOperation(outcome.error),
         error: outcome.error.name,
         message: outcome.error.message,
+        keptTargets: entry?.state.targets.length ?? 0,
       });
-      let entry = this.units.get(key);
       if (!entry) this.units.set(key, (entry = { source: source.name, state: { targets: [], ok: false } }));
       if (outcome.calls) entry.state.calls = outcome.calls;
       this.markDown(source.name, key, entry.state, describe(outcome.error), failedOperation(outcome.error));

@@ -4,6 +4,7 @@
 // not a failure retried forever; a cluster that fails keeps its last-good targets.
 import { ClusterNotFoundException } from "@aws-sdk/client-ecs";
 import { settle, UnitBackoff, type Settled } from "../../core/backoff.js";
+import { failedOperation } from "../../core/aws.js";
 import { countingInto } from "../../core/calls.js";
 import type { Config } from "../../cmd/config.js";
 import type { Logger } from "../../core/log.js";
@@ -74,6 +75,7 @@ export class EcsSource implements Source {
           scopeErrors.set(`${scope.key}/`, listing.error);
           this.deps.logger.warn("AssumeRole or ListClusters failed; keeping last-good targets", {
             scope: scope.key,
+            operation: failedOperation(listing.error),
             error: listing.error.name,
             message: listing.error.message,
           });
