@@ -11,6 +11,7 @@ const benches: [string, string[]][] = [
   ["ecs.js", ["1000"]],
   ["sd-serve.js", ["5000"]],
   ["sd-flood.js", ["10000"]],
+  ["status-page.js", ["10000"]],
   ["cloudmap.js", []],
   ["exporter-cost.js", []],
   ["stream.js", ["200"]],

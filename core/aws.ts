@@ -1,6 +1,7 @@
 // The one place AWS SDK clients are made: region, credentials (default chain or an assumed role, renewed
 // after ExpiredToken), endpoint overrides, retries, a timeout on every attempt, and a per-operation call
 // counter (STS included) that feeds the self-metrics.
+import { countCall } from "./calls.js";
 import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import type { ECSClient } from "@aws-sdk/client-ecs";
@@ -130,6 +131,7 @@ function attemptPlugin<I extends object, O extends object>(o: AttemptOptions): P
         (next, context) => async (args) => {
           const operation = (context.commandName ?? "unknown").replace(/Command$/, "");
           o.metrics?.awsRequests.inc({ service: o.service, operation });
+          countCall(operation);
           let timer: NodeJS.Timeout | undefined;
           const timeout = new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(new CallTimeoutError(operation, o.timeoutMs)), o.timeoutMs);
@@ -138,6 +140,7 @@ function attemptPlugin<I extends object, O extends object>(o: AttemptOptions): P
             return await Promise.race([next(args), timeout]);
           } catch (err) {
             const code = (err as { name?: string }).name ?? "Error";
+            markOperation(err, operation);
             o.metrics?.awsErrors.inc({ service: o.service, operation, code });
             if (isThrottle(err)) o.metrics?.awsThrottles.inc({ service: o.service, operation });
             if (EXPIRED_TOKEN_CODES.has(code)) o.onExpiredToken?.();
@@ -152,6 +155,21 @@ function attemptPlugin<I extends object, O extends object>(o: AttemptOptions): P
       );
     },
   };
+}
+
+const OPERATION = Symbol("awsOperation");
+
+/** Stamps the failing AWS call on its error once (the innermost call, e.g. AssumeRole under ListClusters). */
+function markOperation(err: unknown, operation: string): void {
+  if (err && typeof err === "object" && Object.isExtensible(err) && !(OPERATION in err))
+    Object.defineProperty(err, OPERATION, { value: operation, enumerable: false });
+}
+
+/** The AWS operation an error came from (`ListClusters`), when it came from an AWS call. */
+export function failedOperation(err: unknown): string | undefined {
+  return err && typeof err === "object" && OPERATION in err
+    ? (err as { [OPERATION]: string })[OPERATION]
+    : undefined;
 }
 
 /** Credentials expire this long before their stated expiration, as the SDK's own cache does. */

@@ -1,14 +1,17 @@
-// The HTTP surface of the long-running bridge: /sd, /metrics, /healthz, /readyz and a JSON status page.
+// The HTTP surface of the long-running bridge: /sd, /metrics, /healthz, /readyz, /status (JSON, or an HTML
+// page for browsers) and /explain.
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from "express";
 import type { Server } from "node:http";
 import type { Registry } from "prom-client";
 import { sdRouter } from "../sd/router.js";
-import type { Discovery } from "../sd/refresh.js";
+import { explainTask } from "../sd/explain.js";
+import { failureCauses } from "../sd/report.js";
+import { MAX_QUERY, renderStatusPage, type StatusView } from "../sd/status-page.js";
 import type { AuthCheck } from "./auth.js";
 
 export interface AppDeps {
-  /** scopeStatus is optional for surfaces without AWS scopes (benchmarks, static test stubs). */
-  discovery: Pick<Discovery, "snapshot" | "status"> & Partial<Pick<Discovery, "scopeStatus">>;
+  /** Discovery; the optional parts are absent on surfaces without AWS scopes (benchmarks, static test stubs). */
+  discovery: StatusView;
   registry: Registry;
   auth?: AuthCheck;
   /** Routes with their own authentication (the exporter's Firehose delivery route in stream mode). */
@@ -30,7 +33,9 @@ export function createApp(deps: AppDeps): Express {
   app.use("/sd", requireAuth);
   app.use("/metrics", requireAuth);
   app.use("/status", requireAuth);
-  app.use(sdRouter(() => deps.discovery.snapshot()));
+  app.use("/explain", requireAuth);
+  const causes = () => failureCauses(deps.discovery.status(), deps.discovery.scopeStatus?.() ?? []);
+  app.use(sdRouter(() => deps.discovery.snapshot(), causes));
   app.get("/metrics", async (_req, res) => {
     res.set("Content-Type", deps.registry.contentType);
     res.send(await deps.registry.metrics());
@@ -40,19 +45,43 @@ export function createApp(deps: AppDeps): Express {
     const ready = deps.discovery.snapshot().ready;
     res.status(ready ? 200 : 503).json({ ready });
   });
-  app.get("/status", (_req, res) => {
+  app.get("/status", (req, res) => {
     const snap = deps.discovery.snapshot();
-    res.json({
+    // Not ready answers 503 (as /readyz does) with what failed; a person sees the same on the page.
+    const code = snap.ready ? 200 : 503;
+    if (req.accepts(["json", "html"]) === "html") {
+      const q = req.query.q;
+      if (q !== undefined && (typeof q !== "string" || q.length > MAX_QUERY))
+        return void res
+          .status(400)
+          .json({ error: `q must be one string of at most ${MAX_QUERY} characters`, param: "q" });
+      res.set(
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'",
+      );
+      return void res
+        .status(code)
+        .type("html")
+        .send(renderStatusPage(deps.discovery, q ? { q } : {}));
+    }
+    res.status(code).json({
       ready: snap.ready,
+      ...(snap.ready
+        ? {}
+        : { error: "discovery has not completed its first successful refresh yet", causes: causes() }),
       targets: snap.targets.length,
       units: deps.discovery.status(),
       scopes: deps.discovery.scopeStatus?.() ?? [],
     });
   });
+  app.get("/explain", (req, res) => {
+    const { status, body } = explainTask(deps.discovery, req.query.task);
+    res.status(status).json(body);
+  });
   app.get("/", (_req, res) => {
     res.json({
       name: "ecs-prometheus-bridge",
-      endpoints: ["/sd", "/metrics", "/healthz", "/readyz", "/status"],
+      endpoints: ["/sd", "/metrics", "/healthz", "/readyz", "/status", "/explain"],
     });
   });
   app.use((_req, res) => void res.status(404).json({ error: "not found" }));

@@ -5,15 +5,21 @@
 // maximum age of last-good data, and a deadline on each source's refresh so single-flight can never stick.
 import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "../core/log.js";
-import { DEFAULT_CALL_TIMEOUT_SECONDS } from "../core/aws.js";
+import { DEFAULT_CALL_TIMEOUT_SECONDS, failedOperation } from "../core/aws.js";
 import type { SelfMetrics } from "../core/metrics.js";
 import { mergeTargets } from "./merge.js";
 import { compareTargets, type DiscoveredTarget, type SourceName } from "./model.js";
+import { RefreshReports, type SourceReport } from "./report.js";
+import type { UnitSkips } from "./skips.js";
 
 /** The outcome of one unit (a cluster in one account/region, a Cloud Map namespace). */
-export type UnitOutcome =
+export type UnitOutcome = (
   | { unit: string; ok: true; targets: DiscoveredTarget[]; absent?: boolean }
-  | { unit: string; ok: false; error: Error };
+  | { unit: string; ok: false; error: Error }
+) & {
+  /** The unit's AWS requests in this refresh, by operation (sources that count them). */
+  calls?: Record<string, number>;
+};
 
 export interface SourceRefresh {
   units: UnitOutcome[];
@@ -29,6 +35,8 @@ export interface SourceRefresh {
 export interface Source {
   readonly name: SourceName;
   refresh(): Promise<SourceRefresh>;
+  /** What each unit left out in its last good refresh, and why (status page, explain); optional. */
+  skips?(): ReadonlyMap<string, UnitSkips>;
 }
 
 interface UnitState {
@@ -38,6 +46,10 @@ interface UnitState {
   absent?: boolean;
   lastSuccess?: number;
   lastError?: string;
+  /** The AWS operation that failed (`ListTasks`), when known. */
+  lastStep?: string;
+  /** AWS requests of its last refresh, by operation. */
+  calls?: Record<string, number>;
   /** Its last-good targets are older than maxStaleSeconds (they are still served). */
   stale?: boolean;
 }
@@ -61,6 +73,10 @@ export interface UnitStatus {
   targets: number;
   lastSuccess?: string;
   lastError?: string;
+  /** The AWS operation that failed, when known. */
+  failedStep?: string;
+  /** AWS requests of its last refresh, by operation (sources that count them). */
+  calls?: Record<string, number>;
   /** Served from last-good data older than maxStaleSeconds (always set by Discovery). */
   stale?: boolean;
 }
@@ -72,6 +88,8 @@ export interface ScopeStatus {
   ok: boolean;
   /** `<AWS error name>: <message>` of the failure. */
   lastError?: string;
+  /** The AWS operation that failed (`ListClusters`, `AssumeRole`), when known. */
+  failedStep?: string;
 }
 
 /** A listing scope (e.g. `<account>/<region>/`) whose units may be stale or missing after the last refresh. */
@@ -81,6 +99,7 @@ export interface ScopeFailure {
   scope: string;
   /** `<AWS error name>: <message>`. */
   error?: string;
+  step?: string;
 }
 
 /** A source's refresh is abandoned (as failed) after this many call timeouts: refreshes cannot hang. */
@@ -114,8 +133,10 @@ export class Discovery {
   private task: ScheduledTask | undefined;
   private nextDue = 0;
   private snap: Snapshot = { targets: [], version: 0, ready: false };
+  private readonly reports: RefreshReports;
 
   constructor(private readonly opts: DiscoveryOptions) {
+    this.reports = new RefreshReports(opts.metrics, opts.logger, () => this.now());
     if (opts.sources.length === 0) this.snap.ready = true;
     // Series exist before the first refresh: 0 means "never succeeded", so the alerts on them can fire.
     for (const { name } of opts.sources) {
@@ -138,6 +159,8 @@ export class Discovery {
         targets: state.targets.length,
         ...(state.lastSuccess ? { lastSuccess: new Date(state.lastSuccess).toISOString() } : {}),
         ...(state.lastError ? { lastError: state.lastError } : {}),
+        ...(state.lastStep ? { failedStep: state.lastStep } : {}),
+        ...(state.calls ? { calls: state.calls } : {}),
         stale: state.stale ?? false,
       }))
       .sort((a, b) => (a.source + a.unit < b.source + b.unit ? -1 : 1));
@@ -158,6 +181,7 @@ export class Discovery {
           source,
           scope,
           ok: !failure && !never,
+          ...(failure?.step ? { failedStep: failure.step } : {}),
           ...(failure?.error
             ? { lastError: failure.error }
             : never
@@ -166,6 +190,31 @@ export class Discovery {
         };
       }),
     );
+  }
+
+  /** The last refresh of a source: calls by operation, targets added and removed, skips, duration. */
+  report(source: SourceName): SourceReport | undefined {
+    return this.reports.get(source);
+  }
+
+  /** What each unit of a source left out in its last good refresh (sources that record it). */
+  skips(source: SourceName): ReadonlyMap<string, UnitSkips> {
+    return this.opts.sources.find((s) => s.name === source)?.skips?.() ?? new Map();
+  }
+
+  /** The targets each unit serves now (last-good included), by `<source>:<unit>`. */
+  unitTargets(): ReadonlyMap<string, readonly DiscoveredTarget[]> {
+    return new Map([...this.units].map(([key, { state }]) => [key, state.targets]));
+  }
+
+  private sourceTargets(source: SourceName): DiscoveredTarget[] {
+    return [...this.units.values()].flatMap((u) => (u.source === source ? u.state.targets : []));
+  }
+
+  private unitCounts(source: SourceName): { ok: number; failed: number } {
+    const states = [...this.units.values()].filter((u) => u.source === source);
+    const ok = states.filter((u) => u.state.ok).length;
+    return { ok, failed: states.length - ok };
   }
 
   private scopeFailure(source: SourceName, scope: string): ScopeFailure | undefined {
@@ -225,6 +274,9 @@ export class Discovery {
 
   private async runSource(source: Source): Promise<void> {
     const { metrics, logger } = this.opts;
+    const report = await this.reports.begin(source.name, this.sourceTargets(source.name));
+    const done = () =>
+      report(this.unitCounts(source.name), this.sourceTargets(source.name), source.skips?.());
     const end = metrics.refreshDuration.startTimer({ source: source.name });
     let result: SourceRefresh;
     try {
@@ -233,12 +285,19 @@ export class Discovery {
       // A source that throws as a whole (or misses its deadline) keeps all of its last-good units.
       end();
       const error = describe(err);
-      this.failed.set(source.name, [{ source: source.name, scope: "", error }]);
+      const step = failedOperation(err);
+      this.failed.set(source.name, [{ source: source.name, scope: "", error, ...(step ? { step } : {}) }]);
       metrics.refreshFailures.inc({ source: source.name, unit: "*" });
       for (const [key, { source: s, state }] of this.units)
-        if (s === source.name) this.markDown(source.name, key, state, error);
+        if (s === source.name) this.markDown(source.name, key, state, error, step);
       this.updateScopesAndStaleness(source.name);
-      logger.warn("refresh failed; keeping last-good targets", { source: source.name, err });
+      logger.warn("refresh failed; its units keep their last-good targets, if any", {
+        source: source.name,
+        operation: step,
+        keptTargets: this.sourceTargets(source.name).length,
+        err,
+      });
+      await done();
       return;
     }
     end();
@@ -246,7 +305,13 @@ export class Discovery {
       source.name,
       result.failedScopes.map((scope) => {
         const err = result.scopeErrors?.get(scope);
-        return { source: source.name, scope, ...(err ? { error: describe(err) } : {}) };
+        const step = failedOperation(err);
+        return {
+          source: source.name,
+          scope,
+          ...(err ? { error: describe(err) } : {}),
+          ...(step ? { step } : {}),
+        };
       }),
     );
     const seen = new Set<string>();
@@ -263,21 +328,26 @@ export class Discovery {
             ok: true,
             lastSuccess: now,
             ...(outcome.absent ? { absent: true } : {}),
+            ...(outcome.calls ? { calls: outcome.calls } : {}),
           },
         });
         metrics.unitUp.set({ source: source.name, unit: outcome.unit }, 1);
         continue;
       }
       allOk = false;
-      logger.warn("unit refresh failed; keeping last-good targets", {
+      let entry = this.units.get(key);
+      // The step, the AWS error name and message, and what is still served (none before a first success).
+      logger.warn("unit refresh failed; its last-good targets stay served", {
         source: source.name,
         unit: outcome.unit,
+        operation: failedOperation(outcome.error),
         error: outcome.error.name,
         message: outcome.error.message,
+        keptTargets: entry?.state.targets.length ?? 0,
       });
-      let entry = this.units.get(key);
       if (!entry) this.units.set(key, (entry = { source: source.name, state: { targets: [], ok: false } }));
-      this.markDown(source.name, key, entry.state, describe(outcome.error));
+      if (outcome.calls) entry.state.calls = outcome.calls;
+      this.markDown(source.name, key, entry.state, describe(outcome.error), failedOperation(outcome.error));
     }
     for (const [key, { source: s, state }] of this.units) {
       if (s !== source.name || seen.has(key)) continue;
@@ -286,7 +356,13 @@ export class Discovery {
       if (scope !== undefined) {
         // Not listed because its scope's listing failed: down, serving last-good targets.
         const err = result.scopeErrors?.get(scope);
-        this.markDown(source.name, key, state, err ? describe(err) : "listing of its scope failed");
+        this.markDown(
+          source.name,
+          key,
+          state,
+          err ? describe(err) : "listing of its scope failed",
+          failedOperation(err),
+        );
         continue;
       }
       // Units that vanished from a successful listing are gone (cluster deleted, namespace removed).
@@ -303,6 +379,7 @@ export class Discovery {
     // Serving [] while every unit fails would make a restarted bridge wipe Prometheus' targets.
     const listedEmpty = result.failedScopes.length === 0 && result.units.length === 0;
     if (listedEmpty || result.units.some((u) => u.ok)) this.readySources.add(source.name);
+    await done();
   }
 
   /**
@@ -331,10 +408,12 @@ export class Discovery {
   }
 
   /** A unit failed this refresh, on its own or with its scope's listing: down, counted, last-good kept. */
-  private markDown(source: SourceName, key: string, state: UnitState, error: string): void {
+  private markDown(source: SourceName, key: string, state: UnitState, error: string, step?: string): void {
     const unit = key.slice(source.length + 1);
     state.ok = false;
     state.lastError = error;
+    if (step) state.lastStep = step;
+    else delete state.lastStep;
     this.opts.metrics.unitUp.set({ source, unit }, 0);
     this.opts.metrics.refreshFailures.inc({ source, unit });
   }

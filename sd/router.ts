@@ -2,9 +2,11 @@
 // byte budget; see SdCache). Never calls AWS.
 import { Router, type Request, type Response } from "express";
 import type { Snapshot } from "./refresh.js";
+import type { FailureCause } from "./report.js";
 import { BadRequest, SdCache, listReady, negotiateSd, parseFilter, type SdBody } from "./httpsd.js";
 
-export function sdRouter(snapshot: () => Snapshot): Router {
+/** `causes` says why discovery is not ready, in the 503 body (the failing step and its fix). */
+export function sdRouter(snapshot: () => Snapshot, causes: () => FailureCause[] = () => []): Router {
   const router = Router();
   const cache = new SdCache();
   router.get("/sd", async (req: Request, res: Response) => {
@@ -21,7 +23,7 @@ export function sdRouter(snapshot: () => Snapshot): Router {
       return void res
         .status(503)
         .set("Retry-After", "5")
-        .json({ error: "discovery has not completed its first successful refresh yet" });
+        .json({ error: "discovery has not completed its first successful refresh yet", causes: causes() });
     sendBody(req, res, await cache.get(snap.version, snap.targets, filter));
   });
   return router;

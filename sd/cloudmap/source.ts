@@ -24,7 +24,8 @@ import {
   type Service,
 } from "./api.js";
 import { parseDefaultPorts } from "./options.js";
-import { buildTarget, SKIP_REASONS, type SkipReason, type TargetOptions } from "./targets.js";
+import { buildTarget, SKIP_REASONS, skipDetail, type SkipReason, type TargetOptions } from "./targets.js";
+import { keptSkips, SkipCollector, type UnitSkips } from "../skips.js";
 
 export interface CloudMapSourceOptions {
   scopes: AwsScope[];
@@ -68,6 +69,8 @@ export class CloudMapSource implements Source {
   private readonly backoff = new UnitBackoff();
   /** ListNamespaces per scope backs off like a namespace when throttled or failing with 5xx. */
   private readonly listingBackoff = new UnitBackoff();
+  private collecting = new SkipCollector();
+  private lastSkips = new Map<string, UnitSkips>();
 
   constructor(private readonly opts: CloudMapSourceOptions) {
     const { config, metrics } = opts;
@@ -91,7 +94,12 @@ export class CloudMapSource implements Source {
     for (const reason of SKIP_REASONS) metrics.skipped.set({ source: this.name, reason }, 0);
   }
 
+  skips(): ReadonlyMap<string, UnitSkips> {
+    return this.lastSkips;
+  }
+
   async refresh(): Promise<SourceRefresh> {
+    this.collecting = new SkipCollector();
     const perScope = await Promise.all(this.states.map((st) => this.refreshScope(st)));
     const skipped = new Map<SkipReason, number>(SKIP_REASONS.map((r) => [r, 0]));
     const units: UnitOutcome[] = [];
@@ -102,6 +110,7 @@ export class CloudMapSource implements Source {
       }
     for (const [reason, n] of skipped) this.opts.metrics.skipped.set({ source: this.name, reason }, n);
     const scopeErrors = new Map(perScope.flatMap((s) => (s.listingError ? [s.listingError] : [])));
+    this.lastSkips = keptSkips(this.lastSkips, this.collecting, units, [...scopeErrors.keys()]);
     return { units, failedScopes: [...scopeErrors.keys()], scopeErrors };
   }
 
@@ -180,8 +189,17 @@ export class CloudMapSource implements Source {
         const { instances, tags } = found[i]!;
         for (const inst of instances) {
           const t = buildTarget(ns, svc, inst, tags, this.targetOptions);
-          if ("skip" in t) skipped.set(t.skip, (skipped.get(t.skip) ?? 0) + 1);
-          else targets.push(t);
+          if (!("skip" in t)) {
+            targets.push(t);
+            continue;
+          }
+          skipped.set(t.skip, (skipped.get(t.skip) ?? 0) + 1);
+          this.collecting.add(unit, {
+            task: inst.id,
+            service: svc.name,
+            reason: t.skip,
+            detail: skipDetail(t.skip, this.targetOptions),
+          });
         }
       });
       return { unit, ok: true, targets, skipped };

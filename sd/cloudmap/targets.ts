@@ -14,6 +14,20 @@ import { attributeLabel, CLOUDMAP_LABELS, ECS_ATTRIBUTE_LABELS, METRICS_PATH_LAB
 export const SKIP_REASONS = ["no_ip", "no_port", "invalid_port", "invalid_address"] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
+/** Each reason in words, for the status page and /explain. */
+export function skipDetail(reason: SkipReason, opts: TargetOptions): string {
+  switch (reason) {
+    case "no_ip":
+      return "the instance has no AWS_INSTANCE_IPV4, AWS_INSTANCE_IPV6 or AWS_INSTANCE_CNAME attribute";
+    case "invalid_address":
+      return "its address attribute is not an IP address or host name";
+    case "invalid_port":
+      return `its ${opts.portAttribute} or AWS_INSTANCE_PORT value is not a port number (1-65535)`;
+    case "no_port":
+      return `no port: no ${opts.portAttribute} or AWS_INSTANCE_PORT attribute, and no cloudmap.defaultPorts entry for its namespace or service`;
+  }
+}
+
 /** What host() answers for an attribute that holds something other than an address or host name. */
 const INVALID = Symbol("invalid address");
 

@@ -16,10 +16,10 @@ import type { ScopeFacts } from "./scope.js";
 import {
   buildTaskTargets,
   labelNetworkMode,
+  taskDefinitionUnavailable,
   taskEniAddress,
   type BuildResult,
   type OptInOptions,
-  type SkipReason,
   type TaskFacts,
 } from "./targets.js";
 
@@ -52,7 +52,7 @@ export interface ClusterRefreshDeps {
   /** Known tasks are described again every this many refreshes (1: every refresh). */
   redescribeEvery: number;
   onDescribeFailures: (operation: string, failures: DescribeFailure[]) => void;
-  onSkipped: (reason: SkipReason) => void;
+  onSkipped: (skip: BuildResult["skipped"][number]) => void;
 }
 
 function hasHealthCheck(def: TaskDefinition): boolean {
@@ -98,8 +98,9 @@ export async function refreshCluster(
   const targets: DiscoveredTarget[] = [];
   for (const [arn, task] of current) {
     // Not settled either, so the definition is asked for again on the next refresh.
-    if (task.taskDefinitionArn && unavailable.has(task.taskDefinitionArn)) {
-      deps.onSkipped("task_definition_unavailable");
+    const unavailableError = task.taskDefinitionArn ? unavailable.get(task.taskDefinitionArn) : undefined;
+    if (unavailableError) {
+      deps.onSkipped(taskDefinitionUnavailable(task, unavailableError));
       continue;
     }
     const def = task.taskDefinitionArn ? next.taskDefinitions.get(task.taskDefinitionArn) : undefined;
@@ -107,16 +108,17 @@ export async function refreshCluster(
     const built = reuseOrBuild(previous.built.get(arn), task, def, taskFacts, deps.opts);
     const { result } = built;
     targets.push(...result.targets);
-    for (const reason of result.skipped) deps.onSkipped(reason);
+    for (const skip of result.skipped) deps.onSkipped(skip);
+    const skippedFor = new Set(result.skipped.map((s) => s.reason));
     // Keep only settled tasks; PROVISIONING/PENDING ones, ones without an address, and ones whose
     // container health checks have not reported yet are described again whatever the cadence.
     const settled =
       task.lastStatus === "RUNNING" &&
       def !== undefined &&
       !taskFacts.incomplete &&
-      !result.skipped.includes("no_ip") &&
-      !result.skipped.includes("invalid_address") &&
-      !result.skipped.includes("unresolved_host_port") &&
+      !skippedFor.has("no_ip") &&
+      !skippedFor.has("invalid_address") &&
+      !skippedFor.has("unresolved_host_port") &&
       !(task.healthStatus === "UNKNOWN" && hasHealthCheck(def));
     if (settled) {
       next.tasks.set(arn, task);

@@ -4,11 +4,14 @@
 // not a failure retried forever; a cluster that fails keeps its last-good targets.
 import { ClusterNotFoundException } from "@aws-sdk/client-ecs";
 import { settle, UnitBackoff, type Settled } from "../../core/backoff.js";
+import { failedOperation } from "../../core/aws.js";
+import { countingInto } from "../../core/calls.js";
 import type { Config } from "../../cmd/config.js";
 import type { Logger } from "../../core/log.js";
 import type { AwsScope } from "../../core/scopes.js";
 import type { SelfMetrics } from "../../core/metrics.js";
 import type { Source, SourceRefresh, UnitOutcome } from "../refresh.js";
+import { keptSkips, SkipCollector, type UnitSkips } from "../skips.js";
 import { createEcsApi, type DescribeFailure, type EcsApi } from "./api.js";
 import { emptyClusterState, refreshCluster, type ClusterRefreshDeps, type ClusterState } from "./cluster.js";
 import { ScopeFacts } from "./scope.js";
@@ -35,6 +38,8 @@ export class EcsSource implements Source {
   private readonly listingBackoff = new UnitBackoff();
   private readonly opts: OptInOptions;
   private skipped = new Map<SkipReason, number>();
+  private collecting = new SkipCollector();
+  private lastSkips = new Map<string, UnitSkips>();
 
   constructor(private readonly deps: EcsSourceDeps) {
     const { ecs } = deps.config;
@@ -47,6 +52,7 @@ export class EcsSource implements Source {
 
   async refresh(): Promise<SourceRefresh> {
     this.skipped = new Map();
+    this.collecting = new SkipCollector();
     const units: UnitOutcome[] = [];
     const failedScopes: string[] = [];
     const scopeErrors = new Map<string, Error>();
@@ -69,6 +75,7 @@ export class EcsSource implements Source {
           scopeErrors.set(`${scope.key}/`, listing.error);
           this.deps.logger.warn("AssumeRole or ListClusters failed; keeping last-good targets", {
             scope: scope.key,
+            operation: failedOperation(listing.error),
             error: listing.error.name,
             message: listing.error.message,
           });
@@ -84,9 +91,10 @@ export class EcsSource implements Source {
           clusters.map(async (cluster) => {
             const unit = unitKey(scope.key, cluster);
             const lookup = lookups?.values.get(cluster);
+            const calls = new Map<string, number>();
             const outcome = await this.backoff.run<UnitOutcome>(
               unit,
-              async () => {
+              countingInto(calls, async () => {
                 try {
                   if (!lookup)
                     throw lookups?.errors[0] ?? new Error(`DescribeClusters did not answer for ${cluster}`);
@@ -100,10 +108,13 @@ export class EcsSource implements Source {
                   if (err instanceof ClusterNotFoundException) return this.absentUnit(unit);
                   return { unit, ok: false, error: err as Error };
                 }
-              },
+              }),
               (error) => ({ unit, ok: false, error }),
             );
-            units.push(outcome);
+            // Fakes in tests make no AWS requests: no calls field then.
+            units.push(
+              calls.size > 0 ? { ...outcome, calls: Object.fromEntries([...calls].sort()) } : outcome,
+            );
           }),
         );
         // Forget clusters no longer listed in this scope.
@@ -117,7 +128,12 @@ export class EcsSource implements Source {
     );
     for (const reason of SKIP_REASONS)
       this.deps.metrics.skipped.set({ source: "ecs", reason }, this.skipped.get(reason) ?? 0);
+    this.lastSkips = keptSkips(this.lastSkips, this.collecting, units, failedScopes);
     return { units, failedScopes, scopeErrors };
+  }
+
+  skips(): ReadonlyMap<string, UnitSkips> {
+    return this.lastSkips;
   }
 
   /** A cluster that does not exist in this scope: reported (status, metric, one log line), not failed. */
@@ -145,7 +161,10 @@ export class EcsSource implements Source {
       withTags: this.deps.config.ecs.taskTags,
       redescribeEvery: this.deps.config.ecs.redescribeEveryRefreshes,
       onDescribeFailures: (operation, failures) => this.countFailures(unit, operation, failures),
-      onSkipped: (reason) => this.skipped.set(reason, (this.skipped.get(reason) ?? 0) + 1),
+      onSkipped: (skip) => {
+        this.skipped.set(skip.reason, (this.skipped.get(skip.reason) ?? 0) + 1);
+        this.collecting.add(unit, skip);
+      },
     };
   }
 

@@ -10,6 +10,7 @@ import {
   type DiscoveredTarget,
   type Labels,
 } from "../model.js";
+import type { SkipRecord } from "../skips.js";
 import type { OptInMode } from "./options.js";
 import type { ClusterFacts, InstanceFacts, ServiceFacts, Tags } from "./api.js";
 import { ECS_LABELS, containerLabelName, tagLabelName, type TagPrefix } from "./labels.js";
@@ -50,12 +51,20 @@ export const SKIP_REASONS = [
   // DescribeTaskDefinition failed for it (deleted, denied, throttled): retried on the next refresh.
   "task_definition_unavailable",
   "invalid_address",
+  "no_opt_in",
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
+/** A skip as the mapping sees it; the task's ARN and service are added by buildTaskTargets. */
+export interface Skip {
+  reason: SkipReason;
+  detail: string;
+  container?: string;
+}
+
 export interface BuildResult {
   targets: DiscoveredTarget[];
-  skipped: SkipReason[];
+  skipped: (SkipRecord & { reason: SkipReason })[];
 }
 
 const PORT_RE = /^\d{1,5}$/;
@@ -82,7 +91,7 @@ function numberedPortPattern(prefix: string): RegExp {
 export function containerEndpoints(
   container: ContainerDefinition,
   opts: OptInOptions,
-  skipped: SkipReason[],
+  skipped: Skip[],
 ): Endpoint[] {
   const out: Endpoint[] = [];
   const labels = container.dockerLabels ?? {};
@@ -101,7 +110,11 @@ export function containerEndpoints(
     for (const s of suffixes) {
       const port = parsePort(labels[`${p}PORT${s}`]);
       if (port === undefined) {
-        skipped.push("bad_port_label");
+        skipped.push({
+          reason: "bad_port_label",
+          detail: `label ${p}PORT${s}=${JSON.stringify(labels[`${p}PORT${s}`])} is not a port number (1-65535)`,
+          ...(container.name ? { container: container.name } : {}),
+        });
         continue;
       }
       // Numbered endpoints inherit scheme and job from the unnumbered labels; the path is per endpoint.
@@ -229,18 +242,35 @@ export function buildTaskTargets(
   facts: TaskFacts,
   opts: OptInOptions,
 ): BuildResult {
-  const skipped: SkipReason[] = [];
-  if (!def) return { targets: [], skipped: ["task_definition_missing"] };
-  if (task.lastStatus !== "RUNNING") return { targets: [], skipped: ["not_running"] };
+  const skips: Skip[] = [];
+  const service = task.group?.startsWith("service:") ? task.group.slice("service:".length) : undefined;
+  const result = (targets: DiscoveredTarget[]): BuildResult => ({
+    targets,
+    skipped: skips.map((s) => ({ task: task.taskArn ?? "", ...(service ? { service } : {}), ...s })),
+  });
+  if (!def) {
+    skips.push({ reason: "task_definition_missing", detail: skipDetail.taskDefinitionMissing(task) });
+    return result([]);
+  }
+  if (task.lastStatus !== "RUNNING") {
+    skips.push({ reason: "not_running", detail: skipDetail.notRunning(task) });
+    return result([]);
+  }
   const networkMode = networkModeOf(task, def);
   const eni = networkMode === "awsvpc" ? taskEniAddress(task) : {};
   const base = taskLabels(task, def, facts);
   const cluster = base[ECS_LABELS.cluster];
-  const service = base[ECS_LABELS.service];
   const targets: DiscoveredTarget[] = [];
   for (const container of def.containerDefinitions ?? []) {
-    const endpoints = containerEndpoints(container, opts, skipped);
-    if (endpoints.length === 0) continue;
+    const before = skips.length;
+    const endpoints = containerEndpoints(container, opts, skips);
+    const on = container.name ? { container: container.name } : {};
+    const skip = (reason: SkipReason, detail: string) => skips.push({ reason, detail, ...on });
+    if (endpoints.length === 0) {
+      // A container whose only opt-in was a bad label is already recorded as such.
+      if (skips.length === before) skip("no_opt_in", skipDetail.noOptIn(opts));
+      continue;
+    }
     const running = task.containers?.find((c) => c.name === container.name);
     for (const ep of endpoints) {
       let ip: string | undefined;
@@ -249,7 +279,7 @@ export function buildTaskTargets(
         ip = eni.ip;
         port = ep.containerPort;
         if (!ip) {
-          skipped.push("no_ip");
+          skip("no_ip", "the task has no IP address yet (its awsvpc network interface is not attached)");
           continue;
         }
       } else {
@@ -262,16 +292,22 @@ export function buildTaskTargets(
           port = binding?.hostPort;
         }
         if (!port) {
-          skipped.push("unresolved_host_port");
+          skip(
+            "unresolved_host_port",
+            `container port ${ep.containerPort} has no TCP host port binding (${networkMode} mode: map it in portMappings)`,
+          );
           continue;
         }
         if (!ip) {
-          skipped.push("no_host_ip");
+          skip(
+            "no_host_ip",
+            "the private IP of the EC2 instance it runs on is unknown (ECS Anywhere host, or DescribeContainerInstances/DescribeInstances failed)",
+          );
           continue;
         }
       }
       if (!validAddress(ip)) {
-        skipped.push("invalid_address");
+        skip("invalid_address", `the address AWS gave, ${JSON.stringify(ip)}, is not an IP address`);
         continue;
       }
       const labels: Labels = { ...base };
@@ -293,8 +329,34 @@ export function buildTaskTargets(
       });
     }
   }
-  return { targets, skipped };
+  return result(targets);
 }
+
+/** The skip of a task whose definition DescribeTaskDefinition could not answer this refresh. */
+export function taskDefinitionUnavailable(task: Task, error: Error): BuildResult["skipped"][number] {
+  const service = task.group?.startsWith("service:") ? task.group.slice("service:".length) : undefined;
+  return {
+    task: task.taskArn ?? "",
+    ...(service ? { service } : {}),
+    reason: "task_definition_unavailable",
+    detail: `DescribeTaskDefinition failed for ${task.taskDefinitionArn ?? "its task definition"}: ${error.name}: ${error.message} (asked again next refresh)`,
+  };
+}
+
+/** The sentences of the reasons whose wording depends on the task or the options. */
+export const skipDetail = {
+  taskDefinitionMissing: (task: Task) =>
+    `its task definition ${task.taskDefinitionArn ?? "(none named)"} could not be described (deleted, or DescribeTaskDefinition failed)`,
+  notRunning: (task: Task) =>
+    `the task is ${task.lastStatus ?? "in an unknown state"}, not RUNNING (only running tasks are scraped)`,
+  noOptIn: (opts: OptInOptions) => {
+    const ways: string[] = [];
+    if (opts.optIn.includes("labels")) ways.push(`no ${opts.labelPrefix}PORT docker label`);
+    if (opts.optIn.includes("port-name")) ways.push(`no port mapping named "${opts.portName}"`);
+    if (opts.optIn.includes("all-named-ports")) ways.push("no named port mapping");
+    return `not opted in: ${ways.join(", ") || "no opt-in mode is enabled"}`;
+  },
+};
 
 /** Whether the task needs the container instance's EC2 private IP to be addressed. */
 export function needsHostIp(task: Task, def: TaskDefinition | undefined): boolean {

@@ -273,6 +273,22 @@ describe("Cloud Map instances", () => {
     const ts = okTargets(await src.refresh());
     expect(addresses(ts)).toEqual(["192.0.2.1:8080"]);
     expect(await skipped(metrics)).toEqual({ no_ip: 2, no_port: 1, invalid_port: 1, invalid_address: 0 });
+    // Each skipped instance is recorded for the status page and /explain, with its reason in words.
+    const records = src.skips().get(`${SCOPE}/apps.local`)!.records;
+    expect(records.map((r) => [r.task, r.service, r.reason])).toEqual([
+      ["i-1", "api", "no_port"],
+      ["i-2", "api", "no_ip"],
+      ["i-3", "api", "no_ip"],
+      ["i-4", "api", "invalid_port"],
+    ]);
+    expect(records.map((r) => r.detail)).toEqual([
+      expect.stringMatching(
+        /^no port: no METRICS_PORT or AWS_INSTANCE_PORT attribute, and no cloudmap.defaultPorts/,
+      ),
+      expect.stringMatching(/no AWS_INSTANCE_IPV4, AWS_INSTANCE_IPV6 or AWS_INSTANCE_CNAME attribute/),
+      expect.stringMatching(/no AWS_INSTANCE_IPV4/),
+      expect.stringMatching(/value is not a port number/),
+    ]);
     for (const t of ts) expect(t.group.targets[0]).toMatch(/^[^:]+:\d+$/);
   });
 
