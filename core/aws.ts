@@ -5,12 +5,13 @@ import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { ECSClient } from "@aws-sdk/client-ecs";
 import { ServiceDiscoveryClient } from "@aws-sdk/client-servicediscovery";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Pluggable } from "@aws-sdk/types";
 import type { AccountConfig } from "./options.js";
 import type { SelfMetrics } from "./metrics.js";
 
-export type ServiceKey = "ecs" | "ec2" | "servicediscovery" | "cloudwatch" | "sts";
+export type ServiceKey = "ecs" | "ec2" | "servicediscovery" | "cloudwatch" | "sts" | "sqs";
 
 /** Error names AWS uses for throttling across the four services. */
 export const THROTTLING_CODES = new Set([
@@ -70,6 +71,8 @@ export interface AwsClients {
   ec2: EC2Client;
   servicediscovery: ServiceDiscoveryClient;
   cloudwatch: CloudWatchClient;
+  /** The ECS task state change queue (ecs.events); made lazily by the SDK, so unused it costs nothing. */
+  sqs: SQSClient;
 }
 
 const ENV_SUFFIX: Record<ServiceKey, string> = {
@@ -78,6 +81,7 @@ const ENV_SUFFIX: Record<ServiceKey, string> = {
   servicediscovery: "SERVICEDISCOVERY",
   cloudwatch: "CLOUDWATCH",
   sts: "STS",
+  sqs: "SQS",
 };
 
 /** The endpoint override for a service: AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL. */
@@ -232,6 +236,7 @@ export function createClients(target: AwsTarget, opts: ClientOptions = {}): AwsC
       ...(sdEndpoint ? { disableHostPrefix: true } : {}),
     }),
     cloudwatch: new CloudWatchClient(common("cloudwatch")),
+    sqs: new SQSClient(common("sqs")),
   };
   const attempt = (service: ServiceKey): AttemptOptions => ({
     service,
@@ -243,6 +248,7 @@ export function createClients(target: AwsTarget, opts: ClientOptions = {}): AwsC
   clients.ec2.middlewareStack.use(attemptPlugin(attempt("ec2")));
   clients.servicediscovery.middlewareStack.use(attemptPlugin(attempt("servicediscovery")));
   clients.cloudwatch.middlewareStack.use(attemptPlugin(attempt("cloudwatch")));
+  clients.sqs.middlewareStack.use(attemptPlugin(attempt("sqs")));
   return clients;
 }
 
@@ -251,6 +257,7 @@ export function destroyClients(clients: AwsClients): void {
   clients.ec2.destroy();
   clients.servicediscovery.destroy();
   clients.cloudwatch.destroy();
+  clients.sqs.destroy();
 }
 
 export function chunk<T>(items: readonly T[], size: number): T[][] {
