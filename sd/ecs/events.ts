@@ -8,7 +8,12 @@
 // cluster failed to rebuild comes back after its visibility timeout. While a queue fails, every refresh is
 // a full walk (polling) and the queue shows as a failing unit on /status.
 import type { Task } from "@aws-sdk/client-ecs";
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
 import { LRUCache } from "lru-cache";
 import { chunk, DEFAULT_CALL_TIMEOUT_SECONDS } from "../../core/aws.js";
 import type { Logger } from "../../core/log.js";
@@ -55,6 +60,8 @@ export interface QueueMessage {
 /** An SQS queue as the consumer uses it; tests pass a fake. */
 export interface EventQueue {
   readonly url: string;
+  /** Messages waiting (ApproximateNumberOfMessages); read once when following starts, which checks access. */
+  depth(): Promise<number>;
   receive(signal: AbortSignal): Promise<QueueMessage[]>;
   /** Deletes by receipt handle; resolves with how many could not be deleted. */
   delete(receipts: string[]): Promise<number>;
@@ -154,6 +161,12 @@ export function queueRegion(url: string): string | undefined {
 export function sqsQueue(client: SQSClient, url: string, waitSeconds: number): EventQueue {
   return {
     url,
+    async depth() {
+      const r = await client.send(
+        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["ApproximateNumberOfMessages"] }),
+      );
+      return Number(r.Attributes?.ApproximateNumberOfMessages ?? 0);
+    },
     async receive(signal) {
       const r = await client.send(
         new ReceiveMessageCommand({
@@ -401,12 +414,18 @@ export class EcsEventSource implements Source {
 
   private async poll(q: QueueState): Promise<void> {
     let backoffMs = 0;
+    let checked = false;
     while (!this.abort.signal.aborted) {
       if (this.pending.size >= MAX_PENDING_TASKS) {
         await this.flush();
         continue;
       }
       try {
+        if (!checked) {
+          const waiting = await q.queue.depth();
+          this.deps.logger.info("following ECS task state change events", { queue: q.queue.url, waiting });
+          checked = true;
+        }
         const messages = await q.queue.receive(this.abort.signal);
         if (q.error) this.deps.logger.info("the ECS event queue answers again", { queue: q.queue.url });
         q.error = undefined;
@@ -526,14 +545,18 @@ export class EcsEventSource implements Source {
     return inRegion.find((s) => !s.account) ?? inRegion[0] ?? this.deps.scopes[0]!;
   }
 
+  /** A wait that stop() ends early. */
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(() => {
+      const done = () => {
+        clearTimeout(t);
         this.timers.delete(t);
+        this.abort.signal.removeEventListener("abort", done);
         resolve();
-      }, ms);
+      };
+      const t = setTimeout(done, ms);
       this.timers.add(t);
-      this.abort.signal.addEventListener("abort", () => resolve(), { once: true });
+      this.abort.signal.addEventListener("abort", done, { once: true });
     });
   }
 }

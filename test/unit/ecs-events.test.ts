@@ -44,6 +44,10 @@ class FakeQueue implements EventQueue {
   private wake: (() => void) | undefined;
   private n = 0;
 
+  async depth(): Promise<number> {
+    return this.inbox.flat().length;
+  }
+
   async receive(signal: AbortSignal): Promise<QueueMessage[]> {
     const next = this.inbox.shift();
     if (next) return next;
