@@ -3,6 +3,7 @@
 // caches stay small. The source wraps this object in `limited()` for its concurrency bound.
 import {
   DiscoverInstancesCommand,
+  DiscoverInstancesRevisionCommand,
   ListTagsForResourceCommand,
   paginateGetInstancesHealthStatus,
   paginateListInstances,
@@ -11,7 +12,7 @@ import {
   type DiscoverInstancesRequest,
   type ServiceDiscoveryClient,
 } from "@aws-sdk/client-servicediscovery";
-import { requiredList } from "../../core/aws.js";
+import { MalformedResponse, requiredList } from "../../core/aws.js";
 
 export interface Namespace {
   id: string;
@@ -47,6 +48,8 @@ export type CloudMapApi = {
   listServices(namespaceId: string): Promise<Service[]>;
   /** One call: at most `MaxResults` instances (AWS allows up to 1000, defaults to 100). */
   discoverInstances(request: DiscoverRequest): Promise<Instance[]>;
+  /** The service's instances revision: it changes when instances register, deregister or change attributes, not health. */
+  discoverRevision(request: Pick<DiscoverRequest, "NamespaceName" | "ServiceName">): Promise<number>;
   /** Every registered instance, without health information. */
   listInstances(serviceId: string): Promise<Instance[]>;
   /** Instance id -> health status, for services with health checks. */
@@ -108,6 +111,13 @@ export function cloudMapApi(client: ServiceDiscoveryClient): CloudMapApi {
             ]
           : [],
       );
+    },
+
+    async discoverRevision(request) {
+      const res = await client.send(new DiscoverInstancesRevisionCommand(request));
+      if (typeof res.InstancesRevision !== "number")
+        throw new MalformedResponse("DiscoverInstancesRevision", "InstancesRevision");
+      return res.InstancesRevision;
     },
 
     async listInstances(serviceId) {
