@@ -6,7 +6,7 @@ import type { SelfMetrics } from "../core/metrics.js";
 import type { AwsScope } from "../core/scopes.js";
 import type { Source } from "./refresh.js";
 import { CloudMapSource } from "./cloudmap/source.js";
-import { EcsEventSource } from "./ecs/events.js";
+import { createEcsEventSource } from "./ecs/events.js";
 import { EcsSource } from "./ecs/source.js";
 
 /** What every source is constructed with. */
@@ -27,7 +27,7 @@ export const SOURCE_REGISTRY = {
   ecs: {
     enabled: (c: Config) => c.ecs.enabled,
     create: (d: SourceDeps): Source =>
-      d.config.ecs.events.enabled ? new EcsEventSource(new EcsSource(d), d) : new EcsSource(d),
+      d.config.ecs.events.enabled ? createEcsEventSource(d) : new EcsSource(d),
   },
   cloudmap: {
     enabled: (c: Config) => c.cloudmap.enabled,

@@ -24,7 +24,7 @@ import { parseArn } from "../model.js";
 import type { Source, SourceRefresh, UnitOutcome } from "../refresh.js";
 import type { ClusterState } from "./cluster.js";
 import { ECS_LABELS } from "./labels.js";
-import type { EcsSource } from "./source.js";
+import { EcsSource, type EcsSourceDeps } from "./source.js";
 import { clusterNameFromArn } from "./targets.js";
 
 /** Events arriving within this window are applied together (one DescribeTasks per 100 new tasks). */
@@ -36,6 +36,20 @@ export const MAX_TRACKED_TASKS = 200_000;
 /** A received message stays invisible this long; one not deleted by then (not applied) is received again. */
 export const VISIBILITY_TIMEOUT_SECONDS = 60;
 const MAX_POLL_BACKOFF_MS = 30_000;
+
+/**
+ * Known tasks are described again on every this many reconciles at least (hourly with the default 5-minute
+ * interval): their status and health arrive as events, so re-reading them only catches task tag changes.
+ */
+export const RECONCILE_REDESCRIBE_EVERY = 12;
+
+/** The ECS source in events mode, around a full-walk source whose re-describe cadence counts reconciles. */
+export function createEcsEventSource(deps: EcsSourceDeps & EcsEventsDeps): EcsEventSource {
+  const { ecs } = deps.config;
+  const redescribeEveryRefreshes = Math.max(ecs.redescribeEveryRefreshes, RECONCILE_REDESCRIBE_EVERY);
+  const config = { ...deps.config, ecs: { ...ecs, redescribeEveryRefreshes } };
+  return new EcsEventSource(new EcsSource({ ...deps, config }), deps);
+}
 
 /** The fields of an "ECS Task State Change" event discovery uses. */
 export interface TaskEvent {
@@ -417,7 +431,9 @@ export class EcsEventSource implements Source {
     let checked = false;
     while (!this.abort.signal.aborted) {
       if (this.pending.size >= MAX_PENDING_TASKS) {
+        // Bounded: receive no more until what is pending has been applied.
         await this.flush();
+        if (this.pending.size >= MAX_PENDING_TASKS) await this.sleep(BATCH_WINDOW_MS);
         continue;
       }
       try {
