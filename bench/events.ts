@@ -191,8 +191,10 @@ export async function benchEvents(
       reconcileSeconds: config.ecs.events.reconcileIntervalSeconds,
       replacedPerHour,
       pollCallsPerHour: (hour / pollSeconds) * pollRefreshCalls,
+      // One reconcile in RECONCILE_REDESCRIBE_EVERY re-describes every task, as a polling refresh does.
       eventsCallsPerHour:
-        (hour / config.ecs.events.reconcileIntervalSeconds) * reconcileCalls +
+        (hour / config.ecs.events.reconcileIntervalSeconds - 1) * reconcileCalls +
+        pollRefreshCalls +
         replacedPerHour * replacementCalls,
       faulty: { replacements, lost: "10%", repairs, correctAfter },
     };
