@@ -225,3 +225,26 @@ describe("ECS task state change events", () => {
     expect(bodies(await receiveAll(c, url, 2)).map((e) => e.detail.lastStatus)).toEqual(["STOPPED"]);
   });
 });
+
+describe("/_sim control of queues and events", () => {
+  it("creates a queue, subscribes it, sets delivery switches and drains a task over HTTP", async () => {
+    sim = await startSimAws({ scenario: SCENARIO });
+    clients = simClients(sim);
+    const post = async (path: string, body: unknown) => {
+      const r = await fetch(`${sim!.url}${path}`, { method: "POST", body: JSON.stringify(body) });
+      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+    };
+    const q = await post("/_sim/queues", { name: "demo-events" });
+    expect(q.body.url).toMatch(/\/123456789012\/demo-events$/);
+    expect((await post("/_sim/events/subscribe", { queue: "demo-events" })).status).toBe(200);
+    expect((await post("/_sim/events/delivery", { lossRate: "all" })).status).toBe(400);
+    expect((await post("/_sim/events/delivery", { duplicateRate: 1 })).status).toBe(200);
+    const [task] = sim.tasks({ cluster: "prod" });
+    expect((await post("/_sim/tasks/drain", { cluster: "prod", task: task!.id })).status).toBe(200);
+    const events = bodies(await receiveAll(clients, String(q.body.url)));
+    expect(events.map((e) => [e.detail.lastStatus, e.detail.desiredStatus])).toEqual([
+      ["RUNNING", "STOPPED"],
+      ["RUNNING", "STOPPED"],
+    ]);
+  });
+});
