@@ -13,6 +13,8 @@ const benches: [string, string[]][] = [
   ["sd-flood.js", ["10000"]],
   ["status-page.js", ["10000"]],
   ["cloudmap.js", []],
+  // ECS task state change events vs polling, 10,000 tasks in 5 clusters.
+  ["events.js", ["10000"]],
   ["exporter-cost.js", []],
   ["stream.js", ["200"]],
   ["lambda.js", []],

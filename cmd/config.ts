@@ -9,7 +9,7 @@ import { CORE_OPTIONS, checkCoreConfig, type CoreConfig } from "../core/options.
 import { EXPORTER_OPTIONS, checkExporterConfig, type ExporterConfig } from "../exporter/options.js";
 import { LAMBDA_OPTIONS, type LambdaConfig } from "../lambda/options.js";
 import { CLOUDMAP_OPTIONS, type CloudMapConfig } from "../sd/cloudmap/options.js";
-import { ECS_OPTIONS, type EcsConfig } from "../sd/ecs/options.js";
+import { ECS_OPTIONS, checkEcsConfig, type EcsConfig } from "../sd/ecs/options.js";
 
 export { ConfigError } from "../core/config/spec.js";
 export type { LoadInput } from "../core/config/loader.js";
@@ -37,6 +37,7 @@ export function loadConfig(input: LoadInput = {}): Config {
   const config = loadOptions(SETTINGS, input) as unknown as Config;
   checkCoreConfig(config, input.env ?? process.env);
   checkExporterConfig(config.exporter);
+  checkEcsConfig(config.ecs);
   return config;
 }
 

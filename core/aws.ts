@@ -6,12 +6,13 @@ import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import type { ECSClient } from "@aws-sdk/client-ecs";
 import type { ServiceDiscoveryClient } from "@aws-sdk/client-servicediscovery";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Pluggable } from "@aws-sdk/types";
 import type { AccountConfig } from "./options.js";
 import type { SelfMetrics } from "./metrics.js";
 
-export type ServiceKey = "ecs" | "ec2" | "servicediscovery" | "cloudwatch" | "sts";
+export type ServiceKey = "ecs" | "ec2" | "servicediscovery" | "cloudwatch" | "sts" | "sqs";
 
 /** Error names AWS uses for throttling across the four services. */
 export const THROTTLING_CODES = new Set([
@@ -75,6 +76,8 @@ export interface AwsClients {
   ec2(): Promise<EC2Client>;
   servicediscovery(): Promise<ServiceDiscoveryClient>;
   cloudwatch(): Promise<CloudWatchClient>;
+  /** The ECS task state change queue (ecs.events). */
+  sqs(): Promise<SQSClient>;
   /**
    * For an assumed-role account: resolves its credentials (cached; AssumeRole only when none or expiring),
    * rejecting with STS's error, so a denied role can fail its scope once instead of each call.
@@ -91,6 +94,7 @@ const ENV_SUFFIX: Record<ServiceKey, string> = {
   servicediscovery: "SERVICEDISCOVERY",
   cloudwatch: "CLOUDWATCH",
   sts: "STS",
+  sqs: "SQS",
 };
 
 /** The endpoint override for a service: AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL. */
@@ -288,6 +292,11 @@ export function createClients(target: AwsTarget, opts: ClientOptions = {}): AwsC
     cloudwatch: lazy(async () => {
       const c = new (await import("@aws-sdk/client-cloudwatch")).CloudWatchClient(common("cloudwatch"));
       c.middlewareStack.use(attemptPlugin(attempt("cloudwatch")));
+      return c;
+    }),
+    sqs: lazy(async () => {
+      const c = new (await import("@aws-sdk/client-sqs")).SQSClient(common("sqs"));
+      c.middlewareStack.use(attemptPlugin(attempt("sqs")));
       return c;
     }),
     ...(assumeRole ? { assumeRole } : {}),

@@ -30,7 +30,15 @@ export interface SelfMetrics {
   // Discovery reliability: listing scopes and the age of last-good data.
   scopeUp: Gauge<"source" | "scope">;
   unitStale: Gauge<"source" | "unit">;
+  // Event-driven ECS discovery (ecs.events).
+  ecsEventsReceived: Counter;
+  ecsEvents: Counter<"outcome">;
+  ecsEventsLag: Gauge;
+  ecsReconcileRepairs: Counter<"action">;
 }
+
+/** What became of a received ECS task state change event. */
+export const ECS_EVENT_OUTCOMES = ["applied", "stale", "duplicate", "ignored"] as const;
 
 export function createSelfMetrics(opts: { defaults?: boolean; registry?: Registry } = {}): SelfMetrics {
   const registry = opts.registry ?? new Registry();
@@ -39,7 +47,7 @@ export function createSelfMetrics(opts: { defaults?: boolean; registry?: Registr
     for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(`${METRIC_PREFIX}${name}`);
   }
   const p = METRIC_PREFIX;
-  return {
+  const metrics: SelfMetrics = {
     registry,
     awsRequests: new Counter({
       name: `${p}aws_requests_total`,
@@ -129,5 +137,31 @@ export function createSelfMetrics(opts: { defaults?: boolean; registry?: Registr
       labelNames: ["source", "unit"],
       registers: [registry],
     }),
+    ecsEventsReceived: new Counter({
+      name: `${p}ecs_events_received_total`,
+      help: "ECS task state change events received from SQS (ecs.events).",
+      registers: [registry],
+    }),
+    ecsEvents: new Counter({
+      name: `${p}ecs_events_total`,
+      help: "ECS task state change events by outcome: applied, stale (older than a version already applied), duplicate (same version), ignored (not a task of a followed cluster, or not a task state change).",
+      labelNames: ["outcome"],
+      registers: [registry],
+    }),
+    ecsEventsLag: new Gauge({
+      name: `${p}ecs_events_lag_seconds`,
+      help: "Age (since SQS received it) of the oldest message in the last batch of applied ECS events.",
+      registers: [registry],
+    }),
+    ecsReconcileRepairs: new Counter({
+      name: `${p}ecs_reconcile_repairs_total`,
+      help: "Tasks the ECS reconcile (the full ListTasks walk in events mode) had to add or remove because events missed them; should stay 0.",
+      labelNames: ["action"],
+      registers: [registry],
+    }),
   };
+  // Series exist from the start, so increase() sees the first event and the dashboard has every label.
+  for (const outcome of ECS_EVENT_OUTCOMES) metrics.ecsEvents.inc({ outcome }, 0);
+  for (const action of ["added", "removed"]) metrics.ecsReconcileRepairs.inc({ action }, 0);
+  return metrics;
 }

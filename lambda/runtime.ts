@@ -30,6 +30,11 @@ export interface LambdaRuntime {
 export function createLambdaRuntime(opts: LambdaRuntimeOptions = {}): LambdaRuntime {
   const env = opts.env ?? process.env;
   const config = loadConfig({ env });
+  // Following a queue needs a process that keeps running; the Lambda refreshes on demand.
+  if (config.ecs.events.enabled)
+    throw new ConfigError(
+      "invalid ecs.events.enabled: the Lambda cannot follow ECS events (it runs per request); unset BRIDGE_ECS_EVENTS_ENABLED",
+    );
   const logger = opts.logger ?? createLogger(config.logLevel);
   const warnings = new WarningLog();
   const sourceLogger = warnings.wrap(logger);

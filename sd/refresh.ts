@@ -37,6 +37,13 @@ export interface Source {
   refresh(): Promise<SourceRefresh>;
   /** What each unit left out in its last good refresh, and why (status page, explain); optional. */
   skips?(): ReadonlyMap<string, UnitSkips>;
+  /**
+   * A source that learns of changes between refreshes (ECS task state change events) registers here; the
+   * listener refreshes it now (after the one in flight, if any) and resolves once the result is published.
+   */
+  onChange?(listener: () => Promise<void>): void;
+  /** Stops what the source runs on its own (event polling). */
+  stop?(): Promise<void>;
 }
 
 interface UnitState {
@@ -130,6 +137,8 @@ export class Discovery {
   private readonly failed = new Map<SourceName, readonly ScopeFailure[]>();
   /** One refresh in flight per source (single-flight per source, not for all of them together). */
   private readonly inFlight = new Map<SourceName, Promise<void>>();
+  /** Out-of-cycle refreshes asked for while one was in flight: one more runs after it. */
+  private readonly again = new Map<SourceName, Promise<void>>();
   private task: ScheduledTask | undefined;
   private nextDue = 0;
   private snap: Snapshot = { targets: [], version: 0, ready: false };
@@ -139,6 +148,7 @@ export class Discovery {
     this.reports = new RefreshReports(opts.metrics, opts.logger, () => this.now());
     if (opts.sources.length === 0) this.snap.ready = true;
     // Series exist before the first refresh: 0 means "never succeeded", so the alerts on them can fire.
+    for (const source of opts.sources) source.onChange?.(() => this.refreshAgain(source));
     for (const { name } of opts.sources) {
       opts.metrics.lastSuccess.set({ source: name }, 0);
       for (const scope of opts.scopes ?? []) opts.metrics.scopeUp.set({ source: name, scope }, 0);
@@ -240,6 +250,23 @@ export class Discovery {
     return running;
   }
 
+  /** A refresh that starts after the one in flight (which may have missed the change), sharing one such wait. */
+  private refreshAgain(source: Source): Promise<void> {
+    const running = this.inFlight.get(source.name);
+    if (!running) return this.refreshSource(source);
+    let queued = this.again.get(source.name);
+    if (!queued) {
+      queued = running
+        .catch(() => undefined)
+        .then(() => {
+          this.again.delete(source.name);
+          return this.refreshSource(source);
+        });
+      this.again.set(source.name, queued);
+    }
+    return queued;
+  }
+
   /** Refreshes now, then on a one-second node-cron tick whenever the jittered interval has elapsed. */
   start(): void {
     if (this.task) return;
@@ -259,6 +286,7 @@ export class Discovery {
   async stop(): Promise<void> {
     await this.task?.destroy();
     this.task = undefined;
+    await Promise.all(this.opts.sources.map((s) => s.stop?.()));
     await Promise.all(this.inFlight.values());
   }
 

@@ -6,6 +6,7 @@ import type { SelfMetrics } from "../core/metrics.js";
 import type { AwsScope } from "../core/scopes.js";
 import type { Source } from "./refresh.js";
 import { CloudMapSource } from "./cloudmap/source.js";
+import { createEcsEventSource } from "./ecs/events.js";
 import { EcsSource } from "./ecs/source.js";
 
 /** What every source is constructed with. */
@@ -23,7 +24,11 @@ interface SourceEntry {
 
 // Return types are written out (`: Source`) so SourceName, derived from these keys, is not circular.
 export const SOURCE_REGISTRY = {
-  ecs: { enabled: (c: Config) => c.ecs.enabled, create: (d: SourceDeps): Source => new EcsSource(d) },
+  ecs: {
+    enabled: (c: Config) => c.ecs.enabled,
+    create: (d: SourceDeps): Source =>
+      d.config.ecs.events.enabled ? createEcsEventSource(d) : new EcsSource(d),
+  },
   cloudmap: {
     enabled: (c: Config) => c.cloudmap.enabled,
     create: (d: SourceDeps): Source => new CloudMapSource(d),

@@ -2,6 +2,8 @@
 // SimAws exposes it for the main account, and sim.account(id) for each extra account.
 import { SimScenarioError } from "./protocol.js";
 import { taskInfo } from "./ecs-model.js";
+import type { EventDeliveryOptions } from "./eventbridge.js";
+import { queueUrl } from "./sqs.js";
 import type { World } from "./world.js";
 import type {
   CloudMapHealth,
@@ -26,6 +28,8 @@ export interface SimAccount {
   stopTask(cluster: string, task: string, reason?: string): SimTaskInfo;
   /** Sets a task's health status (HEALTHY, UNHEALTHY, UNKNOWN), as its container health checks would. */
   setTaskHealth(cluster: string, task: string, health: TaskHealth): SimTaskInfo;
+  /** Desired status STOPPED while the task keeps RUNNING (ECS stopping it); stopTask completes the stop. */
+  drainTask(cluster: string, task: string): SimTaskInfo;
   /** Sets desiredCount: new tasks start (lifecycle applies), the newest surplus tasks stop. */
   scaleService(
     cluster: string,
@@ -76,6 +80,17 @@ export interface SimAccount {
   /** Adds the Service Connect series of one discovery name; returns how many series. */
   putServiceConnect(spec: ServiceConnectSpec): number;
 
+  // --- SQS and EventBridge ---
+  /** Creates (or returns) a standard queue; its URL is on the sim's own endpoint. */
+  createQueue(name: string, attributes?: Record<string, string>): { name: string; arn: string; url: string };
+  /** Sends every ECS task state change of this account to the queue (name, ARN or URL), as a rule target. */
+  subscribeTaskEvents(queue: string): void;
+  unsubscribeTaskEvents(queue: string): void;
+  /** Delivery switches of the task state change rule: duplicates, reordering, delay, loss. */
+  setEventDelivery(opts: EventDeliveryOptions): void;
+  /** Messages in a queue: visible, and in flight (received, not deleted, visibility timeout running). */
+  queueDepth(queue: string): { visible: number; inFlight: number };
+
   // --- views ---
   /** Reachable addresses of RUNNING task ports and Cloud Map instances (for sample /metrics servers). */
   endpoints(filter?: {
@@ -88,8 +103,8 @@ export interface SimAccount {
   state(): Record<string, unknown>;
 }
 
-export function accountApi(world: World): SimAccount {
-  const { ecs, cloudMap, cloudWatch } = world;
+export function accountApi(world: World, baseUrl: () => string): SimAccount {
+  const { ecs, cloudMap, cloudWatch, sqs, events } = world;
   return {
     accountId: world.accountId,
     region: world.region,
@@ -99,14 +114,8 @@ export function accountApi(world: World): SimAccount {
       return taskInfo(ecs.startTask(cluster, spec));
     },
     stopTask: (cluster, task, reason) => taskInfo(ecs.stopTask(cluster, task, reason)),
-    setTaskHealth: (cluster, taskRef, health) => {
-      const c = ecs.clusterForMutation(cluster);
-      const task = ecs.findTask(c, taskRef);
-      if (!task) throw new SimScenarioError(`setTaskHealth: unknown task ${taskRef} in cluster ${c.name}`);
-      task.health = health;
-      task.version++;
-      return taskInfo(task);
-    },
+    setTaskHealth: (cluster, taskRef, health) => taskInfo(ecs.setTaskHealth(cluster, taskRef, health)),
+    drainTask: (cluster, task) => taskInfo(ecs.drainTask(cluster, task)),
     scaleService: (cluster, service, n, o) => {
       const r = ecs.scaleService(cluster, service, n, o);
       return {
@@ -147,6 +156,14 @@ export function accountApi(world: World): SimAccount {
     },
     removeMetricSeries: (s) => cloudWatch.removeSeries(s),
     putServiceConnect: (spec) => cloudWatch.putServiceConnect(spec),
+    createQueue: (name, attributes) => {
+      const q = sqs.createQueue(name, world.region, attributes);
+      return { name: q.name, arn: q.arn, url: queueUrl(baseUrl(), world.accountId, q) };
+    },
+    subscribeTaskEvents: (queue) => events.subscribe(queue),
+    unsubscribeTaskEvents: (queue) => events.unsubscribe(queue),
+    setEventDelivery: (o) => events.setDelivery(o),
+    queueDepth: (queue) => sqs.counts(sqs.require(queue)),
     endpoints: (f = {}) =>
       world
         .endpoints()

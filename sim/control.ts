@@ -52,6 +52,22 @@ const ROUTES: Record<string, Route> = {
       throw new SimScenarioError("body field health must be HEALTHY, UNHEALTHY or UNKNOWN");
     return acct(sim, b).setTaskHealth(str(b, "cluster"), str(b, "task"), health as "HEALTHY");
   },
+  "POST /_sim/tasks/drain": (sim, b) => acct(sim, b).drainTask(str(b, "cluster"), str(b, "task")),
+  "POST /_sim/queues": (sim, b) => acct(sim, b).createQueue(str(b, "name")),
+  "POST /_sim/events/subscribe": (sim, b) => (
+    acct(sim, b).subscribeTaskEvents(str(b, "queue")),
+    { ok: true }
+  ),
+  "POST /_sim/events/delivery": (sim, b) => {
+    const rates = ["duplicateRate", "reorderRate", "reorderMs", "delayMs", "lossRate"] as const;
+    for (const k of rates)
+      if (b[k] !== undefined && typeof b[k] !== "number")
+        throw new SimScenarioError(`body field ${k} must be a number`);
+    acct(sim, b).setEventDelivery(
+      Object.fromEntries(rates.filter((k) => b[k] !== undefined).map((k) => [k, b[k]])),
+    );
+    return { ok: true };
+  },
   "POST /_sim/services/scale": (sim, b) => {
     const n = b.desiredCount;
     if (typeof n !== "number") throw new SimScenarioError("body field desiredCount (number) is required");

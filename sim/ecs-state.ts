@@ -34,6 +34,8 @@ export class EcsState {
   private readonly hostPortEnd: number;
   private readonly lifecycle: Lifecycle;
   private seq = 0;
+  /** Called after every change of a task's version (the event bus turns it into a task state change event). */
+  onTaskChange: ((task: TaskRec) => void) | undefined;
 
   constructor(
     readonly ctx: AccountContext,
@@ -205,6 +207,7 @@ export class EcsState {
     };
     cluster.tasks.set(id, task);
     if (task.lastStatus === "RUNNING") this.markRunning(task);
+    else this.onTaskChange?.(task);
     return task;
   }
 
@@ -253,6 +256,7 @@ export class EcsState {
     task.pending = 0;
     task.startedAt ??= this.ctx.now();
     task.version++;
+    this.onTaskChange?.(task);
     const reg = task.service?.registry;
     if (reg) {
       const endpoint = taskEndpoints(task).find(
@@ -312,13 +316,14 @@ export class EcsState {
     const cluster = this.clusterForMutation(clusterRef);
     const task = this.findTask(cluster, taskRef);
     if (!task) throw new SimScenarioError(`stopTask: unknown task ${taskRef} in cluster ${cluster.name}`);
-    if (task.desiredStatus === "STOPPED") return task;
+    if (task.lastStatus === "STOPPED") return task;
     task.desiredStatus = "STOPPED";
     task.lastStatus = "STOPPED";
     task.stoppedAt = this.ctx.now();
     task.stoppedReason = reason;
     task.stopCode = stopCode;
     task.version++;
+    this.onTaskChange?.(task);
     if (task.instance)
       for (const p of task.ports)
         if (p.hostPort) task.instance.usedPorts.delete(`${p.protocol}/${p.hostPort}`);
@@ -328,9 +333,33 @@ export class EcsState {
     return task;
   }
 
+  /** Desired status STOPPED while the task still runs (ECS is stopping it); stopTask finishes the stop. */
+  drainTask(clusterRef: string, taskRef: string): TaskRec {
+    const cluster = this.clusterForMutation(clusterRef);
+    const task = this.findTask(cluster, taskRef);
+    if (!task) throw new SimScenarioError(`drainTask: unknown task ${taskRef} in cluster ${cluster.name}`);
+    if (task.desiredStatus === "STOPPED") return task;
+    task.desiredStatus = "STOPPED";
+    task.version++;
+    this.onTaskChange?.(task);
+    return task;
+  }
+
+  /** Sets a task's health status, as its container health checks would. */
+  setTaskHealth(clusterRef: string, taskRef: string, health: TaskRec["health"]): TaskRec {
+    const cluster = this.clusterForMutation(clusterRef);
+    const task = this.findTask(cluster, taskRef);
+    if (!task)
+      throw new SimScenarioError(`setTaskHealth: unknown task ${taskRef} in cluster ${cluster.name}`);
+    task.health = health;
+    task.version++;
+    this.onTaskChange?.(task);
+    return task;
+  }
+
   /** ECS forgets stopped tasks after a while; keep the newest 1,000 per cluster. */
   private pruneStopped(cluster: ClusterRec): void {
-    const stopped = [...cluster.tasks.values()].filter((t) => t.desiredStatus === "STOPPED");
+    const stopped = [...cluster.tasks.values()].filter((t) => t.lastStatus === "STOPPED");
     for (const t of stopped.slice(0, Math.max(0, stopped.length - 1000))) cluster.tasks.delete(t.id);
   }
 

@@ -2,7 +2,7 @@
 // renders an error, and what the server knows about a request before a handler runs.
 import { randomUUID } from "node:crypto";
 
-export type SimService = "ecs" | "ec2" | "servicediscovery" | "cloudwatch" | "sts";
+export type SimService = "ecs" | "ec2" | "servicediscovery" | "cloudwatch" | "sts" | "sqs";
 
 /** An AWS error as a handler raises it; the protocol layer renders it in the service's real shape. */
 export class SimAwsError extends Error {
@@ -44,6 +44,7 @@ export const JSON_TARGETS: Record<string, { service: SimService; contentType: st
   AmazonEC2ContainerServiceV20141113: { service: "ecs", contentType: "application/x-amz-json-1.1" },
   Route53AutoNaming_v20170314: { service: "servicediscovery", contentType: "application/x-amz-json-1.1" },
   GraniteServiceVersion20100801: { service: "cloudwatch", contentType: "application/x-amz-json-1.0" },
+  AmazonSQS: { service: "sqs", contentType: "application/x-amz-json-1.0" },
 };
 
 /** `Credential=AKID/20240101/us-east-1/ecs/aws4_request` -> { accessKeyId, region }. */
@@ -68,7 +69,8 @@ export function jsonResponse(contentType: string, body: unknown, status = 200): 
 export function jsonError(service: SimService, contentType: string, err: SimAwsError): SimResponse {
   const messageKey = service === "servicediscovery" ? "Message" : "message";
   const res = jsonResponse(contentType, { __type: err.code, [messageKey]: err.message }, err.status);
-  if (service === "cloudwatch") {
+  // awsQueryCompatible services: the SDK takes the error code from x-amzn-query-error.
+  if (service === "cloudwatch" || service === "sqs") {
     res.headers["x-amzn-query-error"] =
       `${err.queryCode ?? err.code};${err.status >= 500 ? "Receiver" : "Sender"}`;
   }

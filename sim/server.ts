@@ -12,6 +12,7 @@ import { cloudWatchClusters, handleCloudWatch } from "./cloudwatch.js";
 import { handleControl } from "./control.js";
 import { ec2Clusters, ec2Unfiltered, handleEc2 } from "./ec2.js";
 import { ecsClusters, handleEcs } from "./ecs.js";
+import { handleSqs } from "./sqs.js";
 import { FaultBox, type CallScope, type ThrottleRule } from "./faults.js";
 import {
   ec2Error,
@@ -124,6 +125,7 @@ export async function startSimAws(opts: SimAwsOptions = {}): Promise<SimAws> {
   const faults = new FaultBox(now, opts.seed ?? 42);
   faults.setThrottling(initialThrottling(scenario.throttling));
   const ecsOpts = { ipv6Bindings: scenario.ecs?.ipv6Bindings ?? false };
+  let closed = false;
 
   async function handleAws(req: IncomingMessage, body: string): Promise<SimResponse> {
     const target = req.headers["x-amz-target"];
@@ -225,7 +227,17 @@ export async function startSimAws(opts: SimAwsOptions = {}): Promise<SimAws> {
             ? handleEcs(world.ecs, operation, params, region, ecsOpts)
             : service === "servicediscovery"
               ? handleCloudMap(world.cloudMap, operation, params, region)
-              : handleCloudWatch(world.cloudWatch, operation, params, region);
+              : service === "sqs"
+                ? // Queue URLs name the endpoint the client reached (long polls wait here).
+                  await handleSqs(
+                    world.sqs,
+                    operation,
+                    params,
+                    region,
+                    `http://${req.headers.host}`,
+                    () => closed,
+                  )
+                : handleCloudWatch(world.cloudWatch, operation, params, region);
         response = jsonResponse(contentType, result);
       }
     } catch (err) {
@@ -253,7 +265,7 @@ export async function startSimAws(opts: SimAwsOptions = {}): Promise<SimAws> {
     return response;
   }
 
-  const apis = new Map([...worlds].map(([id, w]) => [id, accountApi(w)]));
+  const apis = new Map([...worlds].map(([id, w]) => [id, accountApi(w, () => sim.url)]));
   const sim: SimAws = {
     ...apis.get(main.accountId)!,
     url: "",
@@ -318,6 +330,11 @@ export async function startSimAws(opts: SimAwsOptions = {}): Promise<SimAws> {
     url: `http://${urlHost}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
+        closed = true;
+        for (const w of worlds.values()) {
+          w.events.close();
+          w.sqs.wakeAll();
+        }
         server.close(() => resolve());
         server.closeAllConnections();
       }),

@@ -7,6 +7,8 @@ import { AccountContext } from "./context.js";
 import { clusterSummary } from "./ecs-model.js";
 import { loadEcs, reserveEcsAddresses } from "./ecs-scenario.js";
 import { EcsState } from "./ecs-state.js";
+import { EventBus } from "./eventbridge.js";
+import { SqsState } from "./sqs-state.js";
 import type { Scenario, SimEndpoint } from "./types.js";
 
 export class World {
@@ -14,6 +16,8 @@ export class World {
   readonly ecs: EcsState;
   readonly cloudMap: CloudMapState;
   readonly cloudWatch: CloudWatchState;
+  readonly sqs: SqsState;
+  readonly events: EventBus;
 
   constructor(scenario: Scenario, now: () => number) {
     this.ctx = new AccountContext(scenario, now);
@@ -24,6 +28,8 @@ export class World {
     this.ecs = new EcsState(this.ctx, this.cloudMap, scenario);
     loadEcs(this.ecs, scenario);
     this.cloudWatch = new CloudWatchState(this.ctx, scenario);
+    this.sqs = new SqsState(this.ctx);
+    this.events = new EventBus(this.ecs, this.sqs, { ipv6Bindings: scenario.ecs?.ipv6Bindings ?? false });
   }
 
   get accountId(): string {

@@ -7,8 +7,15 @@ export const SDK_PACKAGE_BY_PREFIX: Record<string, string> = {
   ec2: "@aws-sdk/client-ec2",
   servicediscovery: "@aws-sdk/client-servicediscovery",
   cloudwatch: "@aws-sdk/client-cloudwatch",
+  sqs: "@aws-sdk/client-sqs",
   // The STS client the credential providers bundle (fromTemporaryCredentials calls AssumeRole with it).
   sts: "@aws-sdk/nested-clients/sts",
+};
+
+/** Batch operations IAM authorises with the action of the single operation (no sqs:DeleteMessageBatch action). */
+export const ACTION_OF_BATCH: Record<string, string> = {
+  "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+  "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
 };
 
 /** The IAM prefix of each SDK client package, for mapping code (`new XCommand` from a package) to actions. */

@@ -2,7 +2,7 @@
 // are read to the end with the SDK's paginators; results are reduced to the few fields the source uses, so
 // caches stay small. The source wraps this object in `limited()` for its concurrency bound.
 import type { DiscoverInstancesRequest, ServiceDiscoveryClient } from "@aws-sdk/client-servicediscovery";
-import { requiredList } from "../../core/aws.js";
+import { MalformedResponse, requiredList } from "../../core/aws.js";
 
 export interface Namespace {
   id: string;
@@ -38,6 +38,8 @@ export type CloudMapApi = {
   listServices(namespaceId: string): Promise<Service[]>;
   /** One call: at most `MaxResults` instances (AWS allows up to 1000, defaults to 100). */
   discoverInstances(request: DiscoverRequest): Promise<Instance[]>;
+  /** The service's instances revision: it changes when instances register, deregister or change attributes, not health. */
+  discoverRevision(request: Pick<DiscoverRequest, "NamespaceName" | "ServiceName">): Promise<number>;
   /** Every registered instance, without health information. */
   listInstances(serviceId: string): Promise<Instance[]>;
   /** Instance id -> health status, for services with health checks. */
@@ -105,6 +107,14 @@ export function cloudMapApi(getClient: () => Promise<ServiceDiscoveryClient>): C
             ]
           : [],
       );
+    },
+
+    async discoverRevision(request) {
+      const { DiscoverInstancesRevisionCommand } = await sdk();
+      const res = await (await getClient()).send(new DiscoverInstancesRevisionCommand(request));
+      if (typeof res.InstancesRevision !== "number")
+        throw new MalformedResponse("DiscoverInstancesRevision", "InstancesRevision");
+      return res.InstancesRevision;
     },
 
     async listInstances(serviceId) {

@@ -11,6 +11,7 @@ export interface CloudMapConfig {
   namespaces: string[];
   healthStatus: HealthFilter;
   servicesTtlSeconds: number;
+  healthRefreshSeconds: number;
   /** `port`, `namespace=port` or `namespace/service=port`; see parseDefaultPorts. */
   defaultPorts: string[];
   portAttribute: string;
@@ -78,6 +79,15 @@ export const CLOUDMAP_OPTIONS: readonly OptionSpec[] = [
     schema: int(0, 86400),
     default: 300,
     description: "How long namespace and service listings (and service tags) are cached.",
+  },
+  {
+    key: "cloudmap.healthRefreshSeconds",
+    env: "BRIDGE_CLOUDMAP_HEALTH_REFRESH_SECONDS",
+    flag: "--cloudmap-health-refresh-seconds",
+    schema: int(0, 86400),
+    default: 120,
+    description:
+      "Each refresh asks DiscoverInstancesRevision and calls DiscoverInstances only for services whose revision changed; health changes do not change it, so a service's instances are read in full at least this often. 0: read every service in full every refresh.",
   },
   {
     key: "cloudmap.defaultPorts",

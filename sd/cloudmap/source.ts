@@ -55,6 +55,8 @@ interface ScopeState {
   lastNamespaces?: Namespace[];
   services?: LRUCache<string, Service[]>;
   tags?: LRUCache<string, Record<string, string>>;
+  /** Per service id: the instances of the last full read, the revision they had, and when it was made. */
+  read: LRUCache<string, { revision: number; instances: Instance[]; at: number }>;
   tagsDeniedLogged: boolean;
 }
 
@@ -88,6 +90,7 @@ export class CloudMapSource implements Source {
       namespaces: listingCache<"all", Namespace[]>(ttlMs, 1, opts.now),
       services: listingCache<string, Service[]>(ttlMs, MAX_CACHED, opts.now),
       tags: listingCache<string, Record<string, string>>(ttlMs, MAX_CACHED, opts.now),
+      read: new LRUCache({ max: MAX_CACHED }),
       tagsDeniedLogged: false,
     }));
     this.fallbacks = fallbackCounter(metrics);
@@ -209,7 +212,35 @@ export class CloudMapSource implements Source {
     }
   }
 
+  /**
+   * A service's instances: the last full read while DiscoverInstancesRevision is unchanged and the read is
+   * younger than cloudmap.healthRefreshSeconds (health does not change the revision); else a full read.
+   */
   private async serviceInstances(
+    st: ScopeState,
+    ns: Namespace,
+    svc: Service,
+  ): Promise<{ instances: Instance[]; tags: Record<string, string> }> {
+    const healthMs = this.opts.config.cloudmap.healthRefreshSeconds * 1000;
+    if (healthMs === 0) return this.readInstances(st, ns, svc);
+    const now = this.opts.now?.() ?? Date.now();
+    // A failed revision call costs nothing but the saving: the full read decides.
+    const revision = await st.api
+      .discoverRevision({ NamespaceName: ns.httpName, ServiceName: svc.name })
+      .catch(() => undefined);
+    const last = st.read.get(svc.id);
+    if (last && revision !== undefined && last.revision === revision && now - last.at < healthMs)
+      return {
+        instances: last.instances,
+        tags: last.instances.length > 0 ? await this.serviceTags(st, svc) : {},
+      };
+    const found = await this.readInstances(st, ns, svc);
+    if (revision !== undefined) st.read.set(svc.id, { revision, instances: found.instances, at: now });
+    else st.read.delete(svc.id);
+    return found;
+  }
+
+  private async readInstances(
     st: ScopeState,
     ns: Namespace,
     svc: Service,

@@ -34,6 +34,8 @@ export interface ClusterState {
   refreshes: number;
   /** What each settled task's targets were built from, so an unchanged task reuses them (by task ARN). */
   built: Map<string, BuiltTask>;
+  /** The task ARNs of the last ListTasks walk, as task state change events have changed them since. */
+  listed: string[];
 }
 
 export const emptyClusterState = (): ClusterState => ({
@@ -42,6 +44,7 @@ export const emptyClusterState = (): ClusterState => ({
   instanceIds: new Map(),
   refreshes: 0,
   built: new Map(),
+  listed: [],
 });
 
 export interface ClusterRefreshDeps {
@@ -63,17 +66,21 @@ const serviceKey = (clusterArn: string, name: string) => `${clusterArn} ${name}`
 const serviceName = (task: Task) =>
   task.group?.startsWith("service:") ? task.group.slice("service:".length) : undefined;
 
-/** Refreshes one cluster whose DescribeClusters facts are known; returns its targets and its next state. */
+/**
+ * Refreshes one cluster whose DescribeClusters facts are known; returns its targets and its next state.
+ * `listed` (events mode) replaces the ListTasks walk: only tasks not settled in `previous` are described.
+ */
 export async function refreshCluster(
   deps: ClusterRefreshDeps,
   cluster: ClusterFacts,
   previous: ClusterState,
+  listed?: readonly string[],
 ): Promise<{ targets: DiscoveredTarget[]; next: ClusterState }> {
   const { api } = deps.scope;
-  const arns = await api.listTasks(cluster.arn);
+  const arns = listed ?? (await api.listTasks(cluster.arn));
 
   // Every listed task is described on the cadence; in between, settled tasks come from the last refresh.
-  const redescribe = previous.refreshes % deps.redescribeEvery === 0;
+  const redescribe = !listed && previous.refreshes % deps.redescribeEvery === 0;
   const current = new Map<string, Task>();
   const toDescribe: string[] = [];
   for (const arn of arns) {
@@ -90,7 +97,11 @@ export async function refreshCluster(
   deps.onDescribeFailures("DescribeTasks", failures);
   for (const t of described) if (t.taskArn) current.set(t.taskArn, t);
 
-  const next: ClusterState = { ...emptyClusterState(), refreshes: previous.refreshes + 1 };
+  const next: ClusterState = {
+    ...emptyClusterState(),
+    refreshes: previous.refreshes + (listed ? 0 : 1),
+    listed: [...arns],
+  };
   const tasks = [...current.values()];
   const unavailable = await loadTaskDefinitions(deps, cluster, tasks, previous, next);
   const facts = await loadFacts(deps, cluster, tasks, previous, next);

@@ -1,5 +1,7 @@
-// Options of the ECS source: whether it runs, how a container opts in, how often known tasks are re-read.
-import { bool, int, list, oneOf, text, type OptionSpec } from "../../core/config/spec.js";
+// Options of the ECS source: whether it runs, how a container opts in, how often known tasks are re-read,
+// and event-driven discovery (ECS task state change events from SQS, polling reduced to a reconcile).
+import { z } from "zod";
+import { bool, ConfigError, int, list, oneOf, text, type OptionSpec } from "../../core/config/spec.js";
 
 export const OPT_IN_MODES = ["labels", "port-name", "all-named-ports"] as const;
 export type OptInMode = (typeof OPT_IN_MODES)[number];
@@ -11,7 +13,24 @@ export interface EcsConfig {
   portName: string;
   taskTags: boolean;
   redescribeEveryRefreshes: number;
+  events: EcsEventsConfig;
 }
+
+/** ecs.events: task starts and stops from an SQS queue fed by an EventBridge rule (docs/events.md). */
+export interface EcsEventsConfig {
+  enabled: boolean;
+  /** SQS queue URLs; each queue is polled with the credentials of the scope in its region. */
+  queueUrls: string[];
+  reconcileIntervalSeconds: number;
+  drainingGraceSeconds: number;
+}
+
+const queueUrl = z
+  .string()
+  .trim()
+  .regex(/^https?:\/\/[^/\s]+\/\d{12}\/[A-Za-z0-9_-]{1,80}$/, {
+    error: "expected an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<queue>)",
+  });
 
 const allowed = `allowed: ${OPT_IN_MODES.join(", ")}`;
 
@@ -69,6 +88,50 @@ export const ECS_OPTIONS: readonly OptionSpec[] = [
     schema: int(1, 1000),
     default: 1,
     description:
-      "Known tasks are described again (DescribeTasks, 100 per call) every this many refreshes, so health, status and task tags follow the task; 1: every refresh. New tasks are always described.",
+      "Known tasks are described again (DescribeTasks, 100 per call) every this many refreshes, so health, status and task tags follow the task; 1: every refresh. New tasks are always described. With ecs.events on: every this many reconciles, at least 12 (events carry status and health).",
+  },
+  {
+    key: "ecs.events.enabled",
+    env: "BRIDGE_ECS_EVENTS_ENABLED",
+    flag: "--ecs-events-enabled",
+    schema: bool(),
+    bool: true,
+    default: false,
+    description:
+      "Event-driven discovery: follow ECS task state change events from the SQS queues in ecs.events.queueUrls (docs/events.md); the full ListTasks walk becomes a reconcile every ecs.events.reconcileIntervalSeconds.",
+  },
+  {
+    key: "ecs.events.queueUrls",
+    env: "BRIDGE_ECS_EVENTS_QUEUE_URLS",
+    flag: "--ecs-events-queue-urls",
+    schema: list(queueUrl, "expected a list of SQS queue URLs"),
+    default: [],
+    description:
+      "SQS queues an EventBridge rule sends `ECS Task State Change` events to: one queue for every account/region, or one per region (polled with that region's credentials). One queue per bridge replica.",
+  },
+  {
+    key: "ecs.events.reconcileIntervalSeconds",
+    env: "BRIDGE_ECS_EVENTS_RECONCILE_INTERVAL_SECONDS",
+    flag: "--ecs-events-reconcile-interval-seconds",
+    schema: int(30, 86400),
+    default: 300,
+    description:
+      "With events on: seconds between full ListTasks walks that repair anything events missed (counted in ecs_bridge_ecs_reconcile_repairs_total).",
+  },
+  {
+    key: "ecs.events.drainingGraceSeconds",
+    env: "BRIDGE_ECS_EVENTS_DRAINING_GRACE_SECONDS",
+    flag: "--ecs-events-draining-grace-seconds",
+    schema: int(0, 3600),
+    default: 120,
+    description:
+      "With events on: a task whose desired status turns STOPPED stays a target until it leaves RUNNING, at most this long, so its last metrics are scraped.",
   },
 ];
+
+export function checkEcsConfig(cfg: EcsConfig): void {
+  if (cfg.enabled && cfg.events.enabled && cfg.events.queueUrls.length === 0)
+    throw new ConfigError(
+      "invalid ecs.events.queueUrls: ecs.events.enabled needs at least one SQS queue URL (docs/events.md)",
+    );
+}

@@ -136,6 +136,33 @@ export class EcsSource implements Source {
     return this.lastSkips;
   }
 
+  /**
+   * Events mode (sd/ecs/events.ts): rebuilds one followed cluster from its last task list as `edit` changes
+   * it, without ListTasks (only tasks not yet settled are described); undefined for a cluster not followed.
+   */
+  async rebuildCluster(
+    unit: string,
+    edit: (state: ClusterState) => { state: ClusterState; listed: string[] },
+  ): Promise<UnitOutcome | undefined> {
+    const previous = this.clusters.get(unit);
+    const scope = this.deps.scopes.find((s) => unit.startsWith(`${s.key}/`));
+    if (!previous || !scope) return undefined;
+    const facts = this.scopeFacts(scope);
+    const name = unit.slice(scope.key.length + 1);
+    try {
+      const lookups = await facts.lookupClusters([name]);
+      const lookup = lookups.values.get(name);
+      if (!lookup) throw lookups.errors[0] ?? new Error(`DescribeClusters did not answer for ${name}`);
+      if ("missing" in lookup) return undefined;
+      const { state, listed } = edit(previous);
+      const r = await refreshCluster(this.clusterDeps(facts, unit), lookup.found, state, listed);
+      this.clusters.set(unit, r.next);
+      return { unit, ok: true, targets: r.targets };
+    } catch (err) {
+      return { unit, ok: false, error: err as Error };
+    }
+  }
+
   /** A cluster that does not exist in this scope: reported (status, metric, one log line), not failed. */
   private absentUnit(unit: string): UnitOutcome {
     if (!this.absent.has(unit)) {

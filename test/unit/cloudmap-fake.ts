@@ -136,6 +136,19 @@ export function fakeCloudMap(world: FakeWorld): FakeCloudMap {
       record("discoverInstances", request);
       return discover(world, request);
     },
+    async discoverRevision(request) {
+      record("discoverRevision", request);
+      const ns = world.namespaces.find((n) => (n.httpName ?? n.name) === request.NamespaceName);
+      const svc = world.services.find((s) => s.namespaceId === ns?.id && s.name === request.ServiceName);
+      if (!svc) throw new ServiceNotFound({ ...meta, message: `Service not found: ${request.ServiceName}` });
+      // Registrations and attributes count, health does not (as in Cloud Map).
+      const text = JSON.stringify(
+        world.instances.filter((i) => i.serviceId === svc.id).map((i) => [i.id, i.attributes]),
+      );
+      let h = 0;
+      for (let k = 0; k < text.length; k++) h = (h * 31 + text.charCodeAt(k)) | 0;
+      return h >>> 0;
+    },
     async listInstances(serviceId) {
       record("listInstances", serviceId);
       const svc = serviceById(world, serviceId);

@@ -473,7 +473,7 @@ describe("Cloud Map health filter", () => {
 });
 
 describe("Cloud Map caching and failures", () => {
-  it("caches namespace and service listings for the TTL; instances are read every refresh", async () => {
+  it("caches namespace and service listings for the TTL; instances are read when their revision changes", async () => {
     const world = oneService([{ AWS_INSTANCE_IPV4: "192.0.2.1", AWS_INSTANCE_PORT: "80" }]);
     const mock = fakeCloudMap(world);
     const { src, clock } = source(mock, { BRIDGE_CLOUDMAP_SERVICES_TTL_SECONDS: "300" });
@@ -493,11 +493,12 @@ describe("Cloud Map caching and failures", () => {
     });
     clock.t += 2_000;
     await src.refresh();
+    // Listings read again; the instances' revision is unchanged, so they are not.
     expect(mock.calls).toMatchObject({
       listNamespaces: 2,
       listServices: 2,
       serviceTags: 2,
-      discoverInstances: 3,
+      discoverInstances: 2,
     });
   });
 
@@ -627,5 +628,55 @@ describe("the Cloud Map fake", () => {
     await expect(api.serviceTags("arn:aws:servicediscovery:us-east-1:1:service/x")).rejects.toMatchObject({
       name: "ResourceNotFoundException",
     });
+  });
+});
+
+describe("Cloud Map change detection", () => {
+  const attrs = (ip: string) => ({ AWS_INSTANCE_IPV4: ip, AWS_INSTANCE_PORT: "8080" });
+
+  it("reads instances again only when the revision changes, and in full every healthRefreshSeconds", async () => {
+    const world = oneService([attrs("10.0.0.1")], { healthChecked: true });
+    const fake = fakeCloudMap(world);
+    const { src, clock } = source(fake, { BRIDGE_CLOUDMAP_HEALTH_REFRESH_SECONDS: "120" });
+    expect(addresses(okTargets(await src.refresh()))).toEqual(["10.0.0.1:8080"]);
+    expect(fake.calls.discoverInstances).toBe(1);
+
+    clock.t += 30_000;
+    expect(addresses(okTargets(await src.refresh()))).toEqual(["10.0.0.1:8080"]);
+    expect(fake.calls.discoverInstances).toBe(1);
+    expect(fake.calls.discoverRevision).toBe(2);
+
+    // A registration changes the revision: read at once.
+    world.instances.push({ id: "i-new", serviceId: "srv-1", attributes: attrs("10.0.0.2") });
+    clock.t += 30_000;
+    expect(addresses(okTargets(await src.refresh()))).toEqual(["10.0.0.1:8080", "10.0.0.2:8080"]);
+    expect(fake.calls.discoverInstances).toBe(2);
+
+    // A health change does not: it shows with the next full read, healthRefreshSeconds after the last.
+    world.instances[0]!.health = "UNHEALTHY";
+    clock.t += 30_000;
+    expect(addresses(okTargets(await src.refresh()))).toEqual(["10.0.0.1:8080", "10.0.0.2:8080"]);
+    clock.t += 90_000;
+    expect(addresses(okTargets(await src.refresh()))).toEqual(["10.0.0.2:8080"]);
+    expect(fake.calls.discoverInstances).toBe(3);
+  });
+
+  it("a failing revision call falls back to the full read; 0 turns revisions off", async () => {
+    const world: FakeWorld = {
+      ...oneService([attrs("10.0.0.1")]),
+      fail: { discoverRevision: () => awsError("ThrottlingException", "Rate exceeded") },
+    };
+    const fake = fakeCloudMap(world);
+    const { src } = source(fake);
+    expect(addresses(okTargets(await src.refresh()))).toEqual(["10.0.0.1:8080"]);
+    expect(addresses(okTargets(await src.refresh()))).toEqual(["10.0.0.1:8080"]);
+    expect(fake.calls.discoverInstances).toBe(2);
+
+    const off = fakeCloudMap(oneService([attrs("10.0.0.1")]));
+    const { src: plain } = source(off, { BRIDGE_CLOUDMAP_HEALTH_REFRESH_SECONDS: "0" });
+    await plain.refresh();
+    await plain.refresh();
+    expect(off.calls.discoverRevision).toBeUndefined();
+    expect(off.calls.discoverInstances).toBe(2);
   });
 });

@@ -371,3 +371,45 @@ describe("the templates and the CDK constructs create the same deployment", () =
     );
   });
 });
+
+describe("deploy/cloudformation-events.yaml", () => {
+  const template = load("deploy/cloudformation-events.yaml");
+  const r = resources(template);
+
+  it("parses and fits the CloudFormation resource specification, with every reference defined", () => {
+    expect(checkTemplate(template, spec)).toEqual([]);
+  });
+
+  it("the rule sends ECS task state change events to the queue, which has a dead-letter queue", () => {
+    const rule = r.TaskStateChangeRule!.Properties;
+    expect(rule.EventPattern).toEqual({ source: ["aws.ecs"], "detail-type": ["ECS Task State Change"] });
+    expect(rule.Targets).toEqual([{ Id: "bridge-queue", Arn: { "Fn::GetAtt": ["Queue", "Arn"] } }]);
+    expect(r.Queue!.Properties.RedrivePolicy).toMatchObject({
+      deadLetterTargetArn: { "Fn::GetAtt": ["DeadLetterQueue", "Arn"] },
+    });
+  });
+
+  it("only that rule may send to the queue", () => {
+    const doc = r.QueuePolicy!.Properties.PolicyDocument as PolicyDocument;
+    expect(doc.Statement).toHaveLength(1);
+    const [s] = doc.Statement;
+    expect(s!.Principal).toEqual({ Service: "events.amazonaws.com" });
+    expect(actionsOf(s!)).toEqual(["sqs:SendMessage"]);
+    expect(s!.Resource).toEqual({ "Fn::GetAtt": ["Queue", "Arn"] });
+    expect(s!.Condition).toEqual({
+      ArnEquals: { "aws:SourceArn": { "Fn::GetAtt": ["TaskStateChangeRule", "Arn"] } },
+    });
+  });
+
+  it("the consumer policy is deploy/iam/ecs-events.json on this queue only, attached only when asked", () => {
+    const p = r.ConsumerPolicy!;
+    const file = iamFile("ecs-events");
+    const doc = p.Properties.PolicyDocument as PolicyDocument;
+    expect(doc.Statement.map((s) => ({ ...s, Resource: undefined }))).toEqual(
+      file.Statement.map((s) => ({ ...s, Resource: undefined })),
+    );
+    expect(doc.Statement[0]!.Resource).toEqual({ "Fn::GetAtt": ["Queue", "Arn"] });
+    expect(p.Condition).toBe("HasTaskRole");
+    expect(checkPolicyStructure(file)).toEqual([]);
+  });
+});

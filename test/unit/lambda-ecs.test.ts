@@ -6,6 +6,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createLogger, silentLogger } from "../../core/log.js";
 import type { SelfMetrics } from "../../core/metrics.js";
 import { functionUrlEvent } from "../../lambda/events.js";
+import { ConfigError } from "../../cmd/config.js";
 import { createHandler, createLambdaRuntime, redactedConfigMessage } from "../../lambda/runtime.js";
 import { AwsError, ENDPOINT, mockEc2, mockJson } from "../helpers/aws-nock.js";
 import { CLUSTER, CLUSTER_ARN, fargateTask, taskDefinition, tdArn } from "../helpers/ecs-fixtures.js";
@@ -249,5 +250,21 @@ describe("handler configuration errors", () => {
     expect(redactedConfigMessage('got "https://a:b@h/x" and s3cr3t, tok3n', env)).toBe(
       'got "https://<redacted>@h/x" and <redacted>, <redacted>',
     );
+  });
+});
+
+describe("Lambda configuration", () => {
+  it("refuses ecs.events, which needs a long-running process", () => {
+    expect(() =>
+      createLambdaRuntime({
+        env: {
+          ...ENV,
+          BRIDGE_ECS_EVENTS_ENABLED: "true",
+          BRIDGE_ECS_EVENTS_QUEUE_URLS: "https://sqs.us-east-1.amazonaws.com/123456789012/q",
+        },
+        clientOptions: { credentials: CREDENTIALS },
+        logger: silentLogger,
+      }),
+    ).toThrow(ConfigError);
   });
 });

@@ -379,3 +379,39 @@ describe("Discovery: every failure is visible", () => {
     expect(await gauge(metrics, "ecs_bridge_unit_stale", { unit: B })).toBe(0);
   });
 });
+
+describe("Source.onChange", () => {
+  it("publishes between refreshes; a change during a refresh runs one more refresh after it", async () => {
+    let notify: (() => Promise<void>) | undefined;
+    let addr = "10.0.0.1:1";
+    let release: (() => void) | undefined;
+    const src: Source & { calls: number } = {
+      name: "ecs",
+      calls: 0,
+      async refresh() {
+        this.calls++;
+        if (this.calls === 2) await new Promise<void>((r) => (release = r));
+        return {
+          units: [{ unit: "default/us-east-1/a", ok: true, targets: [t(addr, "a")] }],
+          failedScopes: [],
+        };
+      },
+      onChange(listener) {
+        notify = listener;
+      },
+    };
+    const { d } = discovery(src);
+    await notify!();
+    expect(addrs(d)).toEqual(["10.0.0.1:1"]);
+    // The second refresh is in flight (held); the change comes in meanwhile: both asks share one more refresh.
+    const inFlight = d.refreshOnce();
+    while (!release) await new Promise((r) => setImmediate(r)); // the refresh has reached the source
+    addr = "10.0.0.2:1";
+    const a = notify!();
+    const b = notify!();
+    release!();
+    await Promise.all([inFlight, a, b]);
+    expect(src.calls).toBe(3);
+    expect(addrs(d)).toEqual(["10.0.0.2:1"]);
+  });
+});

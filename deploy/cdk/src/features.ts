@@ -66,6 +66,7 @@ export const FEATURE_POLICIES: Record<FeatureName, FeaturePolicy> = {
       "servicediscovery:ListNamespaces",
       "servicediscovery:ListServices",
       "servicediscovery:DiscoverInstances",
+      "servicediscovery:DiscoverInstancesRevision",
       "servicediscovery:ListInstances",
       "servicediscovery:GetInstancesHealthStatus",
       "servicediscovery:ListTagsForResource",
