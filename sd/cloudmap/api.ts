@@ -1,6 +1,6 @@
 // The narrow Cloud Map API the source uses: the only place the ServiceDiscovery client is called. Listings
 // are read to the end with the SDK's paginators; results are reduced to the few fields the source uses, so
-// caches stay small. The source wraps this object in `limited()` for its concurrency bound.
+// caches stay small. The client's pacer (core/pacer.ts) paces every request to its AWS throttling bucket.
 import {
   DiscoverInstancesCommand,
   ListTagsForResourceCommand,
@@ -12,6 +12,8 @@ import {
   type ServiceDiscoveryClient,
 } from "@aws-sdk/client-servicediscovery";
 import { requiredList } from "../../core/aws.js";
+import type { SelfMetrics } from "../../core/metrics.js";
+import { Pacer } from "../../core/pacer.js";
 
 export interface Namespace {
   id: string;
@@ -41,7 +43,6 @@ export type DiscoverRequest = Required<
   Pick<DiscoverInstancesRequest, "NamespaceName" | "ServiceName" | "MaxResults" | "HealthStatus">
 >;
 
-// A type alias, not an interface: `limited()` needs the index signature an alias gets implicitly.
 export type CloudMapApi = {
   listNamespaces(): Promise<Namespace[]>;
   listServices(namespaceId: string): Promise<Service[]>;
@@ -57,7 +58,16 @@ export type CloudMapApi = {
 /** The largest page ListNamespaces, ListServices, ListInstances and GetInstancesHealthStatus accept. */
 const PAGE_SIZE = 100;
 
-export function cloudMapApi(client: ServiceDiscoveryClient): CloudMapApi {
+/**
+ * The Cloud Map API of one scope's client: requests paced to AWS's buckets, at most `maxConcurrency` in
+ * flight per bucket (the pacer belongs to the client: a later API over the same client replaces it).
+ */
+export function cloudMapApi(
+  client: ServiceDiscoveryClient,
+  maxConcurrency: number,
+  metrics?: SelfMetrics,
+): CloudMapApi {
+  client.middlewareStack.use(new Pacer("servicediscovery", maxConcurrency, metrics).plugin());
   // stopOnSameToken: an endpoint that repeats its NextToken ends the listing instead of looping forever.
   const paging = { client, pageSize: PAGE_SIZE, stopOnSameToken: true };
   return {

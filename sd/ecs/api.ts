@@ -1,6 +1,6 @@
 // The ECS and EC2 calls the ECS source makes: the only place their SDK clients are called for discovery.
 // Each method is one AWS request (the list methods walk their pages one at a time with the SDK
-// paginators), so the concurrency decorator around the object bounds the requests in flight.
+// paginators); the clients' pacers (core/pacer.ts) pace every request to its AWS throttling bucket.
 import {
   DescribeClustersCommand,
   DescribeContainerInstancesCommand,
@@ -19,7 +19,8 @@ import {
   type Tag as Ec2Tag,
 } from "@aws-sdk/client-ec2";
 import { chunk, MalformedResponse, requiredList, type AwsClients } from "../../core/aws.js";
-import { limited } from "../../core/limit.js";
+import type { SelfMetrics } from "../../core/metrics.js";
+import { Pacer } from "../../core/pacer.js";
 
 /** The most ARNs or ids DescribeTasks, DescribeContainerInstances, DescribeClusters and EC2 describes take. */
 export const DESCRIBE_BATCH = 100;
@@ -76,7 +77,6 @@ export interface Described<T> {
   failures: DescribeFailure[];
 }
 
-// A type alias, not an interface: `limited` needs the index signature only aliases get implicitly.
 export type EcsApi = {
   /** Every cluster ARN of the account and region. */
   listClusters(): Promise<string[]>;
@@ -97,7 +97,7 @@ export type EcsApi = {
   describeNetworkInterfaces(eniIds: string[]): Promise<EniFacts[]>;
 };
 
-/** Runs `describe` over batches of DESCRIBE_BATCH in parallel (the API's limiter bounds them). */
+/** Runs `describe` over batches of DESCRIBE_BATCH in parallel (the clients' pacers bound them). */
 export async function describeInBatches<T, R>(
   items: readonly T[],
   describe: (batch: T[]) => Promise<R[]>,
@@ -124,9 +124,14 @@ function failuresOf(failures: { arn?: string; reason?: string }[] | undefined): 
   return (failures ?? []).map((f) => ({ arn: f.arn ?? "", reason: f.reason ?? "UNKNOWN" }));
 }
 
-/** The ECS API of one scope's clients, at most `maxConcurrency` requests in flight. */
-export function createEcsApi(clients: AwsClients, maxConcurrency: number): EcsApi {
+/**
+ * The ECS API of one scope's clients. Their requests are paced to AWS's buckets, at most `maxConcurrency`
+ * in flight per bucket; the pacers belong to the clients (a later API over the same clients replaces them).
+ */
+export function createEcsApi(clients: AwsClients, maxConcurrency: number, metrics?: SelfMetrics): EcsApi {
   const { ecs, ec2 } = clients;
+  ecs.middlewareStack.use(new Pacer("ecs", maxConcurrency, metrics).plugin());
+  ec2.middlewareStack.use(new Pacer("ec2", maxConcurrency, metrics).plugin());
   const api: EcsApi = {
     async listClusters() {
       const arns: string[] = [];
@@ -225,5 +230,5 @@ export function createEcsApi(clients: AwsClients, maxConcurrency: number): EcsAp
       return out;
     },
   };
-  return limited(api, maxConcurrency);
+  return api;
 }
