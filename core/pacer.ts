@@ -88,7 +88,8 @@ export interface Clock {
 
 export const realClock: Clock = {
   now: () => performance.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()),
+  // Not unref'd: a run that only waits for tokens (e.g. `--once`) must not exit with the refresh pending.
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
 export class PacerQueueFull extends Error {
