@@ -105,8 +105,9 @@ interface Waiter {
 }
 
 /**
- * A token bucket with a concurrency bound: a request is admitted when a token is left and fewer than
- * `concurrency` requests of the bucket are in flight, in arrival order. Starts full; refills continuously.
+ * A token bucket with a concurrency bound: a request is admitted when its token and one of headroom are
+ * left and fewer than `concurrency` requests of the bucket are in flight, in arrival order. Starts full;
+ * refills continuously.
  * `refillPerSecond: Infinity` bounds concurrency only.
  */
 export class Bucket {
@@ -115,6 +116,12 @@ export class Bucket {
   private inFlight = 0;
   private readonly waiting: Waiter[] = [];
   private timerArmed = false;
+  /**
+   * Tokens that must be there for a request to go: its own and one of headroom. Paced requests leave one
+   * refill apart and can arrive at AWS closer together; the headroom absorbs that instead of a throttle
+   * (which would also slow the SDK's adaptive retry for the whole client).
+   */
+  private readonly needed: number;
 
   constructor(
     readonly spec: Pick<BucketSpec, "name" | "burst" | "refillPerSecond">,
@@ -123,6 +130,7 @@ export class Bucket {
     private readonly maxWaiting = MAX_WAITING,
   ) {
     this.tokens = spec.burst;
+    this.needed = spec.burst > 1 ? 2 : 1;
     this.last = clock.now();
   }
 
@@ -159,7 +167,7 @@ export class Bucket {
 
   private admissible(): boolean {
     this.refill();
-    return this.tokens >= 1 && this.inFlight < this.concurrency;
+    return this.tokens >= this.needed && this.inFlight < this.concurrency;
   }
 
   private take(): void {
@@ -174,9 +182,9 @@ export class Bucket {
       w.admit(this.clock.now() - w.since);
     }
     // Out of tokens: wake when the next one is due. (Out of slots: release() drains.)
-    if (this.waiting.length === 0 || this.timerArmed || this.tokens >= 1) return;
+    if (this.waiting.length === 0 || this.timerArmed || this.tokens >= this.needed) return;
     this.timerArmed = true;
-    const dueMs = Math.ceil(((1 - this.tokens) / this.spec.refillPerSecond) * 1000);
+    const dueMs = Math.ceil(((this.needed - this.tokens) / this.spec.refillPerSecond) * 1000);
     void this.clock.sleep(dueMs).then(() => {
       this.timerArmed = false;
       this.drain();

@@ -50,23 +50,24 @@ function acquireMany(bucket: Bucket, n: number): { admitted: () => number } {
 const spec = { name: "test:bucket", burst: 10, refillPerSecond: 5 };
 
 describe("Bucket", () => {
-  it("starts full: a burst is admitted at once, the next request waits for a refill", async () => {
+  it("starts full: a burst less one token of headroom goes at once, the next request waits for a refill", async () => {
     const clock = new ManualClock();
-    const calls = acquireMany(new Bucket(spec, 100, clock), 11);
+    const calls = acquireMany(new Bucket(spec, 100, clock), 10);
     await settle();
-    expect(calls.admitted()).toBe(10);
+    expect(calls.admitted()).toBe(9);
     await clock.advance(199);
-    expect(calls.admitted()).toBe(10);
+    expect(calls.admitted()).toBe(9);
     await clock.advance(1);
-    expect(calls.admitted()).toBe(11);
+    expect(calls.admitted()).toBe(10);
   });
 
   it("refills continuously at its rate and never above its burst", async () => {
     const clock = new ManualClock();
     const bucket = new Bucket(spec, 100, clock);
-    acquireMany(bucket, 10);
+    acquireMany(bucket, 9);
     await settle();
-    // 0.5 s at 5 per second: 2.5 tokens, so two requests go now and the third when the third token is whole.
+    // 1 + 0.5 s at 5 per second: 3.5 tokens, so two requests go now (one stays as headroom) and the third
+    // when the headroom is whole again.
     await clock.advance(500);
     const more = acquireMany(bucket, 3);
     await settle();
@@ -75,9 +76,9 @@ describe("Bucket", () => {
     expect(more.admitted()).toBe(3);
     // An idle minute fills the bucket to its burst, not to 300 tokens.
     await clock.advance(60_000);
-    const after = acquireMany(bucket, 11);
+    const after = acquireMany(bucket, 10);
     await settle();
-    expect(after.admitted()).toBe(10);
+    expect(after.admitted()).toBe(9);
   });
 
   it("admits at most `concurrency` requests at once; a release lets the next one in", async () => {
@@ -110,12 +111,12 @@ describe("Pacer", () => {
     const pacer = new Pacer("ecs", 1000, undefined, clock);
     const started: string[] = [];
     const call = (op: string) => void pacer.run(op, async () => void started.push(op));
-    for (let i = 0; i < 100; i++) call("DescribeTasks");
+    for (let i = 0; i < 99; i++) call("DescribeTasks");
     call("ListTasks");
     call("DescribeTaskDefinition");
     call("ListNamespacesOrAnythingUnlisted");
     await settle();
-    expect(started.filter((op) => op === "DescribeTasks")).toHaveLength(100);
+    expect(started.filter((op) => op === "DescribeTasks")).toHaveLength(99);
     expect(started).not.toContain("ListTasks");
     expect(started).toContain("DescribeTaskDefinition");
     expect(started).toContain("ListNamespacesOrAnythingUnlisted");
@@ -157,7 +158,7 @@ describe("Pacer", () => {
     }
     await done;
     expect(sent).toHaveLength(400);
-    // 300 requests waited for tokens: the wait shows on the metric of their bucket.
+    // The requests beyond the burst waited for tokens: the wait shows on the metric of their bucket.
     const wait = (await metrics.awsTokenWait.get()).values;
     expect(wait).toEqual([
       expect.objectContaining({
@@ -177,15 +178,15 @@ describe("Pacer", () => {
       DescribeTasks: () => ({ tasks: [], failures: [] }),
     });
     try {
-      const defs = Array.from({ length: 51 }, () =>
+      const defs = Array.from({ length: 50 }, () =>
         clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: "web:1" })),
       );
       await clients.ecs.send(new DescribeTasksCommand({ cluster: "c", tasks: ["t"] }));
-      await Promise.all(defs.slice(0, 50));
-      expect(ecs.calls.DescribeTaskDefinition).toBe(50);
+      await Promise.all(defs.slice(0, 49));
+      expect(ecs.calls.DescribeTaskDefinition).toBe(49);
       await clock.advance(50);
-      await defs[50];
-      expect(ecs.calls.DescribeTaskDefinition).toBe(51);
+      await defs[49];
+      expect(ecs.calls.DescribeTaskDefinition).toBe(50);
     } finally {
       destroyClients(clients);
     }
