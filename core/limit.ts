@@ -1,5 +1,6 @@
-// The concurrency decorator every narrow AWS API is wrapped in (the YACE "concurrency client" pattern):
-// callers never thread a limiter through their methods. p-limit does the queueing; it admits exactly
+// The concurrency decorator the exporter's CloudWatch API is wrapped in (the YACE "concurrency client"
+// pattern): callers never thread a limiter through their methods. Discovery's APIs are paced per AWS
+// throttling bucket instead (core/pacer.ts). p-limit does the queueing; it admits exactly
 // `concurrency` calls at once, where the hand-written limiter it replaces could admit one more.
 import pLimit from "p-limit";
 

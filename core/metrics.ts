@@ -18,6 +18,7 @@ export interface SelfMetrics {
   awsRequests: Counter<"service" | "operation">;
   awsErrors: Counter<"service" | "operation" | "code">;
   awsThrottles: Counter<"service" | "operation">;
+  awsTokenWait: Counter<"service" | "bucket">;
   refreshDuration: Histogram<"source">;
   refreshFailures: Counter<"source" | "unit">;
   lastSuccess: Gauge<"source">;
@@ -65,6 +66,12 @@ export function createSelfMetrics(opts: { defaults?: boolean; registry?: Registr
       name: `${p}aws_throttles_total`,
       help: "AWS API requests answered with a throttling error.",
       labelNames: ["service", "operation"],
+      registers: [registry],
+    }),
+    awsTokenWait: new Counter({
+      name: `${p}aws_token_wait_seconds_total`,
+      help: "Time AWS requests waited for a token of their throttling bucket (client-side pacing), by service and bucket.",
+      labelNames: ["service", "bucket"],
       registers: [registry],
     }),
     refreshDuration: new Histogram({

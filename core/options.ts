@@ -183,7 +183,7 @@ export const CORE_OPTIONS: readonly OptionSpec[] = [
     schema: int(1, 64),
     default: 4,
     description:
-      "AWS calls in flight at once per account and region (keeps ECS token buckets from draining).",
+      "AWS requests in flight at once per account, region and AWS throttling bucket (discovery paces each bucket to its documented rate; the exporter's CloudWatch calls per account and region).",
   },
   {
     key: "aws.callTimeoutSeconds",

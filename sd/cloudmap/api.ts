@@ -1,8 +1,10 @@
 // The narrow Cloud Map API the source uses: the only place the ServiceDiscovery client is called. Listings
 // are read to the end with the SDK's paginators; results are reduced to the few fields the source uses, so
-// caches stay small. The source wraps this object in `limited()` for its concurrency bound.
+// caches stay small. The client's pacer (core/pacer.ts) paces every request to its AWS throttling bucket.
 import type { DiscoverInstancesRequest, ServiceDiscoveryClient } from "@aws-sdk/client-servicediscovery";
 import { MalformedResponse, requiredList } from "../../core/aws.js";
+import type { SelfMetrics } from "../../core/metrics.js";
+import { Pacer, paced } from "../../core/pacer.js";
 
 export interface Namespace {
   id: string;
@@ -32,7 +34,6 @@ export type DiscoverRequest = Required<
   Pick<DiscoverInstancesRequest, "NamespaceName" | "ServiceName" | "MaxResults" | "HealthStatus">
 >;
 
-// A type alias, not an interface: `limited()` needs the index signature an alias gets implicitly.
 export type CloudMapApi = {
   listNamespaces(): Promise<Namespace[]>;
   listServices(namespaceId: string): Promise<Service[]>;
@@ -53,7 +54,16 @@ const PAGE_SIZE = 100;
 /** The SDK module, loaded on the first Cloud Map call (see AwsClients). */
 const sdk = () => import("@aws-sdk/client-servicediscovery");
 
-export function cloudMapApi(getClient: () => Promise<ServiceDiscoveryClient>): CloudMapApi {
+/**
+ * The Cloud Map API of one scope's client: requests paced to AWS's buckets, at most `maxConcurrency` in
+ * flight per bucket (the pacer belongs to the client: a later API over the same client replaces it).
+ */
+export function cloudMapApi(
+  client: () => Promise<ServiceDiscoveryClient>,
+  maxConcurrency: number,
+  metrics?: SelfMetrics,
+): CloudMapApi {
+  const getClient = paced(client, new Pacer("servicediscovery", maxConcurrency, metrics));
   // stopOnSameToken: an endpoint that repeats its NextToken ends the listing instead of looping forever.
   const paging = async () => ({ client: await getClient(), pageSize: PAGE_SIZE, stopOnSameToken: true });
   return {

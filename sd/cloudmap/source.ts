@@ -7,7 +7,6 @@ import { Counter } from "prom-client";
 import { settle, UnitBackoff, type Settled } from "../../core/backoff.js";
 import type { Config } from "../../cmd/config.js";
 import type { HealthFilter } from "./options.js";
-import { limited } from "../../core/limit.js";
 import type { Logger } from "../../core/log.js";
 import type { AwsScope } from "../../core/scopes.js";
 import { METRIC_PREFIX, type SelfMetrics } from "../../core/metrics.js";
@@ -77,7 +76,9 @@ export class CloudMapSource implements Source {
   constructor(private readonly opts: CloudMapSourceOptions) {
     const { config, metrics } = opts;
     const ttlMs = config.cloudmap.servicesTtlSeconds * 1000;
-    const api = opts.api ?? ((scope: AwsScope) => cloudMapApi(scope.clients.servicediscovery));
+    const api =
+      opts.api ??
+      ((scope: AwsScope) => cloudMapApi(scope.clients.servicediscovery, config.aws.maxConcurrency, metrics));
     this.health = config.cloudmap.healthStatus;
     this.targetOptions = {
       portAttribute: config.cloudmap.portAttribute,
@@ -86,7 +87,7 @@ export class CloudMapSource implements Source {
     };
     this.states = opts.scopes.map((scope) => ({
       scope,
-      api: limited(api(scope), config.aws.maxConcurrency),
+      api: api(scope),
       namespaces: listingCache<"all", Namespace[]>(ttlMs, 1, opts.now),
       services: listingCache<string, Service[]>(ttlMs, MAX_CACHED, opts.now),
       tags: listingCache<string, Record<string, string>>(ttlMs, MAX_CACHED, opts.now),

@@ -1,6 +1,6 @@
 // The ECS and EC2 calls the ECS source makes: the only place their SDK clients are called for discovery.
 // Each method is one AWS request (the list methods walk their pages one at a time with the SDK
-// paginators), so the concurrency decorator around the object bounds the requests in flight.
+// paginators); the clients' pacers (core/pacer.ts) pace every request to its AWS throttling bucket.
 import {
   DescribeClustersCommand,
   DescribeContainerInstancesCommand,
@@ -16,7 +16,8 @@ import {
 // Loaded on the first EC2 call (see AwsClients): its module is large and some estates never need it.
 import type { Tag as Ec2Tag } from "@aws-sdk/client-ec2";
 import { chunk, MalformedResponse, requiredList, type AwsClients } from "../../core/aws.js";
-import { limited } from "../../core/limit.js";
+import type { SelfMetrics } from "../../core/metrics.js";
+import { Pacer, paced } from "../../core/pacer.js";
 
 /** The most ARNs or ids DescribeTasks, DescribeContainerInstances, DescribeClusters and EC2 describes take. */
 export const DESCRIBE_BATCH = 100;
@@ -73,7 +74,6 @@ export interface Described<T> {
   failures: DescribeFailure[];
 }
 
-// A type alias, not an interface: `limited` needs the index signature only aliases get implicitly.
 export type EcsApi = {
   /** Every cluster ARN of the account and region. */
   listClusters(): Promise<string[]>;
@@ -94,7 +94,7 @@ export type EcsApi = {
   describeNetworkInterfaces(eniIds: string[]): Promise<EniFacts[]>;
 };
 
-/** Runs `describe` over batches of DESCRIBE_BATCH in parallel (the API's limiter bounds them). */
+/** Runs `describe` over batches of DESCRIBE_BATCH in parallel (the clients' pacers bound them). */
 export async function describeInBatches<T, R>(
   items: readonly T[],
   describe: (batch: T[]) => Promise<R[]>,
@@ -121,18 +121,23 @@ function failuresOf(failures: { arn?: string; reason?: string }[] | undefined): 
   return (failures ?? []).map((f) => ({ arn: f.arn ?? "", reason: f.reason ?? "UNKNOWN" }));
 }
 
-/** The ECS API of one scope's clients, at most `maxConcurrency` requests in flight. */
-export function createEcsApi(clients: AwsClients, maxConcurrency: number): EcsApi {
+/**
+ * The ECS API of one scope's clients. Their requests are paced to AWS's buckets, at most `maxConcurrency`
+ * in flight per bucket; the pacers belong to the clients (a later API over the same clients replaces them).
+ */
+export function createEcsApi(clients: AwsClients, maxConcurrency: number, metrics?: SelfMetrics): EcsApi {
+  const ecsClient = paced(clients.ecs, new Pacer("ecs", maxConcurrency, metrics));
+  const ec2Client = paced(clients.ec2, new Pacer("ec2", maxConcurrency, metrics));
   const api: EcsApi = {
     async listClusters() {
       const arns: string[] = [];
-      for await (const page of paginateListClusters({ client: await clients.ecs(), pageSize: PAGE_SIZE }, {}))
+      for await (const page of paginateListClusters({ client: await ecsClient(), pageSize: PAGE_SIZE }, {}))
         arns.push(...requiredList(page.clusterArns, "ListClusters", "clusterArns"));
       return arns.sort();
     },
     async describeClusters(clusters) {
       const out = await (
-        await clients.ecs()
+        await ecsClient()
       ).send(new DescribeClustersCommand({ clusters, include: ["TAGS"] }));
       return {
         found: (out.clusters ?? []).flatMap((c) =>
@@ -145,7 +150,7 @@ export function createEcsApi(clients: AwsClients, maxConcurrency: number): EcsAp
     },
     async describeServices(cluster, services) {
       const out = await (
-        await clients.ecs()
+        await ecsClient()
       ).send(new DescribeServicesCommand({ cluster, services, include: ["TAGS"] }));
       return {
         found: (out.services ?? []).flatMap((s) =>
@@ -166,28 +171,26 @@ export function createEcsApi(clients: AwsClients, maxConcurrency: number): EcsAp
     async listTasks(cluster) {
       const arns: string[] = [];
       const input = { cluster, desiredStatus: "RUNNING" as const };
-      for await (const page of paginateListTasks({ client: await clients.ecs(), pageSize: PAGE_SIZE }, input))
+      for await (const page of paginateListTasks({ client: await ecsClient(), pageSize: PAGE_SIZE }, input))
         arns.push(...requiredList(page.taskArns, "ListTasks", "taskArns"));
       return arns;
     },
     async describeTasks(cluster, taskArns, withTags) {
       const out = await (
-        await clients.ecs()
+        await ecsClient()
       ).send(
         new DescribeTasksCommand({ cluster, tasks: taskArns, ...(withTags ? { include: ["TAGS"] } : {}) }),
       );
       return { found: requiredList(out.tasks, "DescribeTasks", "tasks"), failures: failuresOf(out.failures) };
     },
     async describeTaskDefinition(arn) {
-      const out = await (
-        await clients.ecs()
-      ).send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
+      const out = await (await ecsClient()).send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
       if (!out.taskDefinition) throw new MalformedResponse("DescribeTaskDefinition", "taskDefinition");
       return out.taskDefinition;
     },
     async describeContainerInstances(cluster, arns) {
       const out = await (
-        await clients.ecs()
+        await ecsClient()
       ).send(new DescribeContainerInstancesCommand({ cluster, containerInstances: arns }));
       return requiredList(out.containerInstances, "DescribeContainerInstances", "containerInstances").flatMap(
         (ci) =>
@@ -199,7 +202,7 @@ export function createEcsApi(clients: AwsClients, maxConcurrency: number): EcsAp
     async describeInstances(instanceIds) {
       const out: InstanceFacts[] = [];
       const { paginateDescribeInstances } = await import("@aws-sdk/client-ec2");
-      const client = await clients.ec2();
+      const client = await ec2Client();
       for await (const page of paginateDescribeInstances({ client }, { InstanceIds: instanceIds }))
         for (const r of requiredList(page.Reservations, "DescribeInstances", "Reservations"))
           for (const i of r.Instances ?? [])
@@ -218,7 +221,7 @@ export function createEcsApi(clients: AwsClients, maxConcurrency: number): EcsAp
       const out: EniFacts[] = [];
       const input = { NetworkInterfaceIds: eniIds };
       const { paginateDescribeNetworkInterfaces } = await import("@aws-sdk/client-ec2");
-      for await (const page of paginateDescribeNetworkInterfaces({ client: await clients.ec2() }, input))
+      for await (const page of paginateDescribeNetworkInterfaces({ client: await ec2Client() }, input))
         for (const ni of requiredList(
           page.NetworkInterfaces,
           "DescribeNetworkInterfaces",
@@ -232,5 +235,5 @@ export function createEcsApi(clients: AwsClients, maxConcurrency: number): EcsAp
       return out;
     },
   };
-  return limited(api, maxConcurrency);
+  return api;
 }

@@ -89,9 +89,18 @@ export async function refreshCluster(
     else toDescribe.push(arn);
   }
   const failures: DescribeFailure[] = [];
+  // New task definitions are asked for as soon as a DescribeTasks answer names them, so their bucket
+  // works while the rest of the describes wait for theirs.
+  const definitions = new Map<string, Promise<TaskDefinition | undefined>>();
   const described = await describeInBatches(toDescribe, async (batch) => {
     const r = await api.describeTasks(cluster.arn, batch, deps.withTags);
     failures.push(...r.failures);
+    for (const { taskDefinitionArn: arn } of r.found)
+      if (arn && !previous.taskDefinitions.has(arn) && !definitions.has(arn)) {
+        const pending = deps.scope.describeTaskDefinition(arn);
+        pending.catch(() => undefined); // awaited (and its error kept) in loadTaskDefinitions
+        definitions.set(arn, pending);
+      }
     return r.found;
   });
   deps.onDescribeFailures("DescribeTasks", failures);
@@ -103,7 +112,7 @@ export async function refreshCluster(
     listed: [...arns],
   };
   const tasks = [...current.values()];
-  const unavailable = await loadTaskDefinitions(deps, cluster, tasks, previous, next);
+  const unavailable = await loadTaskDefinitions(deps, cluster, tasks, previous, next, definitions);
   const facts = await loadFacts(deps, cluster, tasks, previous, next);
 
   const targets: DiscoveredTarget[] = [];
@@ -187,8 +196,9 @@ function sameTask(a: Task, b: Task): boolean {
 }
 
 /**
- * The task definitions the tasks reference, into `next`: from the last refresh, else described. Returns the
- * ARNs that could not be described (deleted, denied, throttled, timed out): only the tasks referencing them
+ * The task definitions the tasks reference, into `next`: from the last refresh, else described (awaiting
+ * the description `started` while DescribeTasks answered, if any). Returns the ARNs that could not be
+ * described (deleted, denied, throttled, timed out): only the tasks referencing them
  * are skipped, the rest of the cluster is served. A definition once described is never asked for again,
  * so a transient error can only hold back tasks that were not served yet.
  */
@@ -198,6 +208,7 @@ async function loadTaskDefinitions(
   tasks: Task[],
   previous: ClusterState,
   next: ClusterState,
+  started: ReadonlyMap<string, Promise<TaskDefinition | undefined>>,
 ): Promise<Map<string, Error>> {
   const missing = new Set<string>();
   for (const { taskDefinitionArn: arn } of tasks) {
@@ -210,7 +221,7 @@ async function loadTaskDefinitions(
   await Promise.all(
     [...missing].map(async (arn) => {
       try {
-        const def = await deps.scope.describeTaskDefinition(arn);
+        const def = await (started.get(arn) ?? deps.scope.describeTaskDefinition(arn));
         if (def) next.taskDefinitions.set(arn, def);
       } catch (err) {
         unavailable.set(arn, err instanceof Error ? err : new Error(String(err)));

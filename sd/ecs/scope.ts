@@ -1,4 +1,4 @@
-// What the ECS source keeps per account/region: its API (one limiter), the task definitions being
+// What the ECS source keeps per account/region: its API (paced per AWS bucket), the task definitions being
 // described (one call in flight per ARN, whichever clusters ask at once) and the TTL-cached facts of
 // clusters, services, EC2 instances and ENIs.
 import type { TaskDefinition } from "@aws-sdk/client-ecs";

@@ -208,12 +208,12 @@ export class EcsSource implements Source {
     });
   }
 
-  /** One API (and so one limiter) and one set of fact caches per scope, made on first use. */
+  /** One API (and so one set of pacers) and one set of fact caches per scope, made on first use. */
   private scopeFacts(scope: AwsScope): ScopeFacts {
     let facts = this.scopes.get(scope.key);
     if (!facts) {
       const maxConcurrency = this.deps.config.aws.maxConcurrency;
-      const api = this.deps.api?.(scope) ?? createEcsApi(scope.clients, maxConcurrency);
+      const api = this.deps.api?.(scope) ?? createEcsApi(scope.clients, maxConcurrency, this.deps.metrics);
       facts = new ScopeFacts(api, this.deps.now);
       this.scopes.set(scope.key, facts);
     }

@@ -381,7 +381,7 @@ describe("Cloud Map API paging against the simulated AWS endpoint", () => {
         })),
       },
     });
-    const api = cloudMapApi(sourceFor(sim).clients.servicediscovery);
+    const api = cloudMapApi(sourceFor(sim).clients.servicediscovery, 4);
     const namespaces = await api.listNamespaces();
     expect(namespaces).toHaveLength(130);
     const services = await api.listServices(namespaces.find((ns) => ns.name === "n129")!.id);

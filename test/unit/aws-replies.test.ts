@@ -14,7 +14,7 @@ beforeAll(() => nock.disableNetConnect());
 afterEach(() => nock.cleanAll());
 
 const ecsApi = () => createEcsApi(testClients(), 4);
-const sdApi = () => cloudMapApi(testClients().servicediscovery);
+const sdApi = () => cloudMapApi(testClients().servicediscovery, 4);
 
 describe("a reply without its required list is an error, never an empty result", () => {
   it.each([

@@ -415,6 +415,30 @@ describe("ECS source response shapes", () => {
     ).toEqual([100, 100, 50]);
   });
 
+  it("a new task definition is asked for as soon as a DescribeTasks answer names it, not after the last one", async () => {
+    const tdA = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const tdB = taskDefinition("web", 1, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const tasks = Array.from({ length: 150 }, (_, i) =>
+      fargateTask(`t${i}`, i < 100 ? tdArn("api", 3) : tdArn("web", 1), `10.1.${i >> 8}.${i & 255}`),
+    );
+    // The batch of 50 answers late; what was asked for by then shows whether the definitions waited for it.
+    let definitionsAskedBeforeLastAnswer: string[] = [];
+    class SlowSecondBatch extends FakeEcsApi {
+      override async describeTasks(cluster: string, taskArns: string[], withTags: boolean) {
+        if (taskArns.length === 50) {
+          for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+          definitionsAskedBeforeLastAnswer = [...this.requests.DescribeTaskDefinition];
+        }
+        return super.describeTasks(cluster, taskArns, withTags);
+      }
+    }
+    const ecs = new SlowSecondBatch({ taskDefs: [tdA, tdB], tasks });
+    const { src } = source(ecs);
+    expect(await targetsOf(src)).toHaveLength(150);
+    expect(definitionsAskedBeforeLastAnswer).toEqual([tdArn("api", 3)]);
+    expect(ecs.requests.DescribeTaskDefinition.sort()).toEqual([tdArn("api", 3), tdArn("web", 1)]);
+  });
+
   it("a task definition missing from the cache is fetched once, then served from the cache", async () => {
     const td1 = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
     const td2 = taskDefinition("api", 4, "awsvpc", [
