@@ -2,7 +2,6 @@
 // re-describe cadence so health, status and tags follow the task, then the facts the labels need from
 // other calls: task definitions (one call in flight per ARN across the scope's clusters), container
 // instances, and the TTL-cached cluster, service, EC2 instance and ENI facts of the scope.
-import type { Task, TaskDefinition } from "@aws-sdk/client-ecs";
 import type { Logger } from "../../core/log.js";
 import type { DiscoveredTarget } from "../model.js";
 import {
@@ -13,6 +12,7 @@ import {
   type ServiceFacts,
 } from "./api.js";
 import type { ScopeFacts } from "./scope.js";
+import { slimTask, StringTable, type SlimTask, type SlimTaskDefinition } from "./slim.js";
 import {
   buildTaskTargets,
   labelNetworkMode,
@@ -25,15 +25,17 @@ import {
 
 /** What the source remembers per cluster between refreshes: what its last refresh referenced. */
 export interface ClusterState {
-  /** Settled task descriptions (RUNNING with an address), by task ARN. */
-  tasks: Map<string, Task>;
-  taskDefinitions: Map<string, TaskDefinition>;
+  /** Settled tasks (RUNNING with an address), projected as described, by task ARN. */
+  tasks: Map<string, SlimTask>;
+  taskDefinitions: Map<string, SlimTaskDefinition>;
   /** Container instance ARN -> EC2 instance id. */
   instanceIds: Map<string, string>;
   /** Refreshes done, for the re-describe cadence. */
   refreshes: number;
   /** What each settled task's targets were built from, so an unchanged task reuses them (by task ARN). */
   built: Map<string, BuiltTask>;
+  /** Strings repeated across the cluster's tasks, shared by their projections. */
+  strings: StringTable;
 }
 
 export const emptyClusterState = (): ClusterState => ({
@@ -42,6 +44,7 @@ export const emptyClusterState = (): ClusterState => ({
   instanceIds: new Map(),
   refreshes: 0,
   built: new Map(),
+  strings: new StringTable(),
 });
 
 export interface ClusterRefreshDeps {
@@ -55,12 +58,12 @@ export interface ClusterRefreshDeps {
   onSkipped: (reason: SkipReason) => void;
 }
 
-function hasHealthCheck(def: TaskDefinition): boolean {
+function hasHealthCheck(def: SlimTaskDefinition): boolean {
   return (def.containerDefinitions ?? []).some((c) => c.healthCheck !== undefined);
 }
 
 const serviceKey = (clusterArn: string, name: string) => `${clusterArn} ${name}`;
-const serviceName = (task: Task) =>
+const serviceName = (task: SlimTask) =>
   task.group?.startsWith("service:") ? task.group.slice("service:".length) : undefined;
 
 /** Refreshes one cluster whose DescribeClusters facts are known; returns its targets and its next state. */
@@ -74,7 +77,7 @@ export async function refreshCluster(
 
   // Every listed task is described on the cadence; in between, settled tasks come from the last refresh.
   const redescribe = previous.refreshes % deps.redescribeEvery === 0;
-  const current = new Map<string, Task>();
+  const current = new Map<string, SlimTask>();
   const toDescribe: string[] = [];
   for (const arn of arns) {
     const known = redescribe ? undefined : previous.tasks.get(arn);
@@ -82,15 +85,18 @@ export async function refreshCluster(
     else toDescribe.push(arn);
   }
   const failures: DescribeFailure[] = [];
+  // Projected as each batch returns, so the SDK's task objects are garbage right away.
+  const { strings } = previous;
+  strings.bound(arns.length);
   const described = await describeInBatches(toDescribe, async (batch) => {
     const r = await api.describeTasks(cluster.arn, batch, deps.withTags);
     failures.push(...r.failures);
-    return r.found;
+    return r.found.map((t) => slimTask(t, strings));
   });
   deps.onDescribeFailures("DescribeTasks", failures);
   for (const t of described) if (t.taskArn) current.set(t.taskArn, t);
 
-  const next: ClusterState = { ...emptyClusterState(), refreshes: previous.refreshes + 1 };
+  const next: ClusterState = { ...emptyClusterState(), refreshes: previous.refreshes + 1, strings };
   const tasks = [...current.values()];
   const unavailable = await loadTaskDefinitions(deps, cluster, tasks, previous, next);
   const facts = await loadFacts(deps, cluster, tasks, previous, next);
@@ -129,8 +135,8 @@ export async function refreshCluster(
 
 /** A task's targets and what they were built from. */
 export interface BuiltTask {
-  task: Task;
-  def: TaskDefinition | undefined;
+  task: SlimTask;
+  def: SlimTaskDefinition | undefined;
   facts: TaskFacts;
   result: BuildResult;
 }
@@ -143,8 +149,8 @@ export interface BuiltTask {
  */
 function reuseOrBuild(
   last: BuiltTask | undefined,
-  task: Task,
-  def: TaskDefinition | undefined,
+  task: SlimTask,
+  def: SlimTaskDefinition | undefined,
   facts: TaskFacts,
   opts: OptInOptions,
 ): BuiltTask {
@@ -163,7 +169,7 @@ function sameFacts(a: TaskFacts, b: TaskFacts): boolean {
   );
 }
 
-function sameTask(a: Task, b: Task): boolean {
+function sameTask(a: SlimTask, b: SlimTask): boolean {
   if (a === b) return true;
   if (a.version === undefined || a.version !== b.version) return false;
   if (a.lastStatus !== b.lastStatus || a.desiredStatus !== b.desiredStatus) return false;
@@ -182,7 +188,7 @@ function sameTask(a: Task, b: Task): boolean {
 async function loadTaskDefinitions(
   deps: ClusterRefreshDeps,
   cluster: ClusterFacts,
-  tasks: Task[],
+  tasks: SlimTask[],
   previous: ClusterState,
   next: ClusterState,
 ): Promise<Map<string, Error>> {
@@ -221,14 +227,14 @@ async function loadTaskDefinitions(
 
 interface LoadedFacts {
   /** The task's facts, and whether one of them could not be fetched (the task is then not settled). */
-  of(task: Task): TaskFacts & { incomplete: boolean };
+  of(task: SlimTask): TaskFacts & { incomplete: boolean };
 }
 
 /** Container instances (per cluster), then the scope's cached service, EC2 instance and ENI facts. */
 async function loadFacts(
   deps: ClusterRefreshDeps,
   cluster: ClusterFacts,
-  tasks: Task[],
+  tasks: SlimTask[],
   previous: ClusterState,
   next: ClusterState,
 ): Promise<LoadedFacts> {
