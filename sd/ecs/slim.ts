@@ -15,6 +15,7 @@ import type {
   Task,
   TaskDefinition,
 } from "@aws-sdk/client-ecs";
+import { isEniAttachment, taskEniAddress } from "./targets.js";
 
 export type SlimAttachment = Pick<Attachment, "type"> & { details?: Pick<KeyValuePair, "name" | "value">[] };
 export type SlimContainer = Pick<Container, "name"> & {
@@ -80,8 +81,6 @@ export class StringTable {
 
 /** The attachment details an ENI address is read from (see taskEniAddress). */
 const ENI_DETAILS = new Set(["privateIPv4Address", "ipv6Address", "subnetId", "networkInterfaceId"]);
-export const isEniAttachment = (type: string | undefined) =>
-  type === "ElasticNetworkInterface" || type === "eni";
 
 /** Sets `key` only when defined, so a projected object has no keys the SDK object lacked. */
 function put<T extends object, K extends keyof T>(out: T, key: K, value: T[K] | undefined): void {
@@ -111,8 +110,10 @@ export function slimTask(task: Task, strings: StringTable): SlimTask {
       type: s(a.type),
       details: (a.details ?? [])
         .filter((d) => d.name !== undefined && ENI_DETAILS.has(d.name))
-        .map((d) => ({ name: s(d.name), value: d.value })),
+        .map((d) => ({ name: s(d.name), value: d.name === "subnetId" ? s(d.value) : d.value })),
     }));
+  // The containers' interfaces are read only when no ENI attachment gives the address.
+  const addressed = out.attachments !== undefined && taskEniAddress({ attachments: out.attachments }).ip;
   if (task.containers)
     out.containers = task.containers.map((c) => {
       const slim: SlimContainer = {};
@@ -125,7 +126,7 @@ export function slimTask(task: Task, strings: StringTable): SlimTask {
           put(nb, "protocol", s(b.protocol));
           return nb;
         });
-      if (c.networkInterfaces?.length)
+      if (!addressed && c.networkInterfaces?.length)
         slim.networkInterfaces = c.networkInterfaces.map((ni) => {
           const n: NonNullable<SlimContainer["networkInterfaces"]>[number] = {};
           put(n, "privateIpv4Address", ni.privateIpv4Address);

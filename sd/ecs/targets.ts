@@ -12,12 +12,7 @@ import {
 import type { OptInMode } from "./options.js";
 import type { ClusterFacts, InstanceFacts, ServiceFacts, Tags } from "./api.js";
 import { ECS_LABELS, containerLabelName, tagLabelName, type TagPrefix } from "./labels.js";
-import {
-  isEniAttachment,
-  type SlimContainerDefinition,
-  type SlimTask,
-  type SlimTaskDefinition,
-} from "./slim.js";
+import type { SlimContainerDefinition, SlimTask, SlimTaskDefinition } from "./slim.js";
 
 export interface OptInOptions {
   optIn: OptInMode[];
@@ -137,6 +132,9 @@ export function containerEndpoints(
     return true;
   });
 }
+
+export const isEniAttachment = (type: string | undefined) =>
+  type === "ElasticNetworkInterface" || type === "eni";
 
 /** The task's ENI address (awsvpc): attachment details first, then the containers' interfaces. */
 export function taskEniAddress(task: SlimTask): { ip?: string; subnetId?: string; eniId?: string } {

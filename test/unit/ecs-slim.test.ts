@@ -66,10 +66,26 @@ const BR = withUnrelatedDef(
     { name: "side", portMappings: [{ containerPort: 8080, name: "metrics" }] },
   ]),
 );
+/** An ENI attachment without an address: the containers' interfaces give it. */
+function addressOnContainers(task: Task): Task {
+  return {
+    ...task,
+    attachments: (task.attachments ?? []).map((a) => ({
+      ...a,
+      details: (a.details ?? []).filter((d) => d.name !== "privateIPv4Address"),
+    })),
+  };
+}
+
 const CASES: [string, Task, TaskDefinition][] = [
   [
     "awsvpc",
     withUnrelated(fargateTask("t1", tdArn("fg", 1), "10.0.1.5", { tags: { owner: "a", "k-2": "b" } })),
+    FG,
+  ],
+  [
+    "awsvpc, address on the containers",
+    withUnrelated(addressOnContainers(fargateTask("t3", tdArn("fg", 1), "10.0.1.6"))),
     FG,
   ],
   [
