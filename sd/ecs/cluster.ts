@@ -2,7 +2,6 @@
 // re-describe cadence so health, status and tags follow the task, then the facts the labels need from
 // other calls: task definitions (one call in flight per ARN across the scope's clusters), container
 // instances, and the TTL-cached cluster, service, EC2 instance and ENI facts of the scope.
-import type { Task, TaskDefinition } from "@aws-sdk/client-ecs";
 import type { Logger } from "../../core/log.js";
 import type { DiscoveredTarget } from "../model.js";
 import {
@@ -13,6 +12,7 @@ import {
   type ServiceFacts,
 } from "./api.js";
 import type { ScopeFacts } from "./scope.js";
+import { slimTask, StringTable, type SlimTask, type SlimTaskDefinition } from "./slim.js";
 import {
   buildTaskTargets,
   labelNetworkMode,
@@ -25,9 +25,9 @@ import {
 
 /** What the source remembers per cluster between refreshes: what its last refresh referenced. */
 export interface ClusterState {
-  /** Settled task descriptions (RUNNING with an address), by task ARN. */
-  tasks: Map<string, Task>;
-  taskDefinitions: Map<string, TaskDefinition>;
+  /** Settled tasks (RUNNING with an address), projected as described, by task ARN. */
+  tasks: Map<string, SlimTask>;
+  taskDefinitions: Map<string, SlimTaskDefinition>;
   /** Container instance ARN -> EC2 instance id. */
   instanceIds: Map<string, string>;
   /** Refreshes done, for the re-describe cadence. */
@@ -36,6 +36,8 @@ export interface ClusterState {
   built: Map<string, BuiltTask>;
   /** The task ARNs of the last ListTasks walk, as task state change events have changed them since. */
   listed: string[];
+  /** Strings repeated across the cluster's tasks, shared by their projections. */
+  strings: StringTable;
 }
 
 export const emptyClusterState = (): ClusterState => ({
@@ -45,6 +47,7 @@ export const emptyClusterState = (): ClusterState => ({
   refreshes: 0,
   built: new Map(),
   listed: [],
+  strings: new StringTable(),
 });
 
 export interface ClusterRefreshDeps {
@@ -58,12 +61,12 @@ export interface ClusterRefreshDeps {
   onSkipped: (skip: BuildResult["skipped"][number]) => void;
 }
 
-function hasHealthCheck(def: TaskDefinition): boolean {
+function hasHealthCheck(def: SlimTaskDefinition): boolean {
   return (def.containerDefinitions ?? []).some((c) => c.healthCheck !== undefined);
 }
 
 const serviceKey = (clusterArn: string, name: string) => `${clusterArn} ${name}`;
-const serviceName = (task: Task) =>
+const serviceName = (task: SlimTask) =>
   task.group?.startsWith("service:") ? task.group.slice("service:".length) : undefined;
 
 /**
@@ -81,7 +84,7 @@ export async function refreshCluster(
 
   // Every listed task is described on the cadence; in between, settled tasks come from the last refresh.
   const redescribe = !listed && previous.refreshes % deps.redescribeEvery === 0;
-  const current = new Map<string, Task>();
+  const current = new Map<string, SlimTask>();
   const toDescribe: string[] = [];
   for (const arn of arns) {
     const known = redescribe ? undefined : previous.tasks.get(arn);
@@ -89,9 +92,12 @@ export async function refreshCluster(
     else toDescribe.push(arn);
   }
   const failures: DescribeFailure[] = [];
-  // New task definitions are asked for as soon as a DescribeTasks answer names them, so their bucket
-  // works while the rest of the describes wait for theirs.
-  const definitions = new Map<string, Promise<TaskDefinition | undefined>>();
+  // Projected as each batch returns, so the SDK's task objects are garbage right away. New task
+  // definitions are asked for as soon as a DescribeTasks answer names them, so their bucket works while
+  // the rest of the describes wait for theirs.
+  const { strings } = previous;
+  strings.bound(arns.length);
+  const definitions = new Map<string, Promise<SlimTaskDefinition | undefined>>();
   const described = await describeInBatches(toDescribe, async (batch) => {
     const r = await api.describeTasks(cluster.arn, batch, deps.withTags);
     failures.push(...r.failures);
@@ -101,7 +107,7 @@ export async function refreshCluster(
         pending.catch(() => undefined); // awaited (and its error kept) in loadTaskDefinitions
         definitions.set(arn, pending);
       }
-    return r.found;
+    return r.found.map((t) => slimTask(t, strings));
   });
   deps.onDescribeFailures("DescribeTasks", failures);
   for (const t of described) if (t.taskArn) current.set(t.taskArn, t);
@@ -110,6 +116,7 @@ export async function refreshCluster(
     ...emptyClusterState(),
     refreshes: previous.refreshes + (listed ? 0 : 1),
     listed: [...arns],
+    strings,
   };
   const tasks = [...current.values()];
   const unavailable = await loadTaskDefinitions(deps, cluster, tasks, previous, next, definitions);
@@ -151,8 +158,8 @@ export async function refreshCluster(
 
 /** A task's targets and what they were built from. */
 export interface BuiltTask {
-  task: Task;
-  def: TaskDefinition | undefined;
+  task: SlimTask;
+  def: SlimTaskDefinition | undefined;
   facts: TaskFacts;
   result: BuildResult;
 }
@@ -165,8 +172,8 @@ export interface BuiltTask {
  */
 function reuseOrBuild(
   last: BuiltTask | undefined,
-  task: Task,
-  def: TaskDefinition | undefined,
+  task: SlimTask,
+  def: SlimTaskDefinition | undefined,
   facts: TaskFacts,
   opts: OptInOptions,
 ): BuiltTask {
@@ -185,7 +192,7 @@ function sameFacts(a: TaskFacts, b: TaskFacts): boolean {
   );
 }
 
-function sameTask(a: Task, b: Task): boolean {
+function sameTask(a: SlimTask, b: SlimTask): boolean {
   if (a === b) return true;
   if (a.version === undefined || a.version !== b.version) return false;
   if (a.lastStatus !== b.lastStatus || a.desiredStatus !== b.desiredStatus) return false;
@@ -205,10 +212,10 @@ function sameTask(a: Task, b: Task): boolean {
 async function loadTaskDefinitions(
   deps: ClusterRefreshDeps,
   cluster: ClusterFacts,
-  tasks: Task[],
+  tasks: SlimTask[],
   previous: ClusterState,
   next: ClusterState,
-  started: ReadonlyMap<string, Promise<TaskDefinition | undefined>>,
+  started: ReadonlyMap<string, Promise<SlimTaskDefinition | undefined>>,
 ): Promise<Map<string, Error>> {
   const missing = new Set<string>();
   for (const { taskDefinitionArn: arn } of tasks) {
@@ -245,14 +252,14 @@ async function loadTaskDefinitions(
 
 interface LoadedFacts {
   /** The task's facts, and whether one of them could not be fetched (the task is then not settled). */
-  of(task: Task): TaskFacts & { incomplete: boolean };
+  of(task: SlimTask): TaskFacts & { incomplete: boolean };
 }
 
 /** Container instances (per cluster), then the scope's cached service, EC2 instance and ENI facts. */
 async function loadFacts(
   deps: ClusterRefreshDeps,
   cluster: ClusterFacts,
-  tasks: Task[],
+  tasks: SlimTask[],
   previous: ClusterState,
   next: ClusterState,
 ): Promise<LoadedFacts> {

@@ -1,7 +1,6 @@
 // What the ECS source keeps per account/region: its API (paced per AWS bucket), the task definitions being
 // described (one call in flight per ARN, whichever clusters ask at once) and the TTL-cached facts of
 // clusters, services, EC2 instances and ENIs.
-import type { TaskDefinition } from "@aws-sdk/client-ecs";
 import {
   DESCRIBE_BATCH,
   DESCRIBE_SERVICES_BATCH,
@@ -12,6 +11,7 @@ import {
   type ServiceFacts,
 } from "./api.js";
 import { BatchedFacts, type FactsResult } from "./facts.js";
+import { slimTaskDefinition, type SlimTaskDefinition } from "./slim.js";
 
 /** Cluster and service tags, service ARN and status: they change rarely, so minutes old is fine. */
 export const RESOURCE_FACTS_TTL_MS = 5 * 60_000;
@@ -32,7 +32,7 @@ export class ScopeFacts {
   readonly instances: BatchedFacts<InstanceFacts>;
   /** An ENI's public IP is fixed for its life: kept until evicted. */
   readonly enis: BatchedFacts<EniFacts>;
-  private readonly taskDefinitionsInFlight = new Map<string, Promise<TaskDefinition | undefined>>();
+  private readonly taskDefinitionsInFlight = new Map<string, Promise<SlimTaskDefinition | undefined>>();
   private readonly now: () => number;
   /** Until when DescribeNetworkInterfaces is not called after a denial; 0 while it is allowed. */
   private enisDeniedUntil = 0;
@@ -55,11 +55,14 @@ export class ScopeFacts {
     this.enis = new BatchedFacts({ ttlMs: 0, max: MAX_FACTS, batchSize: DESCRIBE_BATCH, ...clock });
   }
 
-  /** DescribeTaskDefinition, sharing the call already in flight for the same ARN. */
-  describeTaskDefinition(arn: string): Promise<TaskDefinition | undefined> {
+  /** DescribeTaskDefinition, projected, sharing the call already in flight for the same ARN. */
+  describeTaskDefinition(arn: string): Promise<SlimTaskDefinition | undefined> {
     let pending = this.taskDefinitionsInFlight.get(arn);
     if (!pending) {
-      pending = this.api.describeTaskDefinition(arn).finally(() => this.taskDefinitionsInFlight.delete(arn));
+      pending = this.api
+        .describeTaskDefinition(arn)
+        .then((def) => def && slimTaskDefinition(def))
+        .finally(() => this.taskDefinitionsInFlight.delete(arn));
       this.taskDefinitionsInFlight.set(arn, pending);
     }
     return pending;

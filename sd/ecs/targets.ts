@@ -1,6 +1,5 @@
 // Pure mapping from described ECS objects to targets: opt-in, address resolution and labels.
 // No AWS calls here, so every response shape can be tested directly.
-import type { ContainerDefinition, Task, TaskDefinition } from "@aws-sdk/client-ecs";
 import {
   formatAddress,
   parseArn,
@@ -14,6 +13,7 @@ import type { SkipRecord } from "../skips.js";
 import type { OptInMode } from "./options.js";
 import type { ClusterFacts, InstanceFacts, ServiceFacts, Tags } from "./api.js";
 import { ECS_LABELS, containerLabelName, tagLabelName, type TagPrefix } from "./labels.js";
+import type { SlimContainerDefinition, SlimTask, SlimTaskDefinition } from "./slim.js";
 
 export interface OptInOptions {
   optIn: OptInMode[];
@@ -89,7 +89,7 @@ function numberedPortPattern(prefix: string): RegExp {
 
 /** The endpoints a container opts in, deduplicated by port and path. */
 export function containerEndpoints(
-  container: ContainerDefinition,
+  container: SlimContainerDefinition,
   opts: OptInOptions,
   skipped: Skip[],
 ): Endpoint[] {
@@ -146,10 +146,11 @@ export function containerEndpoints(
   });
 }
 
-const isEniAttachment = (type: string | undefined) => type === "ElasticNetworkInterface" || type === "eni";
+export const isEniAttachment = (type: string | undefined) =>
+  type === "ElasticNetworkInterface" || type === "eni";
 
 /** The task's ENI address (awsvpc): attachment details first, then the containers' interfaces. */
-export function taskEniAddress(task: Task): { ip?: string; subnetId?: string; eniId?: string } {
+export function taskEniAddress(task: SlimTask): { ip?: string; subnetId?: string; eniId?: string } {
   for (const att of task.attachments ?? []) {
     if (!isEniAttachment(att.type)) continue;
     const d = new Map((att.details ?? []).map((kv) => [kv.name, kv.value]));
@@ -170,13 +171,13 @@ export function taskEniAddress(task: Task): { ip?: string; subnetId?: string; en
  * The `network_mode` label as Prometheus' own ECS discovery derives it: "awsvpc" when the task has an ENI
  * attachment, else "bridge" when it runs on a container instance (host mode included), else none.
  */
-export function labelNetworkMode(task: Task): string | undefined {
+export function labelNetworkMode(task: SlimTask): string | undefined {
   if ((task.attachments ?? []).some((a) => isEniAttachment(a.type))) return "awsvpc";
   return task.containerInstanceArn ? "bridge" : undefined;
 }
 
 /** How the task is addressed (from its definition): awsvpc by ENI, host/bridge through the host. */
-export function networkModeOf(task: Task, def: TaskDefinition): string {
+export function networkModeOf(task: SlimTask, def: SlimTaskDefinition): string {
   if (def.networkMode) return def.networkMode;
   return task.launchType === "FARGATE" ? "awsvpc" : "bridge";
 }
@@ -190,7 +191,7 @@ function setTags(l: Labels, prefix: TagPrefix, tags: Tags | undefined): void {
   for (const [k, v] of Object.entries(tags ?? {})) setLabel(l, tagLabelName(prefix, k), v);
 }
 
-function taskLabels(task: Task, def: TaskDefinition, facts: TaskFacts): Labels {
+function taskLabels(task: SlimTask, def: SlimTaskDefinition, facts: TaskFacts): Labels {
   const l: Labels = {};
   const arn = parseArn(task.taskArn ?? "");
   const { cluster, service, instance } = facts;
@@ -237,8 +238,8 @@ function taskLabels(task: Task, def: TaskDefinition, facts: TaskFacts): Labels {
  * resolvable address are skipped with a reason, never emitted as `ip:0` or `:port`.
  */
 export function buildTaskTargets(
-  task: Task,
-  def: TaskDefinition | undefined,
+  task: SlimTask,
+  def: SlimTaskDefinition | undefined,
   facts: TaskFacts,
   opts: OptInOptions,
 ): BuildResult {
@@ -333,7 +334,7 @@ export function buildTaskTargets(
 }
 
 /** The skip of a task whose definition DescribeTaskDefinition could not answer this refresh. */
-export function taskDefinitionUnavailable(task: Task, error: Error): BuildResult["skipped"][number] {
+export function taskDefinitionUnavailable(task: SlimTask, error: Error): BuildResult["skipped"][number] {
   const service = task.group?.startsWith("service:") ? task.group.slice("service:".length) : undefined;
   return {
     task: task.taskArn ?? "",
@@ -345,9 +346,9 @@ export function taskDefinitionUnavailable(task: Task, error: Error): BuildResult
 
 /** The sentences of the reasons whose wording depends on the task or the options. */
 export const skipDetail = {
-  taskDefinitionMissing: (task: Task) =>
+  taskDefinitionMissing: (task: SlimTask) =>
     `its task definition ${task.taskDefinitionArn ?? "(none named)"} could not be described (deleted, or DescribeTaskDefinition failed)`,
-  notRunning: (task: Task) =>
+  notRunning: (task: SlimTask) =>
     `the task is ${task.lastStatus ?? "in an unknown state"}, not RUNNING (only running tasks are scraped)`,
   noOptIn: (opts: OptInOptions) => {
     const ways: string[] = [];
@@ -359,6 +360,6 @@ export const skipDetail = {
 };
 
 /** Whether the task needs the container instance's EC2 private IP to be addressed. */
-export function needsHostIp(task: Task, def: TaskDefinition | undefined): boolean {
+export function needsHostIp(task: SlimTask, def: SlimTaskDefinition | undefined): boolean {
   return def !== undefined && networkModeOf(task, def) !== "awsvpc";
 }
