@@ -210,6 +210,8 @@ export class Pacer {
     for (const spec of AWS_BUCKETS[service]) {
       const bucket = new Bucket(spec, concurrency, clock, maxWaiting);
       for (const op of spec.operations) this.byOperation.set(op, bucket);
+      // The series exist from the start, so rate() over them sees the first wait.
+      metrics?.awsTokenWait.inc({ service, bucket: spec.name }, 0);
     }
     const unlisted = { name: `${service}:unlisted`, burst: Infinity, refillPerSecond: Infinity };
     this.unlisted = new Bucket(unlisted, concurrency, clock, maxWaiting);
