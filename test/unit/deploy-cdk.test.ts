@@ -98,8 +98,16 @@ const COMBINATIONS: [BridgeCombination, string[]][] = [
       crossAccount: true,
       bearerToken: "secretsmanager",
       registry: true,
+      events: {},
     },
-    ["ecs-discovery", "ec2-bridge-mode", "cloudmap", "cloudwatch-exporter", "cross-account-assume-role"],
+    [
+      "ecs-discovery",
+      "ec2-bridge-mode",
+      "cloudmap",
+      "cloudwatch-exporter",
+      "cross-account-assume-role",
+      "ecs-events",
+    ],
   ],
 ];
 
@@ -153,6 +161,7 @@ describe("EcsPrometheusBridge", () => {
       expect(env.BRIDGE_ECS_ENABLED).toBe(String(expected.includes("ecs-discovery")));
       expect(env.BRIDGE_CLOUDMAP_ENABLED).toBe(String(expected.includes("cloudmap")));
       expect(env.BRIDGE_EXPORTER_ENABLED).toBe(String(expected.includes("cloudwatch-exporter")));
+      expect(env.BRIDGE_ECS_EVENTS_ENABLED).toBe(expected.includes("ecs-events") ? "true" : undefined);
       expect(env.BRIDGE_ACCOUNTS).toBe(
         combination.crossAccount ? `${TARGET_ROLE_ARN}|bridge-external-id` : "",
       );
