@@ -25,6 +25,7 @@ import {
   synthTargetRole,
   synthesise,
   type BridgeCombination,
+  type CfnTemplate,
   type Synthesised,
 } from "../../deploy/cdk/test/synth.js";
 import { BridgeSampleStack } from "../../deploy/cdk/examples/sample-stack.js";
@@ -76,6 +77,9 @@ function expectFeaturePolicies(s: Synthesised, names: string[]) {
     expect(doc.Statement.map((st) => st.Sid)).toEqual(file.Statement.map((st) => st.Sid));
     expect(doc.Statement.flatMap(actionsOf).sort()).toEqual(file.Statement.flatMap(actionsOf).sort());
     if (name === "cross-account-assume-role") expect(doc.Statement[0]!.Resource).toBe(TARGET_ROLE_ARN);
+    // The construct's own queue: the file names an example queue's ARN.
+    else if (name === "ecs-events")
+      expect(doc.Statement[0]!.Resource).toEqual({ "Fn::GetAtt": [expect.stringMatching(/Queue/), "Arn"] });
     else expect(doc.Statement.map((st) => st.Resource)).toEqual(file.Statement.map((st) => st.Resource));
   }
 }
@@ -94,8 +98,16 @@ const COMBINATIONS: [BridgeCombination, string[]][] = [
       crossAccount: true,
       bearerToken: "secretsmanager",
       registry: true,
+      events: {},
     },
-    ["ecs-discovery", "ec2-bridge-mode", "cloudmap", "cloudwatch-exporter", "cross-account-assume-role"],
+    [
+      "ecs-discovery",
+      "ec2-bridge-mode",
+      "cloudmap",
+      "cloudwatch-exporter",
+      "cross-account-assume-role",
+      "ecs-events",
+    ],
   ],
 ];
 
@@ -149,6 +161,7 @@ describe("EcsPrometheusBridge", () => {
       expect(env.BRIDGE_ECS_ENABLED).toBe(String(expected.includes("ecs-discovery")));
       expect(env.BRIDGE_CLOUDMAP_ENABLED).toBe(String(expected.includes("cloudmap")));
       expect(env.BRIDGE_EXPORTER_ENABLED).toBe(String(expected.includes("cloudwatch-exporter")));
+      expect(env.BRIDGE_ECS_EVENTS_ENABLED).toBe(expected.includes("ecs-events") ? "true" : undefined);
       expect(env.BRIDGE_ACCOUNTS).toBe(
         combination.crossAccount ? `${TARGET_ROLE_ARN}|bridge-external-id` : "",
       );
@@ -351,6 +364,188 @@ describe("EcsPrometheusBridge metricStream (the exporter in stream mode)", () =>
 
   it("refuses poll mode (exporter) and stream mode at once", () => {
     expect(() => synthBridge({ exporter: true, metricStream: true })).toThrow(/exclude each other/);
+  });
+});
+
+describe("EcsPrometheusBridge events (event-driven ECS discovery)", () => {
+  const s = synthBridge({
+    events: { reconcileIntervalSeconds: 600, drainingGraceSeconds: 60, clusters: ["prod"] },
+  });
+  const byType = (t: CfnTemplate, type: string) =>
+    Object.entries(t.Resources).filter(([, r]) => r.Type === type);
+  const only = (type: string) => {
+    const all = byType(s.template, type);
+    expect(all, type).toHaveLength(1);
+    return all[0]!;
+  };
+  const [queueId, queue] = byType(s.template, "AWS::SQS::Queue").find(
+    ([, r]) => r.Properties!.RedrivePolicy,
+  )!;
+  const [dlqId] = byType(s.template, "AWS::SQS::Queue").find(([id]) => id !== queueId)!;
+  const [ruleId, rule] = only("AWS::Events::Rule");
+  const queueArn = { "Fn::GetAtt": [queueId, "Arn"] };
+  const containerEnv = () =>
+    Object.fromEntries(
+      (
+        (ofType(s, "AWS::ECS::TaskDefinition")[0]!.ContainerDefinitions as Obj[])[0]!.Environment as {
+          Name: string;
+          Value: unknown;
+        }[]
+      ).map((e) => [e.Name, e.Value]),
+    );
+
+  it("is cdk-nag clean and spec-valid, with no suppression", () => expectSound(s));
+
+  it("adds the rule, the queue with its dead-letter queue (both SSE, TLS only) and their queue policies", () => {
+    s.assertions.resourceCountIs("AWS::SQS::Queue", 2);
+    s.assertions.resourceCountIs("AWS::SQS::QueuePolicy", 2);
+    s.assertions.resourceCountIs("AWS::IAM::Role", 2);
+    expect(queue.Properties!.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { "Fn::GetAtt": [dlqId, "Arn"] },
+      maxReceiveCount: 5,
+    });
+    for (const [, q] of byType(s.template, "AWS::SQS::Queue"))
+      expect(q.Properties!.SqsManagedSseEnabled).toBe(true);
+    for (const [, p] of byType(s.template, "AWS::SQS::QueuePolicy"))
+      expect((p.Properties!.PolicyDocument as PolicyDocument).Statement).toContainEqual(
+        expect.objectContaining({
+          Effect: "Deny",
+          Condition: { Bool: { "aws:SecureTransport": "false" } },
+        }),
+      );
+  });
+
+  it("the rule sends ECS task state changes of the given clusters to the queue, and only it may send", () => {
+    expect(rule.Properties!.EventPattern).toMatchObject({
+      source: ["aws.ecs"],
+      "detail-type": ["ECS Task State Change"],
+    });
+    const narrowed = evaluateTemplate(s.template, {})[ruleId]!.Properties.EventPattern as Obj;
+    expect(narrowed.detail).toEqual({ clusterArn: [`arn:aws:ecs:eu-west-1:${ACCOUNT}:cluster/prod`] });
+    expect(rule.Properties!.Targets).toEqual([{ Arn: queueArn, Id: expect.any(String) }]);
+    const allows = byType(s.template, "AWS::SQS::QueuePolicy")
+      .flatMap(([, p]) => (p.Properties!.PolicyDocument as PolicyDocument).Statement)
+      .filter((st) => st.Effect === "Allow");
+    expect(allows).toEqual([
+      {
+        Sid: "EventBridgeRuleSends",
+        Effect: "Allow",
+        Principal: { Service: "events.amazonaws.com" },
+        Action: "sqs:SendMessage",
+        Resource: queueArn,
+        Condition: { ArnEquals: { "aws:SourceArn": { "Fn::GetAtt": [ruleId, "Arn"] } } },
+      },
+    ]);
+  });
+
+  it("the task role may receive, delete and read attributes of that queue only (deploy/iam/ecs-events.json)", () => {
+    expectFeaturePolicies(s, ["ecs-discovery", "ecs-events"]);
+    const doc = policyNamed(s, "ecs-events")!.PolicyDocument as PolicyDocument;
+    expect(doc.Statement).toHaveLength(1);
+    expect(actionsOf(doc.Statement[0]!).sort()).toEqual([
+      "sqs:DeleteMessage",
+      "sqs:GetQueueAttributes",
+      "sqs:ReceiveMessage",
+    ]);
+    expect(doc.Statement[0]!.Resource).toEqual(queueArn);
+    const taskRole = (ofType(s, "AWS::ECS::TaskDefinition")[0]!.TaskRoleArn as { "Fn::GetAtt": [string] })[
+      "Fn::GetAtt"
+    ][0];
+    expect(policyNamed(s, "ecs-events")!.Roles).toEqual([{ Ref: taskRole }]);
+  });
+
+  it("switches the bridge to events on that queue, with the given reconcile and draining grace", () => {
+    expect(containerEnv()).toMatchObject({
+      BRIDGE_ECS_ENABLED: "true",
+      BRIDGE_ECS_EVENTS_ENABLED: "true",
+      BRIDGE_ECS_EVENTS_QUEUE_URLS: { Ref: queueId },
+      BRIDGE_ECS_EVENTS_RECONCILE_INTERVAL_SECONDS: "600",
+      BRIDGE_ECS_EVENTS_DRAINING_GRACE_SECONDS: "60",
+    });
+    const env = Object.fromEntries(
+      Object.entries(containerEnv()).map(([k, v]) => [
+        k,
+        typeof v === "string" ? v : `https://sqs.eu-west-1.amazonaws.com/${ACCOUNT}/q`,
+      ]),
+    );
+    const cfg = testConfig(env);
+    expect(cfg.ecs.events).toMatchObject({
+      enabled: true,
+      reconcileIntervalSeconds: 600,
+      drainingGraceSeconds: 60,
+    });
+  });
+
+  it("without the optional settings: the bridge's defaults, every cluster unless discoverClusters narrows it", () => {
+    const plain = synthBridge({ events: {} });
+    expectSound(plain);
+    const env = (
+      plain.template.Resources[
+        Object.keys(plain.template.Resources).find(
+          (k) => plain.template.Resources[k]!.Type === "AWS::ECS::TaskDefinition",
+        )!
+      ]!.Properties!.ContainerDefinitions as Obj[]
+    )[0]!.Environment as { Name: string }[];
+    expect(
+      env
+        .map((e) => e.Name)
+        .filter((n) => n.startsWith("BRIDGE_ECS_EVENTS_"))
+        .sort(),
+    ).toEqual(["BRIDGE_ECS_EVENTS_ENABLED", "BRIDGE_ECS_EVENTS_QUEUE_URLS"]);
+    expect(ofType(plain, "AWS::Events::Rule")[0]!.EventPattern).toEqual({
+      source: ["aws.ecs"],
+      "detail-type": ["ECS Task State Change"],
+    });
+    const narrowed = synthBridge({
+      events: {},
+      discoverClusters: ["arn:aws:ecs:eu-west-1:123456789012:cluster/a"],
+    });
+    expect(ofType(narrowed, "AWS::Events::Rule")[0]!.EventPattern).toMatchObject({
+      detail: { clusterArn: ["arn:aws:ecs:eu-west-1:123456789012:cluster/a"] },
+    });
+  });
+
+  it("matches deploy/cloudformation-events.yaml where both describe the same thing", () => {
+    const yaml = parseCloudFormation(readFileSync("deploy/cloudformation-events.yaml", "utf8"));
+    const y = (id: string) => (yaml.Resources as Record<string, { Properties: Obj }>)[id]!.Properties;
+    const plain = synthBridge({ events: {} });
+    const one = (type: string) => ofType(plain, type);
+    const [q] = one("AWS::SQS::Queue").filter((p) => p.RedrivePolicy);
+    const [dlq] = one("AWS::SQS::Queue").filter((p) => !p.RedrivePolicy);
+    for (const key of ["MessageRetentionPeriod", "SqsManagedSseEnabled"])
+      expect(dlq![key], key).toEqual(y("DeadLetterQueue")[key]);
+    expect(q!.MessageRetentionPeriod).toBe(3600); // the yaml's MessageRetentionSeconds default
+    for (const key of ["VisibilityTimeout", "ReceiveMessageWaitTimeSeconds", "SqsManagedSseEnabled"])
+      expect(q![key], key).toEqual(y("Queue")[key]);
+    expect((q!.RedrivePolicy as Obj).maxReceiveCount).toBe((y("Queue").RedrivePolicy as Obj).maxReceiveCount);
+    const r = one("AWS::Events::Rule")[0]!;
+    for (const key of ["Description", "State", "EventPattern"])
+      expect(r[key], key).toEqual(y("TaskStateChangeRule")[key]);
+    const strip = (st: PolicyDocument["Statement"][number]) => ({
+      ...st,
+      Resource: undefined,
+      Condition: undefined,
+    });
+    const yamlSend = (y("QueuePolicy").PolicyDocument as PolicyDocument).Statement;
+    const cdkSend = one("AWS::SQS::QueuePolicy")
+      .flatMap((p) => (p.PolicyDocument as PolicyDocument).Statement)
+      .filter((st) => st.Effect === "Allow");
+    expect(cdkSend.map(strip)).toEqual(yamlSend.map(strip));
+    const yamlConsume = (y("ConsumerPolicy").PolicyDocument as PolicyDocument).Statement;
+    const cdkConsume = (policyNamed(plain, "ecs-events")!.PolicyDocument as PolicyDocument).Statement;
+    expect(cdkConsume.map(strip)).toEqual(yamlConsume.map(strip));
+    expect(policyNamed(plain, "ecs-events")!.PolicyName).toBe(y("ConsumerPolicy").PolicyName);
+  });
+
+  it("refuses events without ECS discovery, with several tasks on one queue, and settings the bridge refuses", () => {
+    expect(() => synthBridge({ ecsDiscovery: false, cloudMap: true, events: {} })).toThrow(
+      /events needs ecsDiscovery/,
+    );
+    expect(() => synthBridge({ events: {}, desiredCount: 2 })).toThrow(/one queue per replica/);
+    expect(() => synthBridge({ events: { reconcileIntervalSeconds: 10 } })).toThrow(
+      /events.reconcileIntervalSeconds: 10 is not a whole number from 30 to 86400/,
+    );
+    expect(() => synthBridge({ events: { drainingGraceSeconds: 3601 } })).toThrow(/from 0 to 3600/);
   });
 });
 

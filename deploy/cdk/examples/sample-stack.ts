@@ -33,6 +33,8 @@ export class BridgeSampleStack extends Stack {
       cloudMap: true,
       crossAccountRoles: [{ roleArn: props.targetRoleArn, externalId: props.externalId }],
       bearerToken: { ssmParameterName: "ecs-prometheus-bridge/bearer-token" },
+      // Task starts and stops from EventBridge through an SQS queue; the full walk every 5 minutes.
+      events: {},
     });
     // Prometheus scrapes from inside the VPC.
     this.bridge.connections.allowFrom(ec2.Peer.ipv4(vpc.vpcCidrBlock), ec2.Port.tcp(9100));

@@ -22,6 +22,7 @@ import {
   type CrossAccountRole,
   type DiscoveryFeatures,
 } from "./features.js";
+import { BridgeEvents, type EventsProps } from "./events.js";
 import { BridgeMetricStream, STREAM_PATH, type MetricStreamProps } from "./metric-stream.js";
 
 /** The port the bridge serves /sd, /metrics and /healthz on. */
@@ -73,6 +74,12 @@ export interface EcsPrometheusBridgeProps extends DiscoveryFeatures {
    * `cloudwatch-exporter` policy; excludes `exporter` (poll mode). Default: none.
    */
   readonly metricStream?: MetricStreamProps;
+  /**
+   * Event-driven ECS discovery (docs/events.md): an EventBridge rule sends ECS task state changes to an SQS
+   * queue the bridge consumes (BRIDGE_ECS_EVENTS_*), and the task role may consume that queue only
+   * (`ecs-events` policy). Needs ecsDiscovery and one task (one queue per replica). Default: none (polling).
+   */
+  readonly events?: EventsProps;
   /** Default one month. */
   readonly logRetention?: logs.RetentionDays;
   /** More BRIDGE_* settings (see docs/configuration.md); cannot override the ones the props set. */
@@ -88,6 +95,8 @@ export class EcsPrometheusBridge extends Construct implements ec2.IConnectable {
   readonly connections: ec2.Connections;
   /** The stream-mode resources, when `metricStream` is set. */
   readonly metricStream?: BridgeMetricStream;
+  /** The events rule and queues, when `events` is set. */
+  readonly events?: BridgeEvents;
 
   constructor(scope: Construct, id: string, props: EcsPrometheusBridgeProps) {
     super(scope, id);
@@ -97,6 +106,13 @@ export class EcsPrometheusBridge extends Construct implements ec2.IConnectable {
     if (props.exporter && props.metricStream)
       throw new Error(
         "exporter (poll mode) and metricStream (stream mode) exclude each other: the exporter runs in one mode",
+      );
+    if (props.events && !features.includes("ecs-discovery"))
+      throw new Error("events needs ecsDiscovery: the events update the ECS discovery's targets");
+    // An SQS message goes to one consumer: two tasks on one queue would each miss half of the events.
+    if (props.events && (props.desiredCount ?? 1) > 1)
+      throw new Error(
+        "events: one queue per replica, so desiredCount must be 1 (deploy a bridge per replica)",
       );
     const secrets: Record<string, ecs.Secret> = {};
     if (props.bearerToken) secrets.BRIDGE_AUTH_BEARER_TOKEN = bearerTokenSecret(this, props.bearerToken);
@@ -132,6 +148,13 @@ export class EcsPrometheusBridge extends Construct implements ec2.IConnectable {
       features,
       crossAccount.map((r) => r.roleArn),
     );
+    if (props.events)
+      this.events = new BridgeEvents(
+        this,
+        "Events",
+        { ...props.events, clusters: props.events.clusters ?? props.discoverClusters },
+        this.taskRole,
+      );
 
     this.taskDefinition = new ecs.FargateTaskDefinition(this, "TaskDefinition", {
       cpu: props.cpu ?? 256,
@@ -169,6 +192,7 @@ export class EcsPrometheusBridge extends Construct implements ec2.IConnectable {
         ...(props.metricStream
           ? { BRIDGE_EXPORTER_MODE: "stream", BRIDGE_EXPORTER_STREAM_PATH: STREAM_PATH }
           : {}),
+        ...this.events?.environment,
       },
       secrets: Object.keys(secrets).length > 0 ? secrets : undefined,
       // The image's own HEALTHCHECK, which ECS ignores: /healthz answers while the process serves HTTP.

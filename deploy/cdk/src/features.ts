@@ -2,10 +2,10 @@
 // read-only IAM policy per feature (the same documents as deploy/iam/*.json, checked by
 // test/unit/deploy-iam.test.ts) and the BRIDGE_* variables that switch the feature on in the bridge.
 //
-// Extension point: a feature that needs its own resources as well as a policy (the ECS task events queue
-// with its EventBridge rule) gets a prop in DiscoveryFeatures, a policy in FEATURE_POLICIES and its
-// resources in the construct, once the bridge itself supports it. The CloudWatch metric stream
-// (metric-stream.ts) needs resources but no task role policy: in stream mode the bridge calls no AWS API.
+// Features that need resources of their own live beside the construct, not here: the ECS task events
+// (events.ts) create their queue and a policy scoped to it, so theirs cannot be one of these Resource "*"
+// documents; the CloudWatch metric stream (metric-stream.ts) needs no task role policy at all (in stream mode
+// the bridge calls no AWS API).
 import { Validations, aws_iam as iam } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 

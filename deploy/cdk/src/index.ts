@@ -1,5 +1,7 @@
 export { EcsPrometheusBridge, BRIDGE_PORT, BRIDGE_USER } from "./bridge.js";
 export type { BearerToken, EcsPrometheusBridgeProps } from "./bridge.js";
+export { BridgeEvents, EVENTS_POLICY } from "./events.js";
+export type { EventsProps } from "./events.js";
 export { BridgeMetricStream, SERVICE_CONNECT_METRICS, STREAM_PATH } from "./metric-stream.js";
 export type { MetricStreamProps } from "./metric-stream.js";
 export { EcsPrometheusBridgeTargetRole } from "./target-role.js";

@@ -27,6 +27,7 @@ import {
   EcsPrometheusBridgeTargetRole,
   type DiscoveryFeatures,
   type EcsPrometheusBridgeLambdaProps,
+  type EventsProps,
 } from "../src/index.js";
 
 export { Match, Template } from "aws-cdk-lib/assertions";
@@ -57,6 +58,10 @@ export interface BridgeCombination extends DiscoveryFeatures {
   registry?: boolean;
   /** Stream mode: the metric stream through an HTTPS listener on an existing load balancer. */
   metricStream?: boolean;
+  /** Event-driven ECS discovery: the rule, the queue and its dead-letter queue, the ecs-events policy. */
+  events?: EventsProps;
+  discoverClusters?: string[];
+  desiredCount?: number;
 }
 
 export type CfnTemplate = Record<string, unknown> & {
@@ -133,6 +138,9 @@ export function synthBridge(c: BridgeCombination): Synthesised {
       bridgeModeLookups: c.bridgeModeLookups,
       cloudMap: c.cloudMap,
       exporter: c.exporter,
+      events: c.events,
+      discoverClusters: c.discoverClusters,
+      desiredCount: c.desiredCount,
       crossAccountRoles: c.crossAccount ? [{ roleArn: TARGET_ROLE_ARN, externalId: EXTERNAL_ID }] : undefined,
       bearerToken:
         c.bearerToken === "ssm"
