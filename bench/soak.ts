@@ -166,9 +166,14 @@ class Bridge {
     this.proc.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
     this.ready = new Promise((resolve) => this.proc.once("message", () => resolve()));
     this.proc.on("message", (m) => this.waiting?.(m));
-    this.proc.on("exit", (code, signal) => {
+    // "close", not "exit": stderr has then been read to its end.
+    this.proc.on("close", (code, signal) => {
       const oom = /heap out of memory|Reached heap limit/i.exec(stderr)?.[0];
-      this.died = `exit ${code ?? signal}${oom ? ` (${oom})` : ""}`;
+      // V8's last GC line before the abort: the heap it could not shrink.
+      const lastGc = [
+        ...stderr.matchAll(/Mark-Compact (?:\(reduce\) )?[\d.]+ \([\d.]+\) -> [\d.]+ \([\d.]+\) MB/g),
+      ].at(-1)?.[0];
+      this.died = `exit ${code ?? signal}${oom ? ` (${oom}${lastGc ? `; last GC ${lastGc}` : ""})` : ""}`;
       this.waiting?.(undefined);
     });
   }
@@ -241,7 +246,10 @@ export async function benchSoak(
   const gcEvery = Math.max(1, Math.floor(refreshes / 10));
   const gcPoint = async (refresh: number) => {
     const m = await bridge.ask<Memory>({ cmd: "gc" });
-    if (m) figs.gcHeapMiB.push({ refresh, heapMiB: m.heapUsedMiB, rssMiB: m.rssMiB });
+    if (m) {
+      figs.gcHeapMiB.push({ refresh, heapMiB: m.heapUsedMiB, rssMiB: m.rssMiB });
+      figs.peakRssMiB = Math.max(figs.peakRssMiB, m.rssMiB);
+    }
     return m;
   };
   try {
@@ -489,7 +497,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const lastGc = f.gcHeapMiB.at(-1);
     process.stdout.write(
       [
-        `refreshes: ${f.refreshesDone} of ${f.refreshesAsked}${f.died ? `; the bridge died: ${f.died}` : ""}; ` +
+        `refreshes: ${f.refreshesDone} of ${f.refreshesAsked}` +
+          `${f.died ? `; the bridge died during refresh ${f.refreshesDone + 1}: ${f.died}` : ""}; ` +
           `${f.replacedPerRefresh} tasks replaced between refreshes`,
         `refresh ms: p50 ${m(f.refreshP50Ms)}, p99 ${m(f.refreshP99Ms)}, max ${m(f.refreshMaxMs)}`,
         `heap used MiB: start ${m(f.start?.heapUsedMiB)} (after GC), peak ${m(f.peakHeapMiB)}, end ${m(f.end?.heapUsedMiB)}`,
