@@ -7,8 +7,8 @@
 //
 //   node dist/bench/soak.js [tasks=10000] [refreshes=100] [heapMiB=128] [--snapshot]
 //
-// --snapshot writes a heap snapshot after the last refresh and prints what holds the heap: self size by
-// constructor, and the collections that reach the most memory with the property that holds them.
+// Ctrl-C ends the run early and still reports. --snapshot writes a heap snapshot after the last refresh
+// and prints what holds the heap: self size by constructor, and the largest retainers (dominator tree).
 import { fork } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { get } from "node:http";
@@ -73,6 +73,8 @@ async function child(simUrl: string, clusters: string[]): Promise<void> {
     },
   });
   const gc = (globalThis as { gc?: () => void }).gc;
+  process.on("SIGINT", () => {}); // Ctrl-C reaches the whole process group; the parent decides when to stop
+
   process.on("message", (msg: Command) => {
     void (async () => {
       if (msg.cmd === "refresh") {
@@ -255,7 +257,11 @@ export async function benchSoak(
   try {
     await bridge.ready;
     const t0 = performance.now();
-    for (let i = 1; i <= refreshes; i++) {
+    // Ctrl-C (or SIGTERM) ends the run after the current refresh; the figures are still reported.
+    let stop = false;
+    const onSignal = () => (stop = true);
+    process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
+    for (let i = 1; i <= refreshes && !stop; i++) {
       if (i > 1) figs.replacedPerRefresh = churn(sim, tasks);
       const r = await bridge.ask<RefreshReply>({ cmd: "refresh" });
       if (!r) break;
@@ -269,7 +275,7 @@ export async function benchSoak(
       figs.sdLast = { sd, truth };
       if (sd !== truth) figs.sdMismatches++;
       if (i === 1) figs.start = await gcPoint(i);
-      else if (i % gcEvery === 0 || i === refreshes) await gcPoint(i);
+      else if (i % gcEvery === 0 || i === refreshes || stop) await gcPoint(i);
       if (i % gcEvery === 0)
         opts.onProgress?.(
           `  ${i}/${refreshes} refreshes, ${((performance.now() - t0) / 1000).toFixed(0)} s: heap ` +
