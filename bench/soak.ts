@@ -15,7 +15,7 @@ import { get } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { getHeapStatistics, writeHeapSnapshot } from "node:v8";
+import { writeHeapSnapshot } from "node:v8";
 import { gunzipSync } from "node:zlib";
 import type { SimAws } from "../sim/index.js";
 import { ESTATE, clusterName, estateScenario } from "./scale/estate.js";
@@ -33,7 +33,6 @@ interface Memory {
 }
 interface RefreshReply extends Memory {
   ms: number;
-  targets: number;
   sdUrl: string;
   /** Highest heap used / RSS sampled while the refresh ran (every 10 ms). */
   peakHeapMiB: number;
@@ -74,7 +73,6 @@ async function child(simUrl: string, clusters: string[]): Promise<void> {
   });
   const gc = (globalThis as { gc?: () => void }).gc;
   process.on("SIGINT", () => {}); // Ctrl-C reaches the whole process group; the parent decides when to stop
-
   process.on("message", (msg: Command) => {
     void (async () => {
       if (msg.cmd === "refresh") {
@@ -93,7 +91,6 @@ async function child(simUrl: string, clusters: string[]): Promise<void> {
         sample();
         const reply: RefreshReply = {
           ms,
-          targets: bridge.discovery.snapshot().targets.length,
           sdUrl: `${bridge.url}/sd`,
           peakHeapMiB: peakHeap / MiB,
           peakRssMiB: peakRss / MiB,
@@ -102,7 +99,7 @@ async function child(simUrl: string, clusters: string[]): Promise<void> {
         process.send!(reply);
       } else if (msg.cmd === "gc") {
         gc?.();
-        process.send!({ ...memory(), heapLimitMiB: getHeapStatistics().heap_size_limit / MiB });
+        process.send!(memory());
       } else if (msg.cmd === "snapshot") {
         gc?.();
         process.send!({ path: writeHeapSnapshot(msg.path) });
@@ -498,7 +495,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       snapshot: process.argv.includes("--snapshot"),
       onProgress: (l) => process.stdout.write(l + "\n"),
     });
-    const m = (n: number | undefined) => (n === undefined ? "?" : n.toFixed(1));
+    const m = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? "?" : n.toFixed(1));
     const firstGc = f.gcHeapMiB[0];
     const lastGc = f.gcHeapMiB.at(-1);
     process.stdout.write(
