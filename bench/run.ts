@@ -18,6 +18,8 @@ const benches: [string, string[]][] = [
   ["exporter-cost.js", []],
   ["stream.js", ["200"]],
   ["lambda.js", []],
+  // Memory over many refreshes with churn, bridge heap capped at 128 MiB; CI size (full: soak.js 10000 1000).
+  ["soak.js", ["1000", "20"]],
 ];
 
 let failed = 0;
