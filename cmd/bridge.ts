@@ -34,11 +34,8 @@ export interface BridgeOptions {
   schedule?: boolean;
 }
 
-export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
-  const { config } = opts;
-  const logger = opts.logger ?? createLogger(config.logLevel);
-  const metrics = createSelfMetrics({ defaults: opts.defaultMetrics ?? true });
-  const scopes = buildScopes(config, { ...opts.clientOptions, metrics });
+/** The enabled sources and the refresh loop over them, as the configuration sets them up. */
+export function createDiscovery(config: Config, scopes: AwsScope[], metrics: SelfMetrics, logger: Logger) {
   const sources = buildSources({ scopes, config, metrics, logger });
   const discovery = new Discovery({
     sources,
@@ -49,6 +46,15 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     callTimeoutSeconds: config.aws.callTimeoutSeconds,
     ...(config.maxStaleSeconds !== undefined ? { maxStaleSeconds: config.maxStaleSeconds } : {}),
   });
+  return { sources, discovery };
+}
+
+export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
+  const { config } = opts;
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const metrics = createSelfMetrics({ defaults: opts.defaultMetrics ?? true });
+  const scopes = buildScopes(config, { ...opts.clientOptions, metrics });
+  const { sources, discovery } = createDiscovery(config, scopes, metrics, logger);
   // Off: no exporter object, so no CloudWatch call at all. Created before listening so config errors stop startup.
   const mode = config.exporter.enabled ? config.exporter.mode : undefined;
   const exporter = mode === "poll" ? createExporter({ config, scopes, metrics, logger }) : undefined;

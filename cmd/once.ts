@@ -6,10 +6,9 @@ import type { Logger } from "../core/log.js";
 import { createSelfMetrics } from "../core/metrics.js";
 import { buildScopes } from "../core/scopes.js";
 import { renderSd } from "../sd/httpsd.js";
-import { Discovery } from "../sd/refresh.js";
-import { buildSources } from "../sd/registry.js";
 import { failureCauses, type FailureCause } from "../sd/report.js";
 import { taskIdOf } from "../sd/skips.js";
+import { createDiscovery } from "./bridge.js";
 import type { Config } from "./config.js";
 
 export interface OnceResult {
@@ -30,16 +29,9 @@ export async function runOnce(
   const metrics = createSelfMetrics({ defaults: false });
   const scopes = buildScopes(config, { ...clientOptions, metrics });
   try {
-    const sources = buildSources({ scopes, config, metrics, logger });
-    const discovery = new Discovery({
-      sources,
-      metrics,
-      logger,
-      intervalSeconds: config.refreshIntervalSeconds,
-      scopes: scopes.map((s) => s.key),
-      callTimeoutSeconds: config.aws.callTimeoutSeconds,
-    });
+    const { sources, discovery } = createDiscovery(config, scopes, metrics, logger);
     await discovery.refreshOnce();
+    await discovery.stop(); // what sources run on their own (event polling) stops with the one refresh
     const units = discovery.status();
     const causes = failureCauses(units, discovery.scopeStatus());
     const rows: string[][] = [];
