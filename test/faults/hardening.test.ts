@@ -298,6 +298,61 @@ describe("fault rows", () => {
   });
 
   describe("Cloud Map", () => {
+    it("AssumeRole denied for one account from the start, namespaces configured: scope_up 0, each namespace down, /status", async () => {
+      const A = "111111111111";
+      const B = "222222222222";
+      // The same namespace in each account, its instances' addresses told apart by the account.
+      const account = (accountId: string, net: string) => ({
+        accountId,
+        namespaces: CLOUDMAP_SCENARIO.namespaces!.map((ns) => ({
+          ...ns,
+          services: ns.services!.map((svc) => ({
+            ...svc,
+            instances: svc.instances!.map((i, k) => ({
+              ...i,
+              attributes: { ...i.attributes, AWS_INSTANCE_IPV4: `${net}.${k + 1}` },
+            })),
+          })),
+        })),
+      });
+      rig = await startRig({
+        scenario: { accounts: [account(A, "127.0.51"), account(B, "127.0.52")] },
+        env: {
+          ...CLOUDMAP_ENV,
+          BRIDGE_ACCOUNTS: `${roleOf(A)},${roleOf(B)}`,
+          BRIDGE_CLOUDMAP_NAMESPACES: "shop",
+        },
+      });
+      const denied = `${B}/us-east-1`;
+      const unitUp = (scope: string) =>
+        rig.metric("ecs_bridge_unit_up", { source: "cloudmap", unit: `${scope}/shop` });
+      rig.proxy.add(denyAssumeRole(roleOf(B)));
+      await rig.refresh();
+      expect.soft(await rig.metric("ecs_bridge_scope_up", { source: "cloudmap", scope: denied })).toBe(0);
+      expect
+        .soft(await rig.metric("ecs_bridge_scope_up", { source: "cloudmap", scope: `${A}/us-east-1` }))
+        .toBe(1);
+      expect.soft(await unitUp(denied), "unit_up of the denied account's namespace").toBe(0);
+      expect.soft(await unitUp(`${A}/us-east-1`)).toBe(1);
+      expect.soft(rig.sim.calls("ListNamespaces"), "no Cloud Map call without credentials").toBe(1);
+      const status = await rig.status();
+      const scope = status.scopes.find((s) => s.source === "cloudmap" && s.scope === denied);
+      expect.soft(scope?.ok, "/status scope entry of the denied account").toBe(false);
+      expect.soft(scope?.lastError).toMatch(/^AccessDenied: .*sts:AssumeRole/);
+      const unit = status.units.find((u) => u.unit === `${denied}/shop`);
+      expect.soft(unit?.ok, "/status unit entry of the denied account").toBe(false);
+      expect.soft(unit?.lastError).toMatch(/^AccessDenied: /);
+      expect.soft(await rig.sd()).toEqual(["127.0.51.1:8080", "127.0.51.2:8080"]);
+
+      rig.proxy.clear();
+      await rig.refresh();
+      expect.soft(await rig.metric("ecs_bridge_scope_up", { source: "cloudmap", scope: denied })).toBe(1);
+      expect.soft(await unitUp(denied)).toBe(1);
+      expect
+        .soft(await rig.sd())
+        .toEqual(["127.0.51.1:8080", "127.0.51.2:8080", "127.0.52.1:8080", "127.0.52.2:8080"]);
+    });
+
     it("DiscoverInstances Instances null: the namespace keeps its last-good targets and is down", async () => {
       rig = await startRig({ scenario: CLOUDMAP_SCENARIO, env: CLOUDMAP_ENV });
       await checkNamespaceRow(rig, { kind: "rewrite", rewrite: (b) => ({ ...b, Instances: null }) });
