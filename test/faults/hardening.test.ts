@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   aboutCluster,
   checkFaultRow,
+  ECS_SCENARIO,
   failOnUnhandledRejection,
   startRig,
   truth,
@@ -148,8 +149,19 @@ describe("fault rows", () => {
       });
     }
 
-    it("deleted task definition: only its tasks are skipped and counted", async () => {
-      rig = await startRig();
+    it("deleted task definition: only its tasks are skipped and counted, it is not asked for again each refresh, and a redeploy recovers", async () => {
+      // The cron service runs revision 1, which gets deleted; revision 2 is what it is redeployed with.
+      const cronDef = ECS_SCENARIO.taskDefinitions!.find((d) => d.family === "cron")!;
+      rig = await startRig({
+        scenario: {
+          ...ECS_SCENARIO,
+          taskDefinitions: [...ECS_SCENARIO.taskDefinitions!, { ...cronDef, revision: 2 }],
+          clusters: ECS_SCENARIO.clusters!.map((c) => ({
+            ...c,
+            services: c.services!.map((s) => (s.name === "cron" ? { ...s, taskDefinition: "cron:1" } : s)),
+          })),
+        },
+      });
       const { sim } = rig;
       await rig.refresh();
       sim.scaleService("batch", "cron", 1);
@@ -157,30 +169,36 @@ describe("fault rows", () => {
       rig.proxy.add({
         service: "ecs",
         operation: "DescribeTaskDefinition",
-        when: (p) => String(p.taskDefinition).includes("cron"),
+        when: (p) => String(p.taskDefinition).endsWith("/cron:1"),
         action: {
           kind: "reply",
           status: 400,
           body: ecsError("ClientException", "Unable to describe task definition."),
         },
       });
-      await rig.refresh();
       const cron = sim
         .endpoints({ source: "ecs", cluster: "batch", service: "cron" })
         .map((e) => `${e.host}:${e.port}`);
       expect(cron).toHaveLength(1);
-      expect
-        .soft(await rig.sd("?cluster=batch"))
-        .toEqual(truth(sim, "batch").filter((a) => !cron.includes(a)));
-      expect
-        .soft(
-          await rig.metric("ecs_bridge_skipped", { source: "ecs", reason: "task_definition_unavailable" }),
-        )
-        .toBe(1);
-      expect.soft(await rig.metric("ecs_bridge_unit_up", { source: "ecs", unit: unitOf("batch") })).toBe(1);
-      rig.proxy.clear();
+      for (let i = 0; i < 2; i++) {
+        await rig.refresh();
+        expect
+          .soft(await rig.sd("?cluster=batch"))
+          .toEqual(truth(sim, "batch").filter((a) => !cron.includes(a)));
+        expect
+          .soft(
+            await rig.metric("ecs_bridge_skipped", { source: "ecs", reason: "task_definition_unavailable" }),
+          )
+          .toBe(1);
+        expect.soft(await rig.metric("ecs_bridge_unit_up", { source: "ecs", unit: unitOf("batch") })).toBe(1);
+      }
+      expect.soft(rig.proxy.hits("ecs:DescribeTaskDefinition"), "asked once, not every refresh").toBe(1);
+      // Healed by a redeploy onto a definition that exists: one refresh serves it.
+      sim.scaleService("batch", "cron", 0);
+      sim.startTask("batch", { taskDefinition: "cron:2", group: "service:cron" });
       await rig.refresh();
       expect.soft(await rig.sd("?cluster=batch")).toEqual(truth(sim, "batch"));
+      expect.soft(truth(sim, "batch")).toHaveLength(4);
       expect
         .soft(
           await rig.metric("ecs_bridge_skipped", { source: "ecs", reason: "task_definition_unavailable" }),
