@@ -62,13 +62,10 @@ export class ScopeFacts {
     const resource = { ttlMs: RESOURCE_FACTS_TTL_MS, max: MAX_FACTS, ...clock };
     this.clusters = new BatchedFacts({ ...resource, batchSize: DESCRIBE_BATCH });
     this.services = new BatchedFacts({ ...resource, batchSize: DESCRIBE_SERVICES_BATCH });
-    this.instances = new BatchedFacts({
-      ttlMs: INSTANCE_FACTS_TTL_MS,
-      max: MAX_FACTS,
-      batchSize: DESCRIBE_BATCH,
-      ...clock,
-    });
-    this.enis = new BatchedFacts({ ttlMs: 0, max: MAX_FACTS, batchSize: DESCRIBE_BATCH, ...clock });
+    // Asked for with the same call by every cluster: the clusters refreshing together share batches.
+    const ec2 = { max: MAX_FACTS, batchSize: DESCRIBE_BATCH, coalesce: true, ...clock };
+    this.instances = new BatchedFacts({ ttlMs: INSTANCE_FACTS_TTL_MS, ...ec2 });
+    this.enis = new BatchedFacts({ ttlMs: 0, ...ec2 });
   }
 
   /**

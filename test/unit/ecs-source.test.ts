@@ -778,6 +778,51 @@ describe("calls shared, failures counted and contained", () => {
     expect(ecs.requests.DescribeTaskDefinition).toEqual([tdArn("api", 3)]);
   });
 
+  it("clusters refreshed at once share their EC2 lookups: one DescribeInstances, one DescribeNetworkInterfaces", async () => {
+    const worker = taskDefinition("worker", 2, "bridge", [
+      {
+        name: "app",
+        dockerLabels: { PROMETHEUS_EXPORTER_PORT: "8080" },
+        portMappings: [{ containerPort: 8080 }],
+      },
+    ]);
+    const api = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const names = ["prod", "blue", "green"];
+    const hostOf = (c: string) => `i-0${names.indexOf(c) + 10}`;
+    const arnOf = (c: string) => CLUSTER_ARN.replace(CLUSTER, c);
+    const tasks = names.flatMap((c, i): Task[] => [
+      {
+        ...ec2Task(`w-${c}`, tdArn("worker", 2), ciArn(`ci-${c}`), [
+          { name: "app", bindings: [{ containerPort: 8080, hostPort: 32768 }] },
+        ]),
+        clusterArn: arnOf(c),
+        taskArn: taskArn(`w-${c}`, c),
+      },
+      {
+        ...fargateTask(`a-${c}`, tdArn("api", 3), `10.0.1.${i}`),
+        clusterArn: arnOf(c),
+        taskArn: taskArn(`a-${c}`, c),
+      },
+    ]);
+    const ecs = new FakeEcsApi({
+      clusters: names.map(arnOf),
+      taskDefs: [worker, api],
+      tasks,
+      containerInstances: names.map((c) => ({
+        containerInstanceArn: ciArn(`ci-${c}`),
+        ec2InstanceId: hostOf(c),
+      })),
+      ec2Ips: Object.fromEntries(names.map((c, i) => [hostOf(c), `10.0.3.${i + 1}`])),
+    });
+    const { src } = source(ecs, { BRIDGE_CLUSTERS: names.join(",") });
+    const r = await src.refresh();
+    expect(r.units.map((u) => [u.unit, u.ok && u.targets.length])).toEqual(
+      names.map((c) => [`default/us-east-1/${c}`, 2]),
+    );
+    expect(ecs.requests.DescribeInstances.map((ids) => [...ids].sort())).toEqual([names.map(hostOf).sort()]);
+    expect(ecs.calls.DescribeNetworkInterfaces).toBe(1);
+  });
+
   it("DescribeTasks failures are counted by reason", async () => {
     const td = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
     const ecs = new FakeEcsApi({ taskDefs: [td], tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1")] });
