@@ -23,8 +23,10 @@ export interface FactsOptions {
   batchSize: number;
   /**
    * Ids that callers (clusters refreshing together) ask for in the same turn of the event loop are fetched
-   * together, in shared batches, with the fetch of the first of them: only for facts whose fetch depends
-   * on the ids alone (EC2 instances, ENIs; not services, asked per cluster).
+   * together, in shared batches, with the fetch of the first of them; and the last batch's spare room
+   * renews entries that went stale within the last TTL, which other callers would each ask for in a call
+   * of their own. Only for facts whose fetch depends on the ids alone (EC2 instances, ENIs; not services,
+   * asked per cluster).
    */
   coalesce?: boolean;
   now?: () => number;
@@ -40,6 +42,8 @@ export class BatchedFacts<V extends object> {
   private readonly cache: LRUCache<string, V>;
   /** The ids waiting for the next shared fetch (coalesce), made at the end of this turn of the loop. */
   private waiting?: { ids: Set<string>; done: Promise<Map<string, Outcome<V>>> };
+  /** Each id's shared fetch while in flight: a caller asking for the id meanwhile waits for that one. */
+  private readonly inFlight = new Map<string, Promise<Map<string, Outcome<V>>>>();
 
   constructor(private readonly opts: FactsOptions) {
     this.cache = new LRUCache<string, V>({
@@ -76,40 +80,99 @@ export class BatchedFacts<V extends object> {
     return { values, failed, errors: [...errors] };
   }
 
-  /** Adds `ids` to the fetch shared by every caller of this turn of the event loop. */
-  private shared(ids: string[], fetch: FetchBatch<V>): Promise<Map<string, Outcome<V>>> {
-    if (!this.waiting) {
-      const waiting = {
-        ids: new Set<string>(),
-        done: new Promise<Map<string, Outcome<V>>>((resolve) =>
-          setImmediate(() => {
-            this.waiting = undefined;
-            resolve(this.fetchAll([...waiting.ids], fetch));
-          }),
-        ),
-      };
-      this.waiting = waiting;
+  /**
+   * The outcomes of `ids` from the shared fetches: the one in flight for an id, else the one made at the end
+   * of this turn of the event loop.
+   */
+  private async shared(ids: string[], fetch: FetchBatch<V>): Promise<Map<string, Outcome<V>>> {
+    const fetches = new Set<Promise<Map<string, Outcome<V>>>>();
+    for (const id of ids) {
+      let pending = this.inFlight.get(id);
+      if (!pending) {
+        this.waiting ??= this.nextFetch(fetch);
+        this.waiting.ids.add(id);
+        this.inFlight.set(id, (pending = this.waiting.done));
+      }
+      fetches.add(pending);
     }
-    for (const id of ids) this.waiting.ids.add(id);
-    return this.waiting.done;
+    const outcomes = new Map<string, Outcome<V>>();
+    for (const answered of await Promise.all(fetches))
+      for (const id of ids) {
+        const outcome = answered.get(id);
+        if (outcome) outcomes.set(id, outcome);
+      }
+    return outcomes;
   }
 
-  /** Fetches `ids` in parallel batches, caching what is found. */
-  private async fetchAll(ids: string[], fetch: FetchBatch<V>): Promise<Map<string, Outcome<V>>> {
-    const outcomes = new Map<string, Outcome<V>>();
-    await Promise.all(
-      chunk(ids, this.opts.batchSize).map(async (batch) => {
-        try {
-          for (const [id, value] of await fetch(batch)) {
-            this.cache.set(id, value);
-            outcomes.set(id, { value });
-          }
-        } catch (err) {
-          const error = err instanceof Error ? err : new Error(String(err));
-          for (const id of batch) outcomes.set(id, { error });
-        }
+  /** The fetch made at the end of this turn of the event loop, of the ids added to it until then. */
+  private nextFetch(fetch: FetchBatch<V>): NonNullable<typeof this.waiting> {
+    const ids = new Set<string>();
+    const done: Promise<Map<string, Outcome<V>>> = new Promise((resolve) =>
+      setImmediate(() => {
+        this.waiting = undefined;
+        const asked = [...ids];
+        const alongside = this.dueAlongside(asked);
+        for (const id of alongside) this.inFlight.set(id, done);
+        const all = [...asked, ...alongside];
+        resolve(
+          this.fetchAll(all, fetch, new Set(alongside)).finally(() => {
+            for (const id of all) if (this.inFlight.get(id) === done) this.inFlight.delete(id);
+          }),
+        );
       }),
     );
+    return { ids, done };
+  }
+
+  /**
+   * Cached ids that went stale within the last TTL, as many as the last batch of `asked` has room for.
+   * Only recent ones: EC2 rejects a whole call for an instance it has forgotten (an hour or so after
+   * termination).
+   */
+  private dueAlongside(asked: string[]): string[] {
+    const { batchSize, ttlMs } = this.opts;
+    const room = (batchSize - (asked.length % batchSize)) % batchSize;
+    if (room === 0 || ttlMs === 0) return [];
+    const wanted = new Set(asked);
+    const due: string[] = [];
+    for (const [id] of this.cache.dump()) {
+      if (due.length === room) break;
+      const left = this.cache.getRemainingTTL(id);
+      if (left <= 0 && left > -ttlMs && !wanted.has(id)) due.push(id);
+    }
+    return due;
+  }
+
+  /**
+   * Fetches `ids` in parallel batches, caching what is found. A failed batch holding ids renewed
+   * `alongside` is asked again without them, and they are forgotten: EC2 rejects a whole call for an
+   * instance it no longer knows, and that must not cost the ids someone asked for.
+   */
+  private async fetchAll(
+    ids: string[],
+    fetch: FetchBatch<V>,
+    alongside: ReadonlySet<string> = new Set(),
+  ): Promise<Map<string, Outcome<V>>> {
+    const outcomes = new Map<string, Outcome<V>>();
+    const fetchBatch = async (batch: string[]): Promise<void> => {
+      try {
+        for (const [id, value] of await fetch(batch)) {
+          this.cache.set(id, value);
+          outcomes.set(id, { value });
+        }
+      } catch (err) {
+        const error = err instanceof Error ? err : new Error(String(err));
+        const asked = batch.filter((id) => !alongside.has(id));
+        const again = asked.length > 0 && asked.length < batch.length;
+        for (const id of batch)
+          if (alongside.has(id)) {
+            this.cache.delete(id);
+            outcomes.set(id, { error });
+          } else if (!again) outcomes.set(id, { error });
+        if (again) await fetchBatch(asked);
+      }
+    };
+    await Promise.all(chunk(ids, this.opts.batchSize).map(fetchBatch));
     return outcomes;
   }
 }

@@ -66,4 +66,65 @@ describe("BatchedFacts", () => {
       expect(b.batches).toEqual([["b1"]]);
     }
   });
+
+  it("renews entries that went stale within the last TTL in the last batch's spare room", async () => {
+    let now = 1_000_000;
+    const f = new BatchedFacts<Fact>({ ttlMs: 100, max: 100, batchSize: 3, coalesce: true, now: () => now });
+    await f.get(["old"], recorder().fetch);
+    now += 250;
+    await f.get(["a1", "x", "y"], recorder().fetch);
+    await f.get(["b1", "b2", "b3"], recorder().fetch);
+    now += 101;
+    // All but "old" went stale within the last TTL: a1's call renews two of them alongside, never "old".
+    const a = recorder();
+    expect((await f.get(["a1"], a.fetch)).values.get("a1")).toEqual({ id: "a1" });
+    const [batch] = a.batches;
+    expect(a.batches).toHaveLength(1);
+    expect(batch![0]).toBe("a1");
+    expect(batch).toHaveLength(3);
+    const others = ["x", "y", "b1", "b2", "b3"];
+    const renewed = batch!.slice(1);
+    expect(renewed.every((id) => others.includes(id))).toBe(true);
+    // Those are fresh again: only the rest is asked for.
+    const b = recorder();
+    const rb = await f.get(others, b.fetch);
+    expect(b.batches.flat().sort()).toEqual(others.filter((id) => !renewed.includes(id)).sort());
+    expect([...rb.values.keys()].sort()).toEqual([...others].sort());
+  });
+
+  it("a caller asking for an id already being fetched waits for that fetch", async () => {
+    const f = facts(true);
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const first: string[][] = [];
+    const pending = f.get(["a1", "a2"], async (ids) => {
+      first.push(ids);
+      await held;
+      return new Map(ids.map((id) => [id, { id }]));
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(first).toEqual([["a1", "a2"]]);
+    const later = recorder();
+    const joined = f.get(["a2", "b1"], later.fetch);
+    release();
+    const [, r] = await Promise.all([pending, joined]);
+    expect(later.batches).toEqual([["b1"]]);
+    expect([...r.values.keys()].sort()).toEqual(["a2", "b1"]);
+  });
+
+  it("a batch failing with an entry renewed alongside is asked again without it, and the entry is forgotten", async () => {
+    let now = 1_000_000;
+    const f = new BatchedFacts<Fact>({ ttlMs: 100, max: 100, batchSize: 3, coalesce: true, now: () => now });
+    await f.get(["a1", "dead"], recorder().fetch);
+    now += 101;
+    // EC2 no longer knows "dead" and fails any call naming it: a1 is asked again alone.
+    const a = recorder(new Set(["dead"]));
+    const r = await f.get(["a1"], a.fetch);
+    expect(a.batches).toEqual([["a1", "dead"], ["a1"]]);
+    expect(r).toEqual({ values: new Map([["a1", { id: "a1" }]]), failed: new Set(), errors: [] });
+    now += 101;
+    const again = recorder(new Set(["dead"]));
+    expect((await f.get(["a1"], again.fetch)).errors).toEqual([]);
+    expect(again.batches).toEqual([["a1"]]);
+  });
 });
