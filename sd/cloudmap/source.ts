@@ -1,10 +1,12 @@
 // The Cloud Map source: one unit per namespace per account/region. Namespace and service listings and
 // service tags are cached with a TTL; instances come from DiscoverInstances (MaxResults 1000, health
 // filter) every refresh, from ListInstances where DiscoverInstances cannot serve. Errors fail the
-// namespace's unit so the refresh helper keeps its last-good targets.
+// namespace's unit so the refresh helper keeps its last-good targets; a role that cannot be assumed fails
+// its scope once, as in the ECS source.
 import { LRUCache } from "lru-cache";
 import { Counter } from "prom-client";
 import { settle, UnitBackoff, type Settled } from "../../core/backoff.js";
+import { failedOperation } from "../../core/aws.js";
 import type { Config } from "../../cmd/config.js";
 import type { HealthFilter } from "./options.js";
 import type { Logger } from "../../core/log.js";
@@ -60,6 +62,9 @@ interface ScopeState {
 }
 
 type NamespaceOutcome = UnitOutcome & { skipped?: Map<SkipReason, number> };
+
+/** The scope's namespaces (cached or listed), or why not: its role could not be assumed, or the listing failed. */
+type Listing = Settled<Namespace[]> | { ok: false; error: Error; assumeRole: true };
 
 export class CloudMapSource implements Source {
   readonly name = "cloudmap" as const;
@@ -123,56 +128,91 @@ export class CloudMapSource implements Source {
   ): Promise<{ outcomes: NamespaceOutcome[]; listingError?: [string, Error] }> {
     let namespaces = st.namespaces?.get("all");
     let listingError: [string, Error] | undefined;
-    if (!namespaces) {
-      const listing = await this.listingBackoff.run<Settled<Namespace[]>>(
-        st.scope.key,
-        () => settle(() => st.api.listNamespaces()),
-        (error) => ({ ok: false, error }),
-      );
-      if (listing.ok) {
-        namespaces = listing.value;
-        st.namespaces?.set("all", namespaces);
-        st.lastNamespaces = namespaces;
-        this.warnMissing(st, namespaces);
-      } else {
-        // Units of this scope keep last-good state; namespaces known from the last listing still refresh.
-        listingError = [`${st.scope.key}/`, listing.error];
-        namespaces = st.lastNamespaces ?? [];
-        this.opts.logger.warn("ListNamespaces failed; keeping last-good namespaces", {
-          scope: st.scope.key,
-          err: listing.error,
-        });
-      }
+    const listing = await this.listingBackoff.run<Listing>(
+      st.scope.key,
+      async () => {
+        // A denied AssumeRole fails the scope once, with STS's error, rather than each namespace's calls.
+        const credentials = await settle(async () => st.scope.clients.assumeRole?.());
+        if (!credentials.ok) return { ...credentials, assumeRole: true };
+        return namespaces ? { ok: true, value: namespaces } : settle(() => st.api.listNamespaces());
+      },
+      (error) => ({ ok: false, error }),
+    );
+    if ("assumeRole" in listing) return this.deniedScope(st, listing.error);
+    if (listing.ok && !namespaces) {
+      namespaces = listing.value;
+      st.namespaces?.set("all", namespaces);
+      st.lastNamespaces = namespaces;
+      this.warnMissing(st, namespaces);
+    } else if (!listing.ok) {
+      // Units of this scope keep last-good state; namespaces known from the last listing still refresh.
+      listingError = [`${st.scope.key}/`, listing.error];
+      namespaces = st.lastNamespaces ?? [];
+      this.opts.logger.warn("ListNamespaces failed; keeping last-good namespaces", {
+        scope: st.scope.key,
+        err: listing.error,
+      });
     }
-    const selected = this.select(namespaces);
-    const nameCount = new Map<string, number>();
-    for (const ns of selected) nameCount.set(ns.name, (nameCount.get(ns.name) ?? 0) + 1);
     const outcomes = await Promise.all(
-      selected.map((ns) => {
-        // Private DNS namespaces of the same name can exist once per VPC: keep their units apart.
-        const suffix = (nameCount.get(ns.name) ?? 0) > 1 ? `/${ns.id}` : "";
-        const unit = `${st.scope.key}/${ns.name}${suffix}`;
-        return this.backoff.run(
+      this.units(st, this.select(namespaces ?? [])).map(([ns, unit]) =>
+        this.backoff.run(
           unit,
           () => this.refreshNamespace(st, ns, unit),
           (error): NamespaceOutcome => ({ unit, ok: false, error }),
-        );
-      }),
+        ),
+      ),
     );
     return { outcomes, ...(listingError ? { listingError } : {}) };
+  }
+
+  /**
+   * A scope whose role cannot be assumed fails as a whole, with STS's error; its namespaces are not read.
+   * Configured namespaces are each reported down (unit_up 0, /status), even if never listed: by the unit
+   * of the last listing, else by the name (an ARN by its ID) they are configured with.
+   */
+  private deniedScope(
+    st: ScopeState,
+    error: Error,
+  ): { outcomes: NamespaceOutcome[]; listingError: [string, Error] } {
+    this.opts.logger.warn("AssumeRole failed; keeping last-good targets", {
+      scope: st.scope.key,
+      operation: failedOperation(error),
+      error: error.name,
+      message: error.message,
+    });
+    const known = this.units(st, this.select(st.lastNamespaces ?? []));
+    const units = new Set(
+      this.opts.config.cloudmap.namespaces.map((w) => {
+        const found = known.find(([ns]) => matchesNamespace(w, ns));
+        return found?.[1] ?? `${st.scope.key}/${w.startsWith("arn:") ? w.slice(w.lastIndexOf("/") + 1) : w}`;
+      }),
+    );
+    return {
+      outcomes: [...units].map((unit) => ({ unit, ok: false, error })),
+      listingError: [`${st.scope.key}/`, error],
+    };
+  }
+
+  /** Each namespace with its unit key. */
+  private units(st: ScopeState, namespaces: Namespace[]): [Namespace, string][] {
+    const nameCount = new Map<string, number>();
+    for (const ns of namespaces) nameCount.set(ns.name, (nameCount.get(ns.name) ?? 0) + 1);
+    return namespaces.map((ns) => {
+      // Private DNS namespaces of the same name can exist once per VPC: keep their units apart.
+      const suffix = (nameCount.get(ns.name) ?? 0) > 1 ? `/${ns.id}` : "";
+      return [ns, `${st.scope.key}/${ns.name}${suffix}`];
+    });
   }
 
   private select(namespaces: Namespace[]): Namespace[] {
     const wanted = this.opts.config.cloudmap.namespaces;
     if (wanted.length === 0) return namespaces;
-    return namespaces.filter((ns) =>
-      wanted.some((w) => w === ns.name || w === ns.id || w === ns.httpName || w === ns.arn),
-    );
+    return namespaces.filter((ns) => wanted.some((w) => matchesNamespace(w, ns)));
   }
 
   private warnMissing(st: ScopeState, namespaces: Namespace[]): void {
     for (const w of this.opts.config.cloudmap.namespaces)
-      if (!namespaces.some((ns) => w === ns.name || w === ns.id || w === ns.httpName || w === ns.arn))
+      if (!namespaces.some((ns) => matchesNamespace(w, ns)))
         this.opts.logger.warn("configured Cloud Map namespace not found", {
           scope: st.scope.key,
           namespace: w,
@@ -315,6 +355,10 @@ export class CloudMapSource implements Source {
     return tags;
   }
 }
+
+/** A configured namespace is named by its name, ID, HTTP name or ARN. */
+const matchesNamespace = (wanted: string, ns: Namespace): boolean =>
+  wanted === ns.name || wanted === ns.id || wanted === ns.httpName || wanted === ns.arn;
 
 /**
  * A listing cache: entries expire after `ttlMs` and at most `max` are kept (lru-cache evicts the least

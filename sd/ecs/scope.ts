@@ -1,6 +1,7 @@
 // What the ECS source keeps per account/region: its API (paced per AWS bucket), the task definitions being
-// described (one call in flight per ARN, whichever clusters ask at once) and the TTL-cached facts of
-// clusters, services, EC2 instances and ENIs.
+// described (one call in flight per ARN, whichever clusters ask at once; ones ECS cannot describe are not
+// asked for again for a while) and the TTL-cached facts of clusters, services, EC2 instances and ENIs.
+import { LRUCache } from "lru-cache";
 import {
   DESCRIBE_BATCH,
   DESCRIBE_SERVICES_BATCH,
@@ -12,6 +13,7 @@ import {
 } from "./api.js";
 import { BatchedFacts, type FactsResult } from "./facts.js";
 import { slimTaskDefinition, type SlimTaskDefinition } from "./slim.js";
+import type { TaskDefinitionError } from "./targets.js";
 
 /** Cluster and service tags, service ARN and status: they change rarely, so minutes old is fine. */
 export const RESOURCE_FACTS_TTL_MS = 5 * 60_000;
@@ -19,6 +21,13 @@ export const RESOURCE_FACTS_TTL_MS = 5 * 60_000;
 export const INSTANCE_FACTS_TTL_MS = 5 * 60_000;
 /** How long ENIs are not asked for after DescribeNetworkInterfaces was denied. */
 export const ENI_DENIED_RETRY_MS = RESOURCE_FACTS_TTL_MS;
+/**
+ * How long a task definition ECS cannot describe (deleted: ClientException "Unable to describe task
+ * definition.") is not asked for again; doubled at each further refusal, up to the maximum. Its tasks stay
+ * skipped meanwhile. Throttling, 5xx and timeouts are asked again next refresh.
+ */
+export const UNDESCRIBABLE_RETRY_MS = 5 * 60_000;
+export const UNDESCRIBABLE_RETRY_MAX_MS = 30 * 60_000;
 /** The most facts of each kind kept per scope (least recently used evicted first). */
 const MAX_FACTS = 20_000;
 
@@ -33,6 +42,13 @@ export class ScopeFacts {
   /** An ENI's public IP is fixed for its life: kept until evicted. */
   readonly enis: BatchedFacts<EniFacts>;
   private readonly taskDefinitionsInFlight = new Map<string, Promise<SlimTaskDefinition | undefined>>();
+  /** Task definitions ECS refused to describe: the refusal, until when it stands, and its length. */
+  private readonly undescribable = new LRUCache<
+    string,
+    { error: TaskDefinitionError; until: number; waitMs: number }
+  >({
+    max: MAX_FACTS,
+  });
   private readonly now: () => number;
   /** Until when DescribeNetworkInterfaces is not called after a denial; 0 while it is allowed. */
   private enisDeniedUntil = 0;
@@ -46,26 +62,51 @@ export class ScopeFacts {
     const resource = { ttlMs: RESOURCE_FACTS_TTL_MS, max: MAX_FACTS, ...clock };
     this.clusters = new BatchedFacts({ ...resource, batchSize: DESCRIBE_BATCH });
     this.services = new BatchedFacts({ ...resource, batchSize: DESCRIBE_SERVICES_BATCH });
-    this.instances = new BatchedFacts({
-      ttlMs: INSTANCE_FACTS_TTL_MS,
-      max: MAX_FACTS,
-      batchSize: DESCRIBE_BATCH,
-      ...clock,
-    });
-    this.enis = new BatchedFacts({ ttlMs: 0, max: MAX_FACTS, batchSize: DESCRIBE_BATCH, ...clock });
+    // Asked for with the same call by every cluster: the clusters refreshing together share batches.
+    const ec2 = { max: MAX_FACTS, batchSize: DESCRIBE_BATCH, coalesce: true, ...clock };
+    this.instances = new BatchedFacts({ ttlMs: INSTANCE_FACTS_TTL_MS, ...ec2 });
+    this.enis = new BatchedFacts({ ttlMs: 0, ...ec2 });
   }
 
-  /** DescribeTaskDefinition, projected, sharing the call already in flight for the same ARN. */
+  /**
+   * DescribeTaskDefinition, projected, sharing the call already in flight for the same ARN; a definition
+   * ECS refused to describe fails with that refusal, without a call, until its retry time.
+   */
   describeTaskDefinition(arn: string): Promise<SlimTaskDefinition | undefined> {
+    const refused = this.undescribable.get(arn);
+    if (refused && this.now() < refused.until) return Promise.reject(refused.error);
     let pending = this.taskDefinitionsInFlight.get(arn);
     if (!pending) {
       pending = this.api
         .describeTaskDefinition(arn)
-        .then((def) => def && slimTaskDefinition(def))
+        .then(
+          (def) => {
+            this.undescribable.delete(arn);
+            return def && slimTaskDefinition(def);
+          },
+          (err: unknown) => {
+            throw this.refused(arn, err, refused?.waitMs);
+          },
+        )
         .finally(() => this.taskDefinitionsInFlight.delete(arn));
       this.taskDefinitionsInFlight.set(arn, pending);
     }
     return pending;
+  }
+
+  /**
+   * A DescribeTaskDefinition failure as it is reported: ECS's refusal to describe the definition is kept,
+   * saying when it is asked again (after UNDESCRIBABLE_RETRY_MS, doubling from the last wait); any other
+   * error is asked again next refresh.
+   */
+  private refused(arn: string, err: unknown, lastWaitMs: number | undefined): unknown {
+    if (!(err instanceof Error && err.name === "ClientException")) return err;
+    const waitMs = lastWaitMs ? Math.min(lastWaitMs * 2, UNDESCRIBABLE_RETRY_MAX_MS) : UNDESCRIBABLE_RETRY_MS;
+    const until = this.now() + waitMs;
+    const retry = `not asked again before ${new Date(until).toISOString()}`;
+    const error = Object.assign(new Error(err.message, { cause: err }), { name: err.name, retry });
+    this.undescribable.set(arn, { error, until, waitMs });
+    return error;
   }
 
   /**

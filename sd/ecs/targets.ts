@@ -333,14 +333,20 @@ export function buildTaskTargets(
   return result(targets);
 }
 
+/** A DescribeTaskDefinition error that says when the definition is asked for again (else next refresh). */
+export type TaskDefinitionError = Error & { retry?: string };
+
 /** The skip of a task whose definition DescribeTaskDefinition could not answer this refresh. */
-export function taskDefinitionUnavailable(task: SlimTask, error: Error): BuildResult["skipped"][number] {
+export function taskDefinitionUnavailable(
+  task: SlimTask,
+  error: TaskDefinitionError,
+): BuildResult["skipped"][number] {
   const service = task.group?.startsWith("service:") ? task.group.slice("service:".length) : undefined;
   return {
     task: task.taskArn ?? "",
     ...(service ? { service } : {}),
     reason: "task_definition_unavailable",
-    detail: `DescribeTaskDefinition failed for ${task.taskDefinitionArn ?? "its task definition"}: ${error.name}: ${error.message} (asked again next refresh)`,
+    detail: `DescribeTaskDefinition failed for ${task.taskDefinitionArn ?? "its task definition"}: ${error.name}: ${error.message} (${error.retry ?? "asked again next refresh"})`,
   };
 }
 

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   aboutCluster,
   checkFaultRow,
+  ECS_SCENARIO,
   failOnUnhandledRejection,
   startRig,
   truth,
@@ -148,8 +149,19 @@ describe("fault rows", () => {
       });
     }
 
-    it("deleted task definition: only its tasks are skipped and counted", async () => {
-      rig = await startRig();
+    it("deleted task definition: only its tasks are skipped and counted, it is not asked for again each refresh, and a redeploy recovers", async () => {
+      // The cron service runs revision 1, which gets deleted; revision 2 is what it is redeployed with.
+      const cronDef = ECS_SCENARIO.taskDefinitions!.find((d) => d.family === "cron")!;
+      rig = await startRig({
+        scenario: {
+          ...ECS_SCENARIO,
+          taskDefinitions: [...ECS_SCENARIO.taskDefinitions!, { ...cronDef, revision: 2 }],
+          clusters: ECS_SCENARIO.clusters!.map((c) => ({
+            ...c,
+            services: c.services!.map((s) => (s.name === "cron" ? { ...s, taskDefinition: "cron:1" } : s)),
+          })),
+        },
+      });
       const { sim } = rig;
       await rig.refresh();
       sim.scaleService("batch", "cron", 1);
@@ -157,30 +169,36 @@ describe("fault rows", () => {
       rig.proxy.add({
         service: "ecs",
         operation: "DescribeTaskDefinition",
-        when: (p) => String(p.taskDefinition).includes("cron"),
+        when: (p) => String(p.taskDefinition).endsWith("/cron:1"),
         action: {
           kind: "reply",
           status: 400,
           body: ecsError("ClientException", "Unable to describe task definition."),
         },
       });
-      await rig.refresh();
       const cron = sim
         .endpoints({ source: "ecs", cluster: "batch", service: "cron" })
         .map((e) => `${e.host}:${e.port}`);
       expect(cron).toHaveLength(1);
-      expect
-        .soft(await rig.sd("?cluster=batch"))
-        .toEqual(truth(sim, "batch").filter((a) => !cron.includes(a)));
-      expect
-        .soft(
-          await rig.metric("ecs_bridge_skipped", { source: "ecs", reason: "task_definition_unavailable" }),
-        )
-        .toBe(1);
-      expect.soft(await rig.metric("ecs_bridge_unit_up", { source: "ecs", unit: unitOf("batch") })).toBe(1);
-      rig.proxy.clear();
+      for (let i = 0; i < 2; i++) {
+        await rig.refresh();
+        expect
+          .soft(await rig.sd("?cluster=batch"))
+          .toEqual(truth(sim, "batch").filter((a) => !cron.includes(a)));
+        expect
+          .soft(
+            await rig.metric("ecs_bridge_skipped", { source: "ecs", reason: "task_definition_unavailable" }),
+          )
+          .toBe(1);
+        expect.soft(await rig.metric("ecs_bridge_unit_up", { source: "ecs", unit: unitOf("batch") })).toBe(1);
+      }
+      expect.soft(rig.proxy.hits("ecs:DescribeTaskDefinition"), "asked once, not every refresh").toBe(1);
+      // Healed by a redeploy onto a definition that exists: one refresh serves it.
+      sim.scaleService("batch", "cron", 0);
+      sim.startTask("batch", { taskDefinition: "cron:2", group: "service:cron" });
       await rig.refresh();
       expect.soft(await rig.sd("?cluster=batch")).toEqual(truth(sim, "batch"));
+      expect.soft(truth(sim, "batch")).toHaveLength(4);
       expect
         .soft(
           await rig.metric("ecs_bridge_skipped", { source: "ecs", reason: "task_definition_unavailable" }),
@@ -298,6 +316,61 @@ describe("fault rows", () => {
   });
 
   describe("Cloud Map", () => {
+    it("AssumeRole denied for one account from the start, namespaces configured: scope_up 0, each namespace down, /status", async () => {
+      const A = "111111111111";
+      const B = "222222222222";
+      // The same namespace in each account, its instances' addresses told apart by the account.
+      const account = (accountId: string, net: string) => ({
+        accountId,
+        namespaces: CLOUDMAP_SCENARIO.namespaces!.map((ns) => ({
+          ...ns,
+          services: ns.services!.map((svc) => ({
+            ...svc,
+            instances: svc.instances!.map((i, k) => ({
+              ...i,
+              attributes: { ...i.attributes, AWS_INSTANCE_IPV4: `${net}.${k + 1}` },
+            })),
+          })),
+        })),
+      });
+      rig = await startRig({
+        scenario: { accounts: [account(A, "127.0.51"), account(B, "127.0.52")] },
+        env: {
+          ...CLOUDMAP_ENV,
+          BRIDGE_ACCOUNTS: `${roleOf(A)},${roleOf(B)}`,
+          BRIDGE_CLOUDMAP_NAMESPACES: "shop",
+        },
+      });
+      const denied = `${B}/us-east-1`;
+      const unitUp = (scope: string) =>
+        rig.metric("ecs_bridge_unit_up", { source: "cloudmap", unit: `${scope}/shop` });
+      rig.proxy.add(denyAssumeRole(roleOf(B)));
+      await rig.refresh();
+      expect.soft(await rig.metric("ecs_bridge_scope_up", { source: "cloudmap", scope: denied })).toBe(0);
+      expect
+        .soft(await rig.metric("ecs_bridge_scope_up", { source: "cloudmap", scope: `${A}/us-east-1` }))
+        .toBe(1);
+      expect.soft(await unitUp(denied), "unit_up of the denied account's namespace").toBe(0);
+      expect.soft(await unitUp(`${A}/us-east-1`)).toBe(1);
+      expect.soft(rig.sim.calls("ListNamespaces"), "no Cloud Map call without credentials").toBe(1);
+      const status = await rig.status();
+      const scope = status.scopes.find((s) => s.source === "cloudmap" && s.scope === denied);
+      expect.soft(scope?.ok, "/status scope entry of the denied account").toBe(false);
+      expect.soft(scope?.lastError).toMatch(/^AccessDenied: .*sts:AssumeRole/);
+      const unit = status.units.find((u) => u.unit === `${denied}/shop`);
+      expect.soft(unit?.ok, "/status unit entry of the denied account").toBe(false);
+      expect.soft(unit?.lastError).toMatch(/^AccessDenied: /);
+      expect.soft(await rig.sd()).toEqual(["127.0.51.1:8080", "127.0.51.2:8080"]);
+
+      rig.proxy.clear();
+      await rig.refresh();
+      expect.soft(await rig.metric("ecs_bridge_scope_up", { source: "cloudmap", scope: denied })).toBe(1);
+      expect.soft(await unitUp(denied)).toBe(1);
+      expect
+        .soft(await rig.sd())
+        .toEqual(["127.0.51.1:8080", "127.0.51.2:8080", "127.0.52.1:8080", "127.0.52.2:8080"]);
+    });
+
     it("DiscoverInstances Instances null: the namespace keeps its last-good targets and is down", async () => {
       rig = await startRig({ scenario: CLOUDMAP_SCENARIO, env: CLOUDMAP_ENV });
       await checkNamespaceRow(rig, { kind: "rewrite", rewrite: (b) => ({ ...b, Instances: null }) });

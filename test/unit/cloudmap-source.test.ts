@@ -11,11 +11,17 @@ import { awsError, fakeCloudMap, instances, type FakeCloudMap, type FakeWorld } 
 
 const SCOPE = "default/us-east-1";
 
-function source(fake: FakeCloudMap, env: Record<string, string> = {}, clock = { t: 1_000_000 }) {
+function source(
+  fake: FakeCloudMap,
+  env: Record<string, string> = {},
+  clock = { t: 1_000_000 },
+  assumeRole?: () => Promise<unknown>,
+) {
   const metrics = createSelfMetrics({ defaults: false });
   const config = testConfig({ BRIDGE_ECS_ENABLED: "false", BRIDGE_CLOUDMAP_ENABLED: "true", ...env });
+  const clients = { ...testClients(metrics), ...(assumeRole ? { assumeRole } : {}) };
   const src = new CloudMapSource({
-    scopes: [{ key: SCOPE, region: "us-east-1", clients: testClients(metrics) }],
+    scopes: [{ key: SCOPE, region: "us-east-1", clients }],
     config,
     metrics,
     logger: silentLogger,
@@ -587,6 +593,33 @@ describe("Cloud Map caching and failures", () => {
     const discovery = new Discovery({ sources: [src], metrics, logger: silentLogger, intervalSeconds: 30 });
     await discovery.refreshOnce();
     expect(discovery.snapshot().ready).toBe(false);
+  });
+
+  it("a denied AssumeRole fails the scope once with STS's error, configured namespaces down by name, no Cloud Map call", async () => {
+    const denied = Object.assign(new Error("not authorized to perform: sts:AssumeRole"), {
+      name: "AccessDenied",
+    });
+    const role = { denied: true };
+    const assumeRole = () => (role.denied ? Promise.reject(denied) : Promise.resolve({}));
+    const mock = fakeCloudMap(oneService([{ AWS_INSTANCE_IPV4: "192.0.2.1", AWS_INSTANCE_PORT: "80" }]));
+    const { src } = source(mock, { BRIDGE_CLOUDMAP_NAMESPACES: "apps.local,ns-gone" }, undefined, assumeRole);
+    const down = [`${SCOPE}/apps.local`, `${SCOPE}/ns-gone`].map((u) => [u, false, denied]);
+    const check = async () => {
+      const r = await src.refresh();
+      expect(r.failedScopes).toEqual([`${SCOPE}/`]);
+      expect(r.scopeErrors?.get(`${SCOPE}/`)).toBe(denied);
+      expect(r.units.map((u) => [u.unit, u.ok, !u.ok && u.error])).toEqual(down);
+    };
+    // Denied from the start: never listed, each configured namespace is down by the name it is given.
+    await check();
+    expect(mock.calls).toEqual({});
+    // Healed, then denied again while the listing is cached: the scope fails, not each namespace's calls.
+    role.denied = false;
+    expect(addresses(okTargets(await src.refresh()))).toEqual(["192.0.2.1:80"]);
+    const calls = { ...mock.calls };
+    role.denied = true;
+    await check();
+    expect(mock.calls).toEqual(calls);
   });
 
   it("a failing ListServices fails only that namespace", async () => {

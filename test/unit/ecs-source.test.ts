@@ -18,7 +18,12 @@ import {
   taskDefinition,
   tdArn,
 } from "../helpers/ecs-fixtures.js";
-import { ENI_DENIED_RETRY_MS, INSTANCE_FACTS_TTL_MS } from "../../sd/ecs/scope.js";
+import {
+  ENI_DENIED_RETRY_MS,
+  INSTANCE_FACTS_TTL_MS,
+  UNDESCRIBABLE_RETRY_MAX_MS,
+  UNDESCRIBABLE_RETRY_MS,
+} from "../../sd/ecs/scope.js";
 import { EC2ServiceException } from "@aws-sdk/client-ec2";
 import { createLogger } from "../../core/log.js";
 
@@ -522,25 +527,64 @@ describe("ECS source response shapes", () => {
     expect(ecs.calls).toMatchObject({ DescribeContainerInstances: 2, DescribeInstances: 2 });
   });
 
-  it("a task definition that cannot be described skips only its tasks, counted, and is asked again next refresh", async () => {
+  it("a task definition ECS cannot describe (deleted) skips only its tasks, counted, and is not asked for again for a while", async () => {
     const api = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
     const gone = taskDefinition("gone", 1, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
     const ecs = new FakeEcsApi({
       taskDefs: [api],
       tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1"), fargateTask("g", tdArn("gone", 1), "10.0.0.2")],
     });
-    const { src, metrics } = source(ecs);
+    let now = 1_000_000;
+    const { src, metrics } = source(ecs, FIRST, { now: () => now });
     const unavailable = async () =>
       (await metrics.skipped.get()).values.find((v) => v.labels.reason === "task_definition_unavailable")
         ?.value;
-    expect(addresses(await targetsOf(src))).toEqual(["10.0.0.1:9100"]);
-    expect(await unavailable()).toBe(1);
-    expect(addresses(await targetsOf(src))).toEqual(["10.0.0.1:9100"]);
-    // Not cached as settled: asked again on every refresh, and served once it can be described.
+    const asked = () => ecs.requests.DescribeTaskDefinition.filter((a) => a === tdArn("gone", 1)).length;
+    const refreshAfter = async (ms: number) => {
+      now += ms;
+      expect(addresses(await targetsOf(src))).toEqual(["10.0.0.1:9100"]);
+      expect(await unavailable()).toBe(1);
+      return asked();
+    };
+    expect(await refreshAfter(0)).toBe(1);
+    const [skip] = src.skips().get(`default/us-east-1/${CLUSTER}`)!.records;
+    expect(skip).toMatchObject({
+      task: expect.stringContaining("/g"),
+      reason: "task_definition_unavailable",
+    });
+    expect(skip!.detail).toMatch(
+      /ClientException: Unable to describe task definition\. \(not asked again before /,
+    );
+    // ECS's refusal stands: the definition is not asked for again until its wait is over, then the wait
+    // doubles at each further refusal.
+    expect(await refreshAfter(0)).toBe(1);
+    expect(await refreshAfter(UNDESCRIBABLE_RETRY_MS - 1)).toBe(1);
+    expect(await refreshAfter(1)).toBe(2);
+    expect(await refreshAfter(UNDESCRIBABLE_RETRY_MS)).toBe(2);
+    expect(await refreshAfter(UNDESCRIBABLE_RETRY_MS)).toBe(3);
+    // Served once it can be described again.
     ecs.world.taskDefs.push(gone);
+    now += UNDESCRIBABLE_RETRY_MAX_MS;
     expect(addresses(await targetsOf(src))).toEqual(["10.0.0.1:9100", "10.0.0.2:9100"]);
     expect(await unavailable()).toBe(0);
-    expect(ecs.requests.DescribeTaskDefinition.filter((a) => a === tdArn("gone", 1))).toHaveLength(3);
+    expect(asked()).toBe(4);
+  });
+
+  it("a DescribeTaskDefinition failing otherwise (throttled, 5xx, denied) is asked again next refresh", async () => {
+    const gone = taskDefinition("gone", 1, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const ecs = new FakeEcsApi({ taskDefs: [gone], tasks: [fargateTask("g", tdArn("gone", 1), "10.0.0.2")] });
+    const { src } = source(ecs, FIRST, { now: () => 1_000_000 });
+    for (const error of [
+      new Error("Rate exceeded"),
+      Object.assign(new Error("internal"), { name: "ServerException" }),
+      Object.assign(new Error("not authorized"), { name: "AccessDeniedException" }),
+    ]) {
+      ecs.world.failing = { DescribeTaskDefinition: error };
+      expect(await targetsOf(src)).toEqual([]);
+    }
+    ecs.world.failing = {};
+    expect(addresses(await targetsOf(src))).toEqual(["10.0.0.2:9100"]);
+    expect(ecs.calls.DescribeTaskDefinition).toBe(4);
   });
 
   it("a throttled DescribeTaskDefinition never drops a task already served: its definition is kept", async () => {
@@ -732,6 +776,51 @@ describe("calls shared, failures counted and contained", () => {
     const r = await source(ecs, { BRIDGE_CLUSTERS: `${CLUSTER},other` }).src.refresh();
     expect(r.units.every((u) => u.ok)).toBe(true);
     expect(ecs.requests.DescribeTaskDefinition).toEqual([tdArn("api", 3)]);
+  });
+
+  it("clusters refreshed at once share their EC2 lookups: one DescribeInstances, one DescribeNetworkInterfaces", async () => {
+    const worker = taskDefinition("worker", 2, "bridge", [
+      {
+        name: "app",
+        dockerLabels: { PROMETHEUS_EXPORTER_PORT: "8080" },
+        portMappings: [{ containerPort: 8080 }],
+      },
+    ]);
+    const api = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const names = ["prod", "blue", "green"];
+    const hostOf = (c: string) => `i-0${names.indexOf(c) + 10}`;
+    const arnOf = (c: string) => CLUSTER_ARN.replace(CLUSTER, c);
+    const tasks = names.flatMap((c, i): Task[] => [
+      {
+        ...ec2Task(`w-${c}`, tdArn("worker", 2), ciArn(`ci-${c}`), [
+          { name: "app", bindings: [{ containerPort: 8080, hostPort: 32768 }] },
+        ]),
+        clusterArn: arnOf(c),
+        taskArn: taskArn(`w-${c}`, c),
+      },
+      {
+        ...fargateTask(`a-${c}`, tdArn("api", 3), `10.0.1.${i}`),
+        clusterArn: arnOf(c),
+        taskArn: taskArn(`a-${c}`, c),
+      },
+    ]);
+    const ecs = new FakeEcsApi({
+      clusters: names.map(arnOf),
+      taskDefs: [worker, api],
+      tasks,
+      containerInstances: names.map((c) => ({
+        containerInstanceArn: ciArn(`ci-${c}`),
+        ec2InstanceId: hostOf(c),
+      })),
+      ec2Ips: Object.fromEntries(names.map((c, i) => [hostOf(c), `10.0.3.${i + 1}`])),
+    });
+    const { src } = source(ecs, { BRIDGE_CLUSTERS: names.join(",") });
+    const r = await src.refresh();
+    expect(r.units.map((u) => [u.unit, u.ok && u.targets.length])).toEqual(
+      names.map((c) => [`default/us-east-1/${c}`, 2]),
+    );
+    expect(ecs.requests.DescribeInstances.map((ids) => [...ids].sort())).toEqual([names.map(hostOf).sort()]);
+    expect(ecs.calls.DescribeNetworkInterfaces).toBe(1);
   });
 
   it("DescribeTasks failures are counted by reason", async () => {
