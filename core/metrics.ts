@@ -116,7 +116,8 @@ export function createSelfMetrics(opts: { defaults?: boolean; registry?: Registr
       name: `${p}skipped`,
       help:
         "Tasks, containers or instances skipped in the last refresh, by reason (mostly not errors: e.g. not RUNNING yet). " +
-        "`task_definition_unavailable`: tasks whose task definition could not be described (deleted, throttled); only they are skipped, and it is asked for again on the next refresh.",
+        "`no_opt_in`: containers without an opt-in (docker label or named port). " +
+        "`task_definition_unavailable`: tasks whose task definition could not be described (deleted, throttled); only they are skipped. A throttled or failed call is made again on the next refresh; a definition ECS refuses to describe (deleted) is asked for again after 5 minutes, the wait doubling up to 30 minutes while it stays refused.",
       labelNames: ["source", "reason"],
       registers: [registry],
     }),
