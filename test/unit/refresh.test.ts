@@ -155,6 +155,40 @@ describe("Discovery refresh helper", () => {
     await d.refreshOnce();
     expect(d.snapshot().version).toBe(v + 1);
   });
+
+  it("serves every unit's targets in one order, whatever order each refresh lists them in", async () => {
+    const a = [t("10.0.0.5:1", "a"), t("10.0.0.1:1", "a"), t("10.0.0.3:1", "a")];
+    const b = [t("10.0.0.4:1", "b"), t("10.0.0.2:1", "b")];
+    const src = new ScriptedSource(async () => ({
+      units: [
+        { unit: "a", ok: true, targets: a },
+        { unit: "b", ok: true, targets: b },
+      ],
+      failedScopes: [],
+    }));
+    const { d } = discovery(src);
+    await d.refreshOnce();
+    expect(addrs(d)).toEqual(["10.0.0.1:1", "10.0.0.2:1", "10.0.0.3:1", "10.0.0.4:1", "10.0.0.5:1"]);
+    const first = d.snapshot();
+    // The same target objects (reused by the source) in another order: the same snapshot.
+    a.reverse();
+    b.reverse();
+    await d.refreshOnce();
+    expect(d.snapshot()).toBe(first);
+    // One replaced, one added, one gone: sorted into place.
+    a.splice(0, 1, t("10.0.0.0:1", "a"));
+    b.push(t("10.0.0.6:1", "b"));
+    await d.refreshOnce();
+    expect(addrs(d)).toEqual([
+      "10.0.0.0:1",
+      "10.0.0.1:1",
+      "10.0.0.2:1",
+      "10.0.0.4:1",
+      "10.0.0.5:1",
+      "10.0.0.6:1",
+    ]);
+    expect(d.snapshot().version).toBe(first.version + 1);
+  });
 });
 
 describe("publication per source", () => {
