@@ -479,6 +479,7 @@ export class Discovery {
   private publish(): void {
     const runs = [...this.units.values()].map((u) => u.state.targets);
     let targets = this.snap.targets;
+    let targetsChanged = false;
     const last = this.published;
     if (!last || runs.length !== last.length || runs.some((r, i) => r !== last[i])) {
       this.published = runs;
@@ -491,19 +492,21 @@ export class Discovery {
       this.opts.metrics.targetsMerged.set(found.merged);
       // Sorted runs, one per unit: the sort (TimSort) merges them, about n log(units) comparisons.
       const next = found.targets.sort(compareTargets);
-      const same =
-        next.length === targets.length &&
-        next.every((t, i) => t.group === targets[i]!.group || sameGroup(t, targets[i]));
-      if (!same) targets = next;
+      targetsChanged =
+        next.length !== targets.length ||
+        next.some((t, i) => t.group !== targets[i]!.group && !sameGroup(t, targets[i]));
+      targets = next;
     }
     const ready = this.opts.sources.every((s) => this.readySources.has(s.name));
     const readySources = [...this.readySources].sort();
     const changed =
-      targets !== this.snap.targets ||
+      targetsChanged ||
       ready !== this.snap.ready ||
       readySources.length !== (this.snap.readySources?.length ?? 0);
-    if (!changed) return;
-    this.snap = { targets, version: this.snap.version + 1, ready, readySources };
+    if (changed) this.snap = { targets, version: this.snap.version + 1, ready, readySources };
+    // Equal targets rebuilt as new objects: the same version, but the units' objects, so the old ones
+    // are not kept as a second copy.
+    else if (targets !== this.snap.targets) this.snap = { ...this.snap, targets };
   }
 }
 

@@ -139,8 +139,9 @@ describe("Discovery refresh helper", () => {
   });
 
   it("bumps the version only when targets change", async () => {
+    let latest = t("10.0.0.1:1", "a");
     const src = new ScriptedSource(async () => ({
-      units: [{ unit: "u", ok: true, targets: [t("10.0.0.1:1", "a")] }],
+      units: [{ unit: "u", ok: true, targets: [(latest = t("10.0.0.1:1", "a"))] }],
       failedScopes: [],
     }));
     const { d } = discovery(src);
@@ -148,6 +149,8 @@ describe("Discovery refresh helper", () => {
     const v = d.snapshot().version;
     await d.refreshOnce();
     expect(d.snapshot().version).toBe(v);
+    // Equal targets rebuilt as new objects: served from those, so the old ones are not kept too.
+    expect(d.snapshot().targets[0]).toBe(latest);
     src.next = async () => ({
       units: [{ unit: "u", ok: true, targets: [t("10.0.0.9:1", "a")] }],
       failedScopes: [],
