@@ -146,6 +146,8 @@ export class Discovery {
   private snap: Snapshot = { targets: [], version: 0, ready: false };
   /** The unit target arrays the snapshot was built from: publication is skipped while they are the same. */
   private published: readonly (readonly DiscoveredTarget[])[] | undefined;
+  /** Publications run one after another (each spans turns of the event loop). */
+  private publishing: Promise<void> = Promise.resolve();
   private readonly reports: RefreshReports;
 
   constructor(private readonly opts: DiscoveryOptions) {
@@ -472,11 +474,17 @@ export class Discovery {
     }
   }
 
+  private publish(): Promise<void> {
+    const run = this.publishing.then(() => this.publishNow());
+    this.publishing = run.catch(() => undefined);
+    return run;
+  }
+
   /**
    * A new snapshot when targets or readiness changed. Work is proportional to change: while every unit
    * keeps its target array (reused targets, same set), nothing is merged or compared.
    */
-  private publish(): void {
+  private async publishNow(): Promise<void> {
     const runs = [...this.units.values()].map((u) => u.state.targets);
     let targets = this.snap.targets;
     let targetsChanged = false;
@@ -490,6 +498,7 @@ export class Discovery {
       // One target per endpoint across sources (each source above still counts what it found).
       const found = mergeTargets(runs.flat());
       this.opts.metrics.targetsMerged.set(found.merged);
+      await setImmediateAsync();
       // Sorted runs, one per unit: the sort (TimSort) merges them, about n log(units) comparisons.
       const next = found.targets.sort(compareTargets);
       targetsChanged =
