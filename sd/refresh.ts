@@ -111,6 +111,9 @@ export interface ScopeFailure {
   step?: string;
 }
 
+/** Units of at least this many targets are each given their own turn of the event loop when published. */
+const UNIT_TARGETS_PER_TURN = 5_000;
+
 /** A source's refresh is abandoned (as failed) after this many call timeouts: refreshes cannot hang. */
 export const REFRESH_DEADLINE_CALL_TIMEOUTS = 20;
 
@@ -371,6 +374,8 @@ export class Discovery {
           },
         });
         metrics.unitUp.set({ source: source.name, unit: outcome.unit }, 1);
+        // A large unit's sort is a step of its own (20,000 targets: about 10 ms); the next starts a new turn.
+        if (outcome.targets.length >= UNIT_TARGETS_PER_TURN) await setImmediateAsync();
         continue;
       }
       allOk = false;
@@ -496,7 +501,8 @@ export class Discovery {
         counts.set(source, (counts.get(source) ?? 0) + state.targets.length);
       for (const [source, n] of counts) this.opts.metrics.targets.set({ source }, n);
       // One target per endpoint across sources (each source above still counts what it found).
-      const found = mergeTargets(runs.flat());
+      // concat copies each unit's array at once; flat() walks element by element (20 ms at 100,000).
+      const found = mergeTargets(([] as DiscoveredTarget[]).concat(...runs));
       this.opts.metrics.targetsMerged.set(found.merged);
       await setImmediateAsync();
       // Sorted runs, one per unit: the sort (TimSort) merges them, about n log(units) comparisons.
