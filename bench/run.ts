@@ -11,6 +11,8 @@ const benches: [string, string[]][] = [
   ["ecs.js", ["1000"]],
   ["sd-serve.js", ["5000"]],
   ["sd-flood.js", ["10000"]],
+  // Publication and /sd render steps on the event loop at 30,000 targets.
+  ["publish.js", ["30000"]],
   ["status-page.js", ["10000"]],
   ["cloudmap.js", []],
   // ECS task state change events vs polling, 10,000 tasks in 5 clusters.

@@ -55,17 +55,29 @@ function mergeGroup(members: DiscoveredTarget[]): DiscoveredTarget {
 }
 
 /**
- * Folds targets listing the same endpoint into one. O(n): one Map lookup per target, and no allocation
- * beyond the Map when there is no duplicate. The output is unordered like the input; callers sort it.
+ * Folds targets listing the same endpoint into one. O(n): one Map lookup per target by its address (a
+ * string it already holds), and the endpoint key is built only for targets sharing an address, so there
+ * is no allocation beyond the Map when there is no duplicate. The output is in input order, but for
+ * merged targets, which take their first member's place; callers sort it.
  */
 export function mergeTargets(targets: DiscoveredTarget[]): MergeResult {
+  const byAddress = new Map<string, number>();
   const first = new Map<string, number>();
   let dups: Map<number, number[]> | undefined;
   targets.forEach((t, i) => {
-    const key = endpointKey(t);
-    if (key === undefined) return;
-    const j = first.get(key);
-    if (j === undefined) first.set(key, i);
+    const address = t.group.targets.length === 1 ? t.group.targets[0] : undefined;
+    if (address === undefined) return;
+    const shared = byAddress.get(address);
+    if (shared === undefined) {
+      byAddress.set(address, i);
+      return;
+    }
+    // Another target has this address (another source's, or another metrics path): compare endpoints.
+    const sharedKey = endpointKey(targets[shared]!)!;
+    if (!first.has(sharedKey)) first.set(sharedKey, shared);
+    const endpoint = endpointKey(t)!;
+    const j = first.get(endpoint);
+    if (j === undefined) first.set(endpoint, i);
     else {
       dups ??= new Map();
       const list = dups.get(j);

@@ -31,6 +31,12 @@ export interface SourceReport {
 /** Target identity for added/removed: address and path. */
 const keyOf = (t: DiscoveredTarget) => `${t.group.targets[0] ?? ""} ${t.group.labels.__metrics_path__ ?? ""}`;
 
+/** Target objects that appeared in and left a source's units in one refresh. */
+export interface TargetChanges {
+  added: DiscoveredTarget[];
+  removed: DiscoveredTarget[];
+}
+
 async function callCounts(metrics: SelfMetrics, source: SourceName): Promise<Map<string, number>> {
   const services = SOURCE_SERVICES[source];
   const out = new Map<string, number>();
@@ -52,26 +58,30 @@ export class RefreshReports {
     private readonly now: () => number,
   ) {}
 
-  /** Call before a source refreshes; call the returned function once its units are updated. */
+  /**
+   * Call before a source refreshes; call the returned function once its units are updated, with the
+   * target objects that came and went (kept, reused targets are not compared at all).
+   */
   async begin(
     source: SourceName,
-    before: readonly DiscoveredTarget[],
   ): Promise<
     (
       units: { ok: number; failed: number },
-      after: readonly DiscoveredTarget[],
+      targets: number,
+      changes: TargetChanges,
       skips?: ReadonlyMap<string, UnitSkips>,
     ) => Promise<void>
   > {
     const started = this.now();
     const calls = await callCounts(this.metrics, source);
-    return async (units, after, skips) => {
+    return async (units, targets, changes, skips) => {
       const ended = this.now();
       const callsNow = await callCounts(this.metrics, source);
       const delta: Record<string, number> = {};
       for (const [op, n] of callsNow) if (n - (calls.get(op) ?? 0) > 0) delta[op] = n - (calls.get(op) ?? 0);
-      const was = new Set(before.map(keyOf));
-      const is = new Set(after.map(keyOf));
+      // By endpoint: a target replaced by one at the same address and path is neither.
+      const gone = new Set(changes.removed.map(keyOf));
+      const fresh = new Set(changes.added.map(keyOf));
       const skipped: Record<string, number> = {};
       for (const u of skips?.values() ?? [])
         for (const [reason, n] of Object.entries(u.byReason)) skipped[reason] = (skipped[reason] ?? 0) + n;
@@ -81,9 +91,9 @@ export class RefreshReports {
         durationMs: ended - started,
         unitsOk: units.ok,
         unitsFailed: units.failed,
-        targets: after.length,
-        added: [...is].filter((k) => !was.has(k)).length,
-        removed: [...was].filter((k) => !is.has(k)).length,
+        targets,
+        added: [...fresh].filter((k) => !gone.has(k)).length,
+        removed: [...gone].filter((k) => !fresh.has(k)).length,
         skipped,
         calls: delta,
       };

@@ -84,6 +84,20 @@ describe("mergeTargets", () => {
     expect(same.targets[0]!.group.labels.__metrics_path__).toBeUndefined(); // the winner's: default /metrics
   });
 
+  it("finds the matching path among several on one address, wherever it comes in the list", () => {
+    const r = mergeTargets([
+      cloudmap("10.0.0.4:9101", { __metrics_path__: "/a" }),
+      cloudmap("10.0.0.4:9101", { __metrics_path__: "/b" }),
+      ecs("10.0.0.4:9101", { __metrics_path__: "/b" }),
+      ecs("10.0.0.4:9101", { __metrics_path__: "/a" }),
+    ]);
+    expect(r.merged).toBe(2);
+    expect(r.targets.map((t) => [t.source, t.group.labels.__metrics_path__, t.also?.length])).toEqual([
+      ["ecs", "/a", 1],
+      ["ecs", "/b", 1],
+    ]);
+  });
+
   it("takes job, __scheme__ and other scrape labels from the winner alone, __meta_* from all", () => {
     const plain = ecs("10.0.0.5:80");
     delete plain.group.labels.job;

@@ -139,8 +139,9 @@ describe("Discovery refresh helper", () => {
   });
 
   it("bumps the version only when targets change", async () => {
+    let latest = t("10.0.0.1:1", "a");
     const src = new ScriptedSource(async () => ({
-      units: [{ unit: "u", ok: true, targets: [t("10.0.0.1:1", "a")] }],
+      units: [{ unit: "u", ok: true, targets: [(latest = t("10.0.0.1:1", "a"))] }],
       failedScopes: [],
     }));
     const { d } = discovery(src);
@@ -148,12 +149,48 @@ describe("Discovery refresh helper", () => {
     const v = d.snapshot().version;
     await d.refreshOnce();
     expect(d.snapshot().version).toBe(v);
+    // Equal targets rebuilt as new objects: served from those, so the old ones are not kept too.
+    expect(d.snapshot().targets[0]).toBe(latest);
     src.next = async () => ({
       units: [{ unit: "u", ok: true, targets: [t("10.0.0.9:1", "a")] }],
       failedScopes: [],
     });
     await d.refreshOnce();
     expect(d.snapshot().version).toBe(v + 1);
+  });
+
+  it("serves every unit's targets in one order, whatever order each refresh lists them in", async () => {
+    const a = [t("10.0.0.5:1", "a"), t("10.0.0.1:1", "a"), t("10.0.0.3:1", "a")];
+    const b = [t("10.0.0.4:1", "b"), t("10.0.0.2:1", "b")];
+    const src = new ScriptedSource(async () => ({
+      units: [
+        { unit: "a", ok: true, targets: a },
+        { unit: "b", ok: true, targets: b },
+      ],
+      failedScopes: [],
+    }));
+    const { d } = discovery(src);
+    await d.refreshOnce();
+    expect(addrs(d)).toEqual(["10.0.0.1:1", "10.0.0.2:1", "10.0.0.3:1", "10.0.0.4:1", "10.0.0.5:1"]);
+    const first = d.snapshot();
+    // The same target objects (reused by the source) in another order: the same snapshot.
+    a.reverse();
+    b.reverse();
+    await d.refreshOnce();
+    expect(d.snapshot()).toBe(first);
+    // One replaced, one added, one gone: sorted into place.
+    a.splice(0, 1, t("10.0.0.0:1", "a"));
+    b.push(t("10.0.0.6:1", "b"));
+    await d.refreshOnce();
+    expect(addrs(d)).toEqual([
+      "10.0.0.0:1",
+      "10.0.0.1:1",
+      "10.0.0.2:1",
+      "10.0.0.4:1",
+      "10.0.0.5:1",
+      "10.0.0.6:1",
+    ]);
+    expect(d.snapshot().version).toBe(first.version + 1);
   });
 });
 
