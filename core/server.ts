@@ -6,7 +6,7 @@ import type { Registry } from "prom-client";
 import { sdRouter } from "../sd/router.js";
 import { explainTask } from "../sd/explain.js";
 import { failureCauses } from "../sd/report.js";
-import { MAX_QUERY, renderStatusPage, type StatusView } from "../sd/status-page.js";
+import { MAX_QUERY, StatusPageCache, type StatusView } from "../sd/status-page.js";
 import type { AuthCheck } from "./auth.js";
 
 export interface AppDeps {
@@ -34,6 +34,7 @@ export function createApp(deps: AppDeps): Express {
   app.use("/metrics", requireAuth);
   app.use("/status", requireAuth);
   app.use("/explain", requireAuth);
+  const pages = new StatusPageCache();
   const causes = () => failureCauses(deps.discovery.status(), deps.discovery.scopeStatus?.() ?? []);
   app.use(sdRouter(() => deps.discovery.snapshot(), causes));
   app.get("/metrics", async (_req, res) => {
@@ -59,10 +60,7 @@ export function createApp(deps: AppDeps): Express {
         "Content-Security-Policy",
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'",
       );
-      return void res
-        .status(code)
-        .type("html")
-        .send(renderStatusPage(deps.discovery, q ? { q } : {}));
+      return void res.status(code).type("html").send(pages.get(deps.discovery, q));
     }
     res.status(code).json({
       ready: snap.ready,

@@ -2,6 +2,7 @@
 // built from the last refresh's data only. Every string is escaped: names, labels and messages come from
 // AWS and are hostile. The page stays small at any scale: each service shows its first rows, and the whole
 // page at most MAX_ROWS rows; the `?q=` filter (task id, service or IP) narrows it to what a person asks.
+import { LRUCache } from "lru-cache";
 import type { DiscoveredTarget, SourceName } from "./model.js";
 import type { ScopeStatus, Snapshot, UnitStatus } from "./refresh.js";
 import { failureCauses, fixHint, type SourceReport } from "./report.js";
@@ -25,6 +26,73 @@ export const MAX_ROWS = 1500;
 export const MAX_SERVICES = 300;
 /** The longest filter accepted (a task ARN is about 100 characters). */
 export const MAX_QUERY = 256;
+
+/** Bytes of rendered pages kept for the current data (a 10,000-target page is about 0.5 MiB). */
+export const PAGE_CACHE_BYTES = 8 * 1024 * 1024;
+
+/** A number per object, so a key can name "this very report" (a new one is made by every refresh). */
+const objectIds = new WeakMap<object, number>();
+let nextObjectId = 0;
+function idOf(o: object): number {
+  let id = objectIds.get(o);
+  if (id === undefined) objectIds.set(o, (id = ++nextObjectId));
+  return id;
+}
+
+/**
+ * What the page shows changes only with a refresh: each source's report is made last in its refresh (after
+ * its units, scopes and skips), and publication changes the snapshot. So the snapshot's version and the
+ * reports' identities name the data; undefined (not cacheable) for a view without reports.
+ */
+function dataVersion(view: StatusView): string | undefined {
+  if (!view.report) return undefined;
+  const snap = view.snapshot();
+  const sources = new Set<SourceName>(view.status().map((u) => u.source));
+  for (const s of view.scopeStatus?.() ?? []) sources.add(s.source);
+  const reports = [...sources].sort().map((s) => {
+    const r = view.report!(s);
+    return r ? idOf(r) : 0;
+  });
+  return `${snap.version} ${snap.ready} ${reports.join(",")}`;
+}
+
+/**
+ * Rendered pages by data version and filter, bounded in bytes: rendering 10,000 targets holds the event
+ * loop for tens of milliseconds, so a page is rendered once per refresh and filter, then served from memory.
+ */
+export class StatusPageCache {
+  private version: string | undefined;
+  private readonly pages: LRUCache<string, string>;
+
+  constructor(maxBytes = PAGE_CACHE_BYTES) {
+    this.pages = new LRUCache<string, string>({
+      maxSize: maxBytes,
+      sizeCalculation: (page, q) => page.length + q.length + 1,
+    });
+  }
+
+  /** The page for `q` (validated as for renderStatusPage), rendered only if this data and filter were not. */
+  get(view: StatusView, q = ""): string {
+    const filter = q.trim();
+    const version = dataVersion(view);
+    if (version !== this.version) {
+      this.version = version;
+      this.pages.clear();
+    }
+    let page = version === undefined ? undefined : this.pages.get(filter);
+    if (page === undefined) {
+      page = renderStatusPage(view, filter ? { q: filter } : {});
+      // A page larger than the whole budget is not kept (lru-cache skips it).
+      if (version !== undefined) this.pages.set(filter, page);
+    }
+    return page;
+  }
+
+  /** Bytes held by cached pages. */
+  get bytes(): number {
+    return this.pages.calculatedSize;
+  }
+}
 
 const ESCAPES: Record<string, string> = {
   "&": "&amp;",

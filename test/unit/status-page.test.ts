@@ -9,7 +9,9 @@ import { createApp } from "../../core/server.js";
 import { explainTask } from "../../sd/explain.js";
 import type { DiscoveredTarget } from "../../sd/model.js";
 import type { UnitSkips } from "../../sd/skips.js";
-import { esc, renderStatusPage, type StatusView } from "../../sd/status-page.js";
+import { Discovery, type Source, type SourceRefresh } from "../../sd/refresh.js";
+import { esc, renderStatusPage, StatusPageCache, type StatusView } from "../../sd/status-page.js";
+import { silentLogger } from "../../core/log.js";
 
 const EVIL = `<script>alert("x")</script>&'`;
 const ARN = "arn:aws:ecs:us-east-1:123456789012:task/prod/0123456789abcdef0123456789abcdef";
@@ -99,6 +101,80 @@ describe("status page rendering", () => {
       expect(measure(view, undefined, 1).bytes).toBeLessThan(1_000_000);
       expect(measure(view, "10.", 1).bytes).toBeLessThan(1_000_000);
     }
+  });
+});
+
+describe("status page cache", () => {
+  /** A one-unit ECS source whose next refresh returns `next` (its one target, or a failure). */
+  function scriptedSource(): { source: Source; next: { fail?: boolean } } {
+    const next: { fail?: boolean } = {};
+    const target: DiscoveredTarget = {
+      source: "ecs",
+      cluster: "prod",
+      service: "web",
+      group: { targets: ["10.0.0.1:9100"], labels: { job: "web" } },
+    };
+    const source: Source = {
+      name: "ecs",
+      refresh: async (): Promise<SourceRefresh> => ({
+        failedScopes: [],
+        units: [
+          next.fail
+            ? {
+                unit: "a/us-east-1/prod",
+                ok: false,
+                error: Object.assign(new Error("no"), { name: "Throttled" }),
+              }
+            : { unit: "a/us-east-1/prod", ok: true, targets: [target] },
+        ],
+      }),
+    };
+    return { source, next };
+  }
+
+  it("renders a repeated request once, per filter, until a refresh changes what the page shows", async () => {
+    const { source, next } = scriptedSource();
+    const metrics = createSelfMetrics({ defaults: false });
+    const discovery = new Discovery({
+      sources: [source],
+      metrics,
+      logger: silentLogger,
+      intervalSeconds: 30,
+    });
+    await discovery.refreshOnce();
+    let renders = 0;
+    const view: StatusView = {
+      snapshot: () => discovery.snapshot(),
+      status: () => discovery.status(),
+      report: (s) => discovery.report(s),
+      unitTargets: () => (renders++, discovery.unitTargets()),
+    };
+    const cache = new StatusPageCache();
+    const first = cache.get(view);
+    expect(cache.get(view)).toBe(first);
+    expect(cache.get(view, " ")).toBe(first);
+    expect(renders).toBe(1);
+    cache.get(view, "web");
+    cache.get(view, "web");
+    expect(renders).toBe(2);
+    expect(cache.bytes).toBeGreaterThan(first.length);
+
+    // The unit fails and keeps its target: the snapshot is unchanged, the page is not.
+    next.fail = true;
+    const version = discovery.snapshot().version;
+    await discovery.refreshOnce();
+    expect(discovery.snapshot().version).toBe(version);
+    expect(first).not.toContain("failing");
+    expect(cache.get(view)).toContain('<span class="down">failing</span>');
+    expect(renders).toBe(3);
+  });
+
+  it("keeps no more pages than its byte budget", () => {
+    const view = syntheticStatus(1000);
+    const cache = new StatusPageCache(200_000);
+    for (let i = 0; i < 50; i++) cache.get(view, `svc-${i}`);
+    expect(cache.bytes).toBeLessThanOrEqual(200_000);
+    expect(cache.bytes).toBeGreaterThan(0);
   });
 });
 
