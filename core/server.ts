@@ -50,7 +50,11 @@ export function createApp(deps: AppDeps): Express {
     const snap = deps.discovery.snapshot();
     // Not ready answers 503 (as /readyz does) with what failed; a person sees the same on the page.
     const code = snap.ready ? 200 : 503;
-    if (req.accepts(["json", "html"]) === "html") {
+    // `?format=json|html` overrides Accept, so the page can link to its JSON form.
+    const format = req.query.format;
+    if (format !== undefined && format !== "json" && format !== "html")
+      return void res.status(400).json({ error: "format must be json or html", param: "format" });
+    if ((format ?? req.accepts(["json", "html"])) === "html") {
       const q = req.query.q;
       if (q !== undefined && (typeof q !== "string" || q.length > MAX_QUERY))
         return void res

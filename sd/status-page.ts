@@ -175,7 +175,7 @@ export function renderStatusPage(view: StatusView, opts: RenderOptions = {}): st
     `<h1>ecs-prometheus-bridge</h1>`,
     `<p>${snap.ready ? '<span class="ok">ready</span>' : '<span class="down">not ready</span>'}: ` +
       `${snap.targets.length} targets on <a href="sd">/sd</a> · <a href="metrics">metrics</a>` +
-      ` · JSON with <code>Accept: application/json</code> · page rendered ${esc((opts.now ?? new Date()).toISOString())}</p>`,
+      ` · <a href="status?format=json">this status as JSON</a> · page rendered ${esc((opts.now ?? new Date()).toISOString())}</p>`,
     `<form method="get" action="status" role="search"><label>Filter by task id, service or IP: ` +
       `<input type="search" name="q" value="${esc(q)}" maxlength="${MAX_QUERY}"></label> <button>Filter</button>` +
       (q ? ` <a href="status">clear</a>` : "") +

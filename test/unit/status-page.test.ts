@@ -239,6 +239,28 @@ describe("routes", () => {
     expect(bad.status).toBe(400);
   });
 
+  it("the page links to its JSON form and to /sd; ?format=json answers JSON to a browser, behind the same auth", async () => {
+    const url = await serve(hostileView(), createAuthCheck({ bearerToken: "s3cret" }));
+    const html = { accept: "text/html,application/xhtml+xml,*/*;q=0.8" };
+    const auth = { authorization: "Bearer s3cret" };
+    const page = await (await fetch(`${url}/status`, { headers: { ...html, ...auth } })).text();
+    const links = [...page.matchAll(/href="([^"]+)"/g)].map((m) => m[1]);
+    expect(links).toContain("sd");
+    const jsonLink = links.find((l) => l?.startsWith("status?") && l.includes("format=json"));
+    expect(jsonLink).toBeDefined();
+    // Relative, as a browser resolves it against /status.
+    const target = new URL(jsonLink!, `${url}/status`).href;
+    expect((await fetch(target, { headers: html })).status).toBe(401);
+    const json = await fetch(target, { headers: { ...html, ...auth } });
+    expect(json.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(((await json.json()) as { units: unknown[] }).units).toHaveLength(2);
+    const asPage = await fetch(`${url}/status?format=html`, { headers: auth });
+    expect(asPage.headers.get("content-type")).toMatch(/^text\/html/);
+    const bad = await fetch(`${url}/status?format=xml`, { headers: auth });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ param: "format" });
+  });
+
   it("before the first good refresh, /sd and /status answer 503 naming the failing step and its fix", async () => {
     const view: StatusView = {
       snapshot: () => ({ targets: [], version: 0, ready: false }),
