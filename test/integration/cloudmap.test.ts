@@ -367,6 +367,33 @@ describe("Cloud Map source against the simulated AWS endpoint", () => {
     const other = await fetch(`${bridge.url}/sd?namespace=elsewhere`);
     expect(await other.json()).toEqual([]);
   });
+
+  it("counts each namespace's AWS calls by operation, on /status (JSON and page); they add up to what AWS answered", async () => {
+    sim = await startSimAws({ scenario: SCENARIO });
+    bridge = await startBridgeOn(sim, { BRIDGE_ECS_ENABLED: "false" });
+    await bridge.discovery.refreshOnce();
+    const status = (await (await fetch(`${bridge.url}/status?format=json`)).json()) as {
+      units: { unit: string; calls?: Record<string, number> }[];
+    };
+    const calls = Object.fromEntries(status.units.map((u) => [u.unit, u.calls]));
+    // corp.local: ListServices once, and per service (two) its revision, its instances and its tags.
+    expect(calls[`${SCOPE}/corp.local`]).toEqual({
+      DiscoverInstances: 2,
+      DiscoverInstancesRevision: 2,
+      ListServices: 1,
+      ListTagsForResource: 2,
+    });
+    expect(calls[`${SCOPE}/http-apps`]).toMatchObject({ ListServices: 1, DiscoverInstances: 3 });
+    // The scope's listing is no namespace's; everything else is counted against exactly one namespace.
+    const summed: Record<string, number> = { ListNamespaces: cloudMapCalls(sim).ListNamespaces ?? 0 };
+    for (const c of Object.values(calls))
+      for (const [op, n] of Object.entries(c ?? {})) summed[op] = (summed[op] ?? 0) + n;
+    expect(summed).toEqual(cloudMapCalls(sim));
+    const page = await (await fetch(`${bridge.url}/status`, { headers: { accept: "text/html" } })).text();
+    expect(page).toContain(
+      "AWS calls: DiscoverInstances 2, DiscoverInstancesRevision 2, ListServices 1, ListTagsForResource 2",
+    );
+  });
 });
 
 // Paging is the API layer's business: the simulator pages and limits page sizes as Cloud Map does.
