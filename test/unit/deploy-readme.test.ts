@@ -74,13 +74,31 @@ describe("README.md", () => {
 });
 
 describe("relative links", () => {
-  it.each(["README.md", "docs/deploy.md", "docs/image.md"])("%s links only to files that exist", (file) => {
-    const text = readFileSync(file, "utf8");
-    const links = [...text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)]
-      .map((m) => m[1]!)
-      .filter((l) => !/^[a-z]+:/.test(l));
-    expect(links.length).toBeGreaterThan(0);
-    for (const link of links) expect(existsSync(join(dirname(file), link)), `${file} -> ${link}`).toBe(true);
+  it.each(["README.md", "docs/deploy.md", "docs/image.md", "docs/events.md"])(
+    "%s links only to files that exist",
+    (file) => {
+      const text = readFileSync(file, "utf8");
+      const links = [...text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)]
+        .map((m) => m[1]!)
+        .filter((l) => !/^[a-z]+:/.test(l));
+      expect(links.length).toBeGreaterThan(0);
+      for (const link of links)
+        expect(existsSync(join(dirname(file), link)), `${file} -> ${link}`).toBe(true);
+    },
+  );
+
+  it("docs/events.md points to the CDK construct's `events` prop, at a heading of docs/cdk.md", () => {
+    const events = readFileSync("docs/events.md", "utf8");
+    const anchors = [...events.matchAll(/\]\(cdk\.md#([^)]+)\)/g)].map((m) => m[1]);
+    expect(anchors.length).toBeGreaterThan(0);
+    // GitHub's heading ids: lower case, punctuation dropped, spaces as dashes.
+    const ids = [...readFileSync("docs/cdk.md", "utf8").matchAll(/^#+ (.+)$/gm)].map((m) =>
+      m[1]!
+        .toLowerCase()
+        .replace(/[^a-z0-9 -]/g, "")
+        .replace(/ /g, "-"),
+    );
+    for (const a of anchors) expect(ids, a).toContain(a);
   });
 
   it("README mentions only deploy/ files that exist", () => {
