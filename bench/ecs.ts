@@ -1,10 +1,8 @@
 // Benchmark: AWS calls and time per refresh for one cluster of N tasks, cold and in steady state,
-import { pathToFileURL } from "node:url";
 // against the simulated AWS endpoint (with the ECS token bucket on, as AWS enforces it).
-import { silentLogger } from "../core/log.js";
-import { loadConfig } from "../cmd/config.js";
-import { startBridge } from "../cmd/bridge.js";
+import { pathToFileURL } from "node:url";
 import { ECS_THROTTLING, startSimAws, type Scenario } from "../sim/index.js";
+import { benchBridge } from "./bridge.js";
 
 export interface EcsRefreshFigures {
   tasks: number;
@@ -49,23 +47,7 @@ function scenario(tasks: number): Scenario {
 export async function benchEcsRefresh(tasks = 1000): Promise<EcsRefreshFigures> {
   const sim = await startSimAws({ scenario: scenario(tasks) });
   sim.setThrottling(ECS_THROTTLING);
-  const bridge = await startBridge({
-    config: loadConfig({
-      env: {
-        AWS_REGION: "us-east-1",
-        BRIDGE_LISTEN_HOST: "127.0.0.1",
-        BRIDGE_LISTEN_PORT: "0",
-        BRIDGE_CLUSTERS: "big",
-      },
-    }),
-    logger: silentLogger,
-    defaultMetrics: false,
-    schedule: false,
-    clientOptions: {
-      credentials: { accessKeyId: "test", secretAccessKey: "test" },
-      env: { AWS_ENDPOINT_URL: sim.url },
-    },
-  });
+  const bridge = await benchBridge(sim.url, ["big"], { defaultMetrics: false });
   const measure = async () => {
     sim.resetCalls();
     const t0 = performance.now();

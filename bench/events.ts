@@ -15,7 +15,7 @@ import { buildScopes } from "../core/scopes.js";
 import { createEcsEventSource } from "../sd/ecs/events.js";
 import { EcsSource } from "../sd/ecs/source.js";
 import { Discovery } from "../sd/refresh.js";
-import { startSimAws, type Scenario, type SimAws } from "../sim/index.js";
+import { fargateApiScenario, startSimAws, type SimAws } from "../sim/index.js";
 
 export interface EventsFigures {
   tasks: number;
@@ -46,30 +46,6 @@ const percentile = (xs: number[], p: number) => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function scenario(tasks: number, clusters: number): Scenario {
-  return {
-    ipPool: { tasks: "127.2.0.1" },
-    taskDefinitions: [
-      {
-        family: "api",
-        networkMode: "awsvpc",
-        requiresCompatibilities: ["FARGATE"],
-        containerDefinitions: [
-          {
-            name: "app",
-            dockerLabels: { PROMETHEUS_EXPORTER_PORT: "9100" },
-            portMappings: [{ containerPort: 9100 }],
-          },
-        ],
-      },
-    ],
-    clusters: Array.from({ length: clusters }, (_, c) => ({
-      name: `c${c}`,
-      services: [{ name: "api", taskDefinition: "api", desiredCount: tasks / clusters }],
-    })),
-  };
-}
-
 const ecsCalls = (sim: SimAws) =>
   Object.entries(sim.callCounts())
     .filter(([k]) => k.startsWith("ecs:"))
@@ -83,10 +59,11 @@ export async function benchEvents(
   const samples = opts.samples ?? 100;
   const pollSeconds = 30;
   const replacedPerHour = tasks * 0.05;
-  const sim = await startSimAws({ scenario: scenario(tasks, clusters) });
+  const names = Array.from({ length: clusters }, (_, c) => `c${c}`);
+  const perCluster = Object.fromEntries(names.map((n) => [n, tasks / clusters]));
+  const sim = await startSimAws({ scenario: fargateApiScenario({ tasks: "127.2.0.1" }, perCluster) });
   const q = sim.createQueue("bench-events");
   sim.subscribeTaskEvents(q.name);
-  const names = Array.from({ length: clusters }, (_, c) => `c${c}`);
   const config = loadConfig({
     env: {
       AWS_REGION: "us-east-1",

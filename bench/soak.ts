@@ -18,6 +18,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { writeHeapSnapshot } from "node:v8";
 import { gunzipSync } from "node:zlib";
 import type { SimAws } from "../sim/index.js";
+import { benchBridge } from "./bridge.js";
 import { ESTATE, clusterName, estateScenario } from "./scale/estate.js";
 import { percentile } from "./scale/load.js";
 
@@ -52,25 +53,7 @@ function memory(): Memory {
 // ---------------------------------------------------------------- the bridge's process
 
 async function child(simUrl: string, clusters: string[]): Promise<void> {
-  const { startBridge } = await import("../cmd/bridge.js");
-  const { loadConfig } = await import("../cmd/config.js");
-  const { silentLogger } = await import("../core/log.js");
-  const bridge = await startBridge({
-    config: loadConfig({
-      env: {
-        AWS_REGION: "us-east-1",
-        BRIDGE_LISTEN_HOST: "127.0.0.1",
-        BRIDGE_LISTEN_PORT: "0",
-        BRIDGE_CLUSTERS: clusters.join(","),
-      },
-    }),
-    logger: silentLogger,
-    schedule: false,
-    clientOptions: {
-      credentials: { accessKeyId: "test", secretAccessKey: "test" },
-      env: { AWS_ENDPOINT_URL: simUrl },
-    },
-  });
+  const bridge = await benchBridge(simUrl, clusters);
   const gc = (globalThis as { gc?: () => void }).gc;
   process.on("SIGINT", () => {}); // Ctrl-C reaches the whole process group; the parent decides when to stop
   process.on("message", (msg: Command) => {

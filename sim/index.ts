@@ -3,6 +3,7 @@ export { startSimAws } from "./server.js";
 export type { FaultOptions, SimAws, SimAwsOptions, SimFaultRule } from "./api.js";
 export type { SimAccount } from "./account.js";
 export { loadScenario, parseScenario, checkScenario } from "./scenario.js";
+export { fargateApiScenario } from "./fixtures.js";
 export {
   serviceConnectSeries,
   DISCOVERY_NAME_METRICS,

@@ -3,8 +3,8 @@
 // answer carries wall time, CPU time and the event loop's delay while the command ran.
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { Server } from "node:http";
-import { silentLogger } from "../../core/log.js";
-import { loadConfig } from "../../cmd/config.js";
+// bench/bridge.ts loads the bridge only when benchBridge is called: the naive process never loads it.
+import { benchBridge, simClientOptions } from "../bridge.js";
 import { ESTATE, clusterName } from "./estate.js";
 import { NaiveStrategy } from "./naive.js";
 
@@ -23,10 +23,7 @@ export interface ChildFigures {
 }
 
 const [strategy, simUrl] = process.argv.slice(2) as [Strategy, string];
-const clientOptions = {
-  credentials: { accessKeyId: "test", secretAccessKey: "test" },
-  env: { AWS_ENDPOINT_URL: simUrl },
-};
+const clientOptions = simClientOptions(simUrl);
 const clusters = Array.from({ length: ESTATE.clusters }, (_, i) => clusterName(i));
 
 interface Runner {
@@ -37,21 +34,7 @@ interface Runner {
 }
 
 async function bridgeRunner(): Promise<Runner> {
-  // Imported here so the naive process does not load the bridge (and its RSS stays its own).
-  const { startBridge } = await import("../../cmd/bridge.js");
-  const bridge = await startBridge({
-    config: loadConfig({
-      env: {
-        AWS_REGION: "us-east-1",
-        BRIDGE_LISTEN_HOST: "127.0.0.1",
-        BRIDGE_LISTEN_PORT: "0",
-        BRIDGE_CLUSTERS: clusters.join(","),
-      },
-    }),
-    logger: silentLogger,
-    schedule: false,
-    clientOptions,
-  });
+  const bridge = await benchBridge(simUrl, clusters);
   return {
     refresh: () => bridge.discovery.refreshOnce(),
     targets: () => bridge.discovery.snapshot().targets.length,

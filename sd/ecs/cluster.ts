@@ -21,8 +21,16 @@ import {
   taskEniAddress,
   type BuildResult,
   type OptInOptions,
+  type TaskDefinitionError,
   type TaskFacts,
 } from "./targets.js";
+
+/**
+ * ECS's refusals to describe a task definition already warned about. The scope answers a standing refusal
+ * with the same error (it carries `retry`) until it asks again, and a renewed refusal is a new error: so
+ * each refusal is warned about once, not every refresh. Weak: an error goes with the scope's cache entry.
+ */
+const reportedRefusals = new WeakSet<TaskDefinitionError>();
 
 /** What the source remembers per cluster between refreshes: what its last refresh referenced. */
 export interface ClusterState {
@@ -232,7 +240,7 @@ async function loadTaskDefinitions(
     if (known) next.taskDefinitions.set(arn, known);
     else missing.add(arn);
   }
-  const unavailable = new Map<string, Error>();
+  const unavailable = new Map<string, TaskDefinitionError>();
   await Promise.all(
     [...missing].map(async (arn) => {
       try {
@@ -243,8 +251,11 @@ async function loadTaskDefinitions(
       }
     }),
   );
-  const [first] = unavailable;
+  // Other errors (throttled, 5xx, denied) are asked again, and warned about, every refresh.
+  const fresh = [...unavailable].filter(([, e]) => !reportedRefusals.has(e));
+  const [first] = fresh;
   if (first) {
+    for (const [, e] of fresh) if (e.retry) reportedRefusals.add(e);
     const [arn, error] = first;
     deps.logger.warn("DescribeTaskDefinition failed; the tasks using it are skipped until it succeeds", {
       source: "ecs",

@@ -4,27 +4,20 @@ import { existsSync, statSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Bridge } from "../../cmd/bridge.js";
 import { defaultScenarioFile } from "../../cmd/demo.js";
-import { startSimAws, type SimAws } from "../../sim/index.js";
-import { bridgeOnSim } from "../helpers/bridge.js";
-import { browserAvailable, openBrowser, type BrowserSession } from "../helpers/browser.js";
+import { startSimAws } from "../../sim/index.js";
+import { browserAvailable, pageRig, type BrowserSession, type PageRig } from "../helpers/browser.js";
 
 describe.skipIf(!browserAvailable())("Chromium against the bridge", () => {
-  let sim: SimAws;
+  let rig: PageRig | undefined;
   let bridge: Bridge;
   let browser: BrowserSession;
 
   beforeAll(async () => {
-    sim = await startSimAws({ scenario: defaultScenarioFile() });
-    bridge = await bridgeOnSim(sim, { BRIDGE_CLOUDMAP_ENABLED: "true" });
-    await bridge.discovery.refreshOnce();
-    browser = await openBrowser();
+    rig = await pageRig(await startSimAws({ scenario: defaultScenarioFile() }));
+    ({ bridge, browser } = rig);
   }, 120_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await bridge?.close();
-    await sim?.close();
-  });
+  afterAll(() => rig?.close());
 
   it("shows /status (the HTML page browsers get) with no console errors, and saves a screenshot", async () => {
     const res = await browser.page.goto(`${bridge.url}/status`);

@@ -3,7 +3,7 @@
 // change event arrives, with no ListTasks walk in between.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Bridge } from "../../cmd/bridge.js";
-import { startSimAws, type Scenario, type SimAws } from "../../sim/index.js";
+import { fargateApiScenario, startSimAws, type SimAws } from "../../sim/index.js";
 import { bridgeOnSim } from "../helpers/bridge.js";
 import { startSampleExporters, type SampleExporters } from "../helpers/exporters.js";
 import {
@@ -13,24 +13,7 @@ import {
   type RunningPrometheus,
 } from "../helpers/prometheus.js";
 
-const scenario: Scenario = {
-  ipPool: { tasks: "127.0.60.1" },
-  taskDefinitions: [
-    {
-      family: "api",
-      networkMode: "awsvpc",
-      requiresCompatibilities: ["FARGATE"],
-      containerDefinitions: [
-        {
-          name: "app",
-          dockerLabels: { PROMETHEUS_EXPORTER_PORT: "9100" },
-          portMappings: [{ containerPort: 9100 }],
-        },
-      ],
-    },
-  ],
-  clusters: [{ name: "prod", services: [{ name: "api", taskDefinition: "api", desiredCount: 1 }] }],
-};
+const scenario = fargateApiScenario({ tasks: "127.0.60.1" }, { prod: 1 });
 
 let sim: SimAws;
 let bridge: Bridge;

@@ -3,26 +3,19 @@
 // failing cluster's error with its fix, the skipped sidecar with its reason, and finds a task by id.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Bridge } from "../../cmd/bridge.js";
-import { defaultScenarioFile } from "../../cmd/demo.js";
-import { loadScenario, startSimAws, type SimAws } from "../../sim/index.js";
-import { bridgeOnSim } from "../helpers/bridge.js";
-import { browserAvailable, openBrowser, type BrowserSession } from "../helpers/browser.js";
+import { startSimAws } from "../../sim/index.js";
+import { browserAvailable, pageRig, type BrowserSession, type PageRig } from "../helpers/browser.js";
+import { demoWithUnlabelledSidecar } from "../helpers/demo.js";
 
 describe.skipIf(!browserAvailable())("status page in Chromium", () => {
-  let sim: SimAws;
+  let rig: PageRig | undefined;
   let bridge: Bridge;
   let browser: BrowserSession;
 
   beforeAll(async () => {
-    const scenario = loadScenario(defaultScenarioFile());
-    const web = scenario.taskDefinitions!.find((d) => d.family === "web")!;
-    web.containerDefinitions!.push({
-      name: "envoy",
-      image: "envoy:1",
-      portMappings: [{ containerPort: 9901 }],
-    });
+    const scenario = demoWithUnlabelledSidecar();
     scenario.clusters!.push({ name: "restricted" });
-    sim = await startSimAws({ scenario });
+    const sim = await startSimAws({ scenario });
     sim.addFault({
       service: "ecs",
       operation: "ListTasks",
@@ -31,16 +24,11 @@ describe.skipIf(!browserAvailable())("status page in Chromium", () => {
       status: 400,
       message: "User is not authorized to perform: ecs:ListTasks",
     });
-    bridge = await bridgeOnSim(sim, { BRIDGE_CLOUDMAP_ENABLED: "true" });
-    await bridge.discovery.refreshOnce();
-    browser = await openBrowser();
+    rig = await pageRig(sim);
+    ({ bridge, browser } = rig);
   }, 120_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await bridge?.close();
-    await sim?.close();
-  });
+  afterAll(() => rig?.close());
 
   it("shows each unit, the failing cluster's error and fix, and a skipped container's reason", async () => {
     const res = await browser.page.goto(`${bridge.url}/status`);

@@ -4,6 +4,9 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Page } from "playwright-core";
+import type { Bridge } from "../../cmd/bridge.js";
+import type { SimAws } from "../../sim/index.js";
+import { bridgeOnSim } from "./bridge.js";
 
 export const CHROMIUM_BIN = "/usr/bin/chromium";
 
@@ -73,4 +76,34 @@ export async function openBrowser(): Promise<BrowserSession> {
       }
     },
   };
+}
+
+export interface PageRig {
+  bridge: Bridge;
+  browser: BrowserSession;
+  /** Closes the browser, the bridge and the simulator. */
+  close(): Promise<void>;
+}
+
+/**
+ * The setup of page tests: a bridge on `sim` (Cloud Map on) after one refresh, and a browser. Owns `sim`
+ * from here on: a failed start closes what was started, and close() closes the simulator too.
+ */
+export async function pageRig(sim: SimAws): Promise<PageRig> {
+  let bridge: Bridge | undefined;
+  let browser: BrowserSession | undefined;
+  const close = async () => {
+    await browser?.close();
+    await bridge?.close();
+    await sim.close();
+  };
+  try {
+    bridge = await bridgeOnSim(sim, { BRIDGE_CLOUDMAP_ENABLED: "true" });
+    await bridge.discovery.refreshOnce();
+    browser = await openBrowser();
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { bridge, browser, close };
 }

@@ -5,8 +5,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { defaultScenarioFile } from "../../cmd/demo.js";
-import { loadScenario, startSimAws, type SimAws } from "../../sim/index.js";
+import { startSimAws, type SimAws } from "../../sim/index.js";
+import { demoWithUnlabelledSidecar } from "../helpers/demo.js";
 
 const MAIN = ["--import", "tsx", "cmd/main.ts"];
 
@@ -34,15 +34,8 @@ function run(args: string[], extraEnv: Record<string, string> = {}): Promise<Run
 }
 
 beforeAll(async () => {
-  // The demo estate plus a sidecar without opt-in labels in the web service: a skip to explain.
-  const scenario = loadScenario(defaultScenarioFile());
-  const web = scenario.taskDefinitions!.find((d) => d.family === "web")!;
-  web.containerDefinitions!.push({
-    name: "envoy",
-    image: "envoy:1",
-    portMappings: [{ containerPort: 9901 }],
-  });
-  sim = await startSimAws({ scenario });
+  // A skip to explain: the demo estate's web tasks carry a sidecar without opt-in labels.
+  sim = await startSimAws({ scenario: demoWithUnlabelledSidecar() });
   env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,

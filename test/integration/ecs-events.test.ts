@@ -12,27 +12,10 @@ import { buildScopes } from "../../core/scopes.js";
 import { EcsEventSource } from "../../sd/ecs/events.js";
 import { EcsSource } from "../../sd/ecs/source.js";
 import { Discovery } from "../../sd/refresh.js";
-import { startSimAws, type Scenario, type SimAws } from "../../sim/index.js";
+import { fargateApiScenario, startSimAws, type SimAws } from "../../sim/index.js";
 import { addressesOf, bridgeOnSim, getSd } from "../helpers/bridge.js";
 
-const scenario: Scenario = {
-  ipPool: { tasks: "127.0.30.1", instances: "127.0.40.1" },
-  taskDefinitions: [
-    {
-      family: "api",
-      networkMode: "awsvpc",
-      requiresCompatibilities: ["FARGATE"],
-      containerDefinitions: [
-        {
-          name: "app",
-          dockerLabels: { PROMETHEUS_EXPORTER_PORT: "9100" },
-          portMappings: [{ containerPort: 9100 }],
-        },
-      ],
-    },
-  ],
-  clusters: [{ name: "prod", services: [{ name: "api", taskDefinition: "api", desiredCount: 2 }] }],
-};
+const scenario = fargateApiScenario({ tasks: "127.0.30.1", instances: "127.0.40.1" }, { prod: 2 });
 
 let sim: SimAws | undefined;
 let bridge: Bridge | undefined;

@@ -27,7 +27,7 @@ import {
 import { EC2ServiceException } from "@aws-sdk/client-ec2";
 import { createLogger } from "../../core/log.js";
 
-type SourceOptions = Pick<EcsSourceDeps, "now">;
+type SourceOptions = Partial<Pick<EcsSourceDeps, "now" | "logger">>;
 
 function source(
   api: FakeEcsApi,
@@ -39,9 +39,9 @@ function source(
     scopes: [fakeScope()],
     config: testConfig(env),
     metrics,
-    logger: silentLogger,
     api: () => api,
     ...opts,
+    logger: opts.logger ?? silentLogger,
   });
   return { src, metrics };
 }
@@ -535,7 +535,10 @@ describe("ECS source response shapes", () => {
       tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1"), fargateTask("g", tdArn("gone", 1), "10.0.0.2")],
     });
     let now = 1_000_000;
-    const { src, metrics } = source(ecs, FIRST, { now: () => now });
+    const lines: string[] = [];
+    const logger = createLogger("info", (l) => lines.push(l));
+    const { src, metrics } = source(ecs, FIRST, { now: () => now, logger });
+    const warnings = () => lines.filter((l) => l.includes("DescribeTaskDefinition failed")).length;
     const unavailable = async () =>
       (await metrics.skipped.get()).values.find((v) => v.labels.reason === "task_definition_unavailable")
         ?.value;
@@ -557,11 +560,15 @@ describe("ECS source response shapes", () => {
     );
     // ECS's refusal stands: the definition is not asked for again until its wait is over, then the wait
     // doubles at each further refusal.
+    // One warning per refusal: when first seen and when asking again renews it, not every refresh between.
     expect(await refreshAfter(0)).toBe(1);
     expect(await refreshAfter(UNDESCRIBABLE_RETRY_MS - 1)).toBe(1);
+    expect(warnings()).toBe(1);
     expect(await refreshAfter(1)).toBe(2);
     expect(await refreshAfter(UNDESCRIBABLE_RETRY_MS)).toBe(2);
+    expect(warnings()).toBe(2);
     expect(await refreshAfter(UNDESCRIBABLE_RETRY_MS)).toBe(3);
+    expect(warnings()).toBe(3);
     // Served once it can be described again.
     ecs.world.taskDefs.push(gone);
     now += UNDESCRIBABLE_RETRY_MAX_MS;
@@ -573,7 +580,9 @@ describe("ECS source response shapes", () => {
   it("a DescribeTaskDefinition failing otherwise (throttled, 5xx, denied) is asked again next refresh", async () => {
     const gone = taskDefinition("gone", 1, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
     const ecs = new FakeEcsApi({ taskDefs: [gone], tasks: [fargateTask("g", tdArn("gone", 1), "10.0.0.2")] });
-    const { src } = source(ecs, FIRST, { now: () => 1_000_000 });
+    const lines: string[] = [];
+    const logger = createLogger("info", (l) => lines.push(l));
+    const { src } = source(ecs, FIRST, { now: () => 1_000_000, logger });
     for (const error of [
       new Error("Rate exceeded"),
       Object.assign(new Error("internal"), { name: "ServerException" }),
@@ -585,6 +594,8 @@ describe("ECS source response shapes", () => {
     ecs.world.failing = {};
     expect(addresses(await targetsOf(src))).toEqual(["10.0.0.2:9100"]);
     expect(ecs.calls.DescribeTaskDefinition).toBe(4);
+    // Each failed refresh warned.
+    expect(lines.filter((l) => l.includes("DescribeTaskDefinition failed"))).toHaveLength(3);
   });
 
   it("a throttled DescribeTaskDefinition never drops a task already served: its definition is kept", async () => {
