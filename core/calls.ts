@@ -10,7 +10,15 @@ export function countCall(operation: string): void {
   if (counts) counts.set(operation, (counts.get(operation) ?? 0) + 1);
 }
 
-/** `work`, made to count the AWS requests it makes (retries included) by operation into `counts`. */
-export function countingInto<T>(counts: Map<string, number>, work: () => Promise<T>): () => Promise<T> {
-  return () => current.run(counts, work);
+/**
+ * Runs `run`, whose `counted(work)` makes `work` count the AWS requests it makes (retries included) by
+ * operation; the result gains those counts as `calls` (sorted by operation) when there were any. Fakes in
+ * tests make no AWS requests: no `calls` field then.
+ */
+export async function withCallCounts<T extends object>(
+  run: (counted: <R>(work: () => Promise<R>) => () => Promise<R>) => Promise<T>,
+): Promise<T & { calls?: Record<string, number> }> {
+  const counts = new Map<string, number>();
+  const result = await run((work) => () => current.run(counts, work));
+  return counts.size > 0 ? { ...result, calls: Object.fromEntries([...counts].sort()) } : result;
 }

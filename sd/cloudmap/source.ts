@@ -7,7 +7,7 @@ import { LRUCache } from "lru-cache";
 import { Counter } from "prom-client";
 import { settle, UnitBackoff, type Settled } from "../../core/backoff.js";
 import { failedOperation } from "../../core/aws.js";
-import { countingInto } from "../../core/calls.js";
+import { withCallCounts } from "../../core/calls.js";
 import type { Config } from "../../cmd/config.js";
 import type { HealthFilter } from "./options.js";
 import type { Logger } from "../../core/log.js";
@@ -155,17 +155,17 @@ export class CloudMapSource implements Source {
       });
     }
     const outcomes = await Promise.all(
-      this.units(st, this.select(namespaces ?? [])).map(async ([ns, unit]) => {
-        // Each namespace's AWS requests by operation, as ECS counts each cluster's (the scope's listing is
-        // the scope's, in the source's total).
-        const calls = new Map<string, number>();
-        const outcome = await this.backoff.run(
-          unit,
-          countingInto(calls, () => this.refreshNamespace(st, ns, unit)),
-          (error): NamespaceOutcome => ({ unit, ok: false, error }),
-        );
-        return calls.size > 0 ? { ...outcome, calls: Object.fromEntries([...calls].sort()) } : outcome;
-      }),
+      // Each namespace's AWS requests by operation, as ECS counts each cluster's (the scope's listing is
+      // the scope's, in the source's total).
+      this.units(st, this.select(namespaces ?? [])).map(([ns, unit]) =>
+        withCallCounts((counted) =>
+          this.backoff.run(
+            unit,
+            counted(() => this.refreshNamespace(st, ns, unit)),
+            (error): NamespaceOutcome => ({ unit, ok: false, error }),
+          ),
+        ),
+      ),
     );
     return { outcomes, ...(listingError ? { listingError } : {}) };
   }

@@ -5,7 +5,7 @@
 import { ClusterNotFoundException } from "@aws-sdk/client-ecs";
 import { settle, UnitBackoff, type Settled } from "../../core/backoff.js";
 import { failedOperation } from "../../core/aws.js";
-import { countingInto } from "../../core/calls.js";
+import { withCallCounts } from "../../core/calls.js";
 import type { Config } from "../../cmd/config.js";
 import type { Logger } from "../../core/log.js";
 import type { AwsScope } from "../../core/scopes.js";
@@ -91,30 +91,28 @@ export class EcsSource implements Source {
           clusters.map(async (cluster) => {
             const unit = unitKey(scope.key, cluster);
             const lookup = lookups?.values.get(cluster);
-            const calls = new Map<string, number>();
-            const outcome = await this.backoff.run<UnitOutcome>(
-              unit,
-              countingInto(calls, async () => {
-                try {
-                  if (!lookup)
-                    throw lookups?.errors[0] ?? new Error(`DescribeClusters did not answer for ${cluster}`);
-                  if ("missing" in lookup) return this.absentUnit(unit);
-                  this.present(unit);
-                  const previous = this.clusters.get(unit) ?? emptyClusterState();
-                  const r = await refreshCluster(this.clusterDeps(facts, unit), lookup.found, previous);
-                  this.clusters.set(unit, r.next);
-                  return { unit, ok: true, targets: r.targets };
-                } catch (err) {
-                  if (err instanceof ClusterNotFoundException) return this.absentUnit(unit);
-                  return { unit, ok: false, error: err as Error };
-                }
-              }),
-              (error) => ({ unit, ok: false, error }),
+            const outcome = await withCallCounts((counted) =>
+              this.backoff.run<UnitOutcome>(
+                unit,
+                counted(async () => {
+                  try {
+                    if (!lookup)
+                      throw lookups?.errors[0] ?? new Error(`DescribeClusters did not answer for ${cluster}`);
+                    if ("missing" in lookup) return this.absentUnit(unit);
+                    this.present(unit);
+                    const previous = this.clusters.get(unit) ?? emptyClusterState();
+                    const r = await refreshCluster(this.clusterDeps(facts, unit), lookup.found, previous);
+                    this.clusters.set(unit, r.next);
+                    return { unit, ok: true, targets: r.targets };
+                  } catch (err) {
+                    if (err instanceof ClusterNotFoundException) return this.absentUnit(unit);
+                    return { unit, ok: false, error: err as Error };
+                  }
+                }),
+                (error) => ({ unit, ok: false, error }),
+              ),
             );
-            // Fakes in tests make no AWS requests: no calls field then.
-            units.push(
-              calls.size > 0 ? { ...outcome, calls: Object.fromEntries([...calls].sort()) } : outcome,
-            );
+            units.push(outcome);
           }),
         );
         // Forget clusters no longer listed in this scope.
