@@ -271,7 +271,8 @@ export function createClients(target: AwsTarget, opts: ClientOptions = {}): AwsC
   const clients: AwsClients = {
     region: target.region,
     ecs: lazy(async () => {
-      const c = new (await import("@aws-sdk/client-ecs")).ECSClient(common("ecs"));
+      const { EcsProtocol } = await import("./ecs-protocol.js");
+      const c = new (await import("@aws-sdk/client-ecs")).ECSClient({ ...common("ecs"), protocol: EcsProtocol });
       c.middlewareStack.use(attemptPlugin(attempt("ecs")));
       return c;
     }),

@@ -1,0 +1,68 @@
+// The ECS client's DescribeTasks shortcut (core/ecs-protocol.ts) against the simulator: what the task
+// cache keeps from a reply parsed with JSON.parse is exactly what it keeps from the SDK's schema walk, for
+// Fargate, EC2 bridge-mode and tagged tasks; AWS errors still arrive as the SDK's typed exceptions.
+import {
+  ClusterNotFoundException,
+  DescribeTasksCommand,
+  ECSClient,
+  ListTasksCommand,
+} from "@aws-sdk/client-ecs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EcsProtocol } from "../../core/ecs-protocol.js";
+import { slimTask, StringTable } from "../../sd/ecs/slim.js";
+import { estateScenario } from "../../bench/scale/estate.js";
+import { startSimAws, type SimAws } from "../../sim/index.js";
+
+let sim: SimAws;
+const client = (fast: boolean) =>
+  new ECSClient({
+    region: "us-east-1",
+    endpoint: sim.url,
+    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    ...(fast ? { protocol: EcsProtocol } : {}),
+  });
+
+beforeAll(async () => {
+  const scenario = estateScenario(400);
+  delete scenario.throttling;
+  sim = await startSimAws({ scenario });
+});
+afterAll(() => sim.close());
+
+describe("EcsProtocol", () => {
+  it("keeps exactly what the SDK's own deserialiser yields for every field the task cache reads", async () => {
+    const stock = client(false);
+    const fast = client(true);
+    for (const cluster of ["prod-0", "prod-4"]) {
+      const { taskArns } = await stock.send(new ListTasksCommand({ cluster }));
+      expect(taskArns!.length).toBeGreaterThan(0);
+      const input = { cluster, tasks: taskArns!.slice(0, 100), include: ["TAGS" as const] };
+      const [a, b] = await Promise.all([
+        stock.send(new DescribeTasksCommand(input)),
+        fast.send(new DescribeTasksCommand(input)),
+      ]);
+      expect(b.tasks!.length).toBe(a.tasks!.length);
+      expect(b.failures).toEqual(a.failures);
+      expect(b.$metadata.httpStatusCode).toBe(200);
+      // The shortcut ran: it leaves timestamps as the wire's epoch seconds (the cache keeps none).
+      expect(typeof b.tasks![0]!.createdAt).toBe("number");
+      expect(a.tasks![0]!.createdAt).toBeInstanceOf(Date);
+      const slim = (tasks: typeof a.tasks) => tasks!.map((t) => slimTask(t, new StringTable()));
+      expect(slim(b.tasks)).toEqual(slim(a.tasks));
+      // The estate mixes both: bridge-mode tasks with host ports and awsvpc tasks with ENIs.
+      expect(b.tasks!.some((t) => t.containers?.some((c) => c.networkBindings?.length))).toBe(true);
+      expect(b.tasks!.some((t) => t.attachments?.some((x) => x.type === "ElasticNetworkInterface"))).toBe(
+        true,
+      );
+    }
+  });
+
+  it("leaves errors to the SDK: a missing cluster is its typed ClusterNotFoundException", async () => {
+    const err = await client(true)
+      .send(
+        new DescribeTasksCommand({ cluster: "no-such-cluster", tasks: ["arn:aws:ecs:us-east-1:1:task/x/y"] }),
+      )
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ClusterNotFoundException);
+  });
+});
