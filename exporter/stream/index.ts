@@ -3,7 +3,7 @@
 // answered non-200, so Firehose retries it and finally backs it up to S3); a request id already applied is
 // answered 200 again without applying it twice.
 import type { Router } from "express";
-import { LRUCache } from "lru-cache";
+import { lruByCount } from "../../core/lru.js";
 import type { Registry } from "prom-client";
 import type { Config } from "../../cmd/config.js";
 import type { AccountConfig } from "../../core/options.js";
@@ -59,7 +59,7 @@ export function createStreamIngest(opts: StreamIngestOptions): StreamIngest {
     now,
     labelledAccounts,
   });
-  const applied = new LRUCache<string, true>({ max: RECENT_REQUEST_IDS });
+  const applied = lruByCount<string, true>(RECENT_REQUEST_IDS);
 
   const apply = (updates: readonly MetricUpdate[]): void => {
     let kept = 0;

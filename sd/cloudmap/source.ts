@@ -3,7 +3,8 @@
 // filter) every refresh, from ListInstances where DiscoverInstances cannot serve. Errors fail the
 // namespace's unit so the refresh helper keeps its last-good targets; a role that cannot be assumed fails
 // its scope once, as in the ECS source.
-import { LRUCache } from "lru-cache";
+import type { LRUCache } from "lru-cache";
+import { lruByCount } from "../../core/lru.js";
 import { Counter } from "prom-client";
 import { settle, UnitBackoff, type Settled } from "../../core/backoff.js";
 import { failedOperation } from "../../core/aws.js";
@@ -97,7 +98,7 @@ export class CloudMapSource implements Source {
       namespaces: listingCache<"all", Namespace[]>(ttlMs, 1, opts.now),
       services: listingCache<string, Service[]>(ttlMs, MAX_CACHED, opts.now),
       tags: listingCache<string, Record<string, string>>(ttlMs, MAX_CACHED, opts.now),
-      read: new LRUCache({ max: MAX_CACHED }),
+      read: lruByCount(MAX_CACHED),
       tagsDeniedLogged: false,
     }));
     this.fallbacks = fallbackCounter(metrics);
@@ -376,7 +377,7 @@ function listingCache<K extends string, V extends object>(
   now: (() => number) | undefined,
 ): LRUCache<K, V> | undefined {
   if (ttlMs === 0) return undefined;
-  return new LRUCache<K, V>({ max, ttl: ttlMs, ttlResolution: 0, ...(now ? { perf: { now } } : {}) });
+  return lruByCount<K, V>(max, { ttl: ttlMs, ttlResolution: 0, ...(now ? { perf: { now } } : {}) });
 }
 
 function fallbackCounter(metrics: SelfMetrics): Counter<"reason"> {

@@ -9,7 +9,7 @@
 // a full walk (polling) and the queue shows as a failing unit on /status.
 import type { Task } from "@aws-sdk/client-ecs";
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import { LRUCache } from "lru-cache";
+import { lruByCount } from "../../core/lru.js";
 import { chunk, DEFAULT_CALL_TIMEOUT_SECONDS } from "../../core/aws.js";
 import type { Logger } from "../../core/log.js";
 import type { SelfMetrics } from "../../core/metrics.js";
@@ -255,9 +255,7 @@ export class EcsEventSource implements Source {
   private listener: (() => Promise<void>) | undefined;
   private readonly pending = new Map<string, Pending>();
   /** Per task: the newest version applied, and whether it left RUNNING (a late event must not bring it back). */
-  private readonly versions = new LRUCache<string, { version: number; gone: boolean }>({
-    max: MAX_TRACKED_TASKS,
-  });
+  private readonly versions = lruByCount<string, { version: number; gone: boolean }>(MAX_TRACKED_TASKS);
   /** Per unit: draining task ARN -> when its grace ends (epoch ms). */
   private readonly draining = new Map<string, Map<string, number>>();
   private readonly queues: QueueState[];

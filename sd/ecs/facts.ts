@@ -2,7 +2,8 @@
 // kept in lru-cache for a TTL. An entry past its TTL is fetched again; when that fetch fails the stale
 // entry still serves, so a throttled EC2 call never strips labels from targets that had them. Facts a
 // scope's clusters all ask for the same way (EC2 instances, ENIs) are fetched in batches they share.
-import { LRUCache } from "lru-cache";
+import type { LRUCache } from "lru-cache";
+import { lruByCount } from "../../core/lru.js";
 import { chunk } from "../../core/aws.js";
 
 export interface FactsResult<V> {
@@ -46,8 +47,7 @@ export class BatchedFacts<V extends object> {
   private readonly inFlight = new Map<string, Promise<Map<string, Outcome<V>>>>();
 
   constructor(private readonly opts: FactsOptions) {
-    this.cache = new LRUCache<string, V>({
-      max: opts.max,
+    this.cache = lruByCount<string, V>(opts.max, {
       ...(opts.ttlMs > 0 ? { ttl: opts.ttlMs, ttlResolution: 0, noDeleteOnStaleGet: true } : {}),
       ...(opts.now ? { perf: { now: opts.now } } : {}),
     });

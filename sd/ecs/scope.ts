@@ -1,7 +1,7 @@
 // What the ECS source keeps per account/region: its API (paced per AWS bucket), the task definitions being
 // described (one call in flight per ARN, whichever clusters ask at once; ones ECS cannot describe are not
 // asked for again for a while) and the TTL-cached facts of clusters, services, EC2 instances and ENIs.
-import { LRUCache } from "lru-cache";
+import { lruByCount } from "../../core/lru.js";
 import {
   DESCRIBE_BATCH,
   DESCRIBE_SERVICES_BATCH,
@@ -47,12 +47,10 @@ export class ScopeFacts {
   readonly enis: BatchedFacts<EniFacts>;
   private readonly taskDefinitionsInFlight = new Map<string, Promise<SlimTaskDefinition | undefined>>();
   /** Task definitions ECS refused to describe: the refusal, until when it stands, and its length. */
-  private readonly undescribable = new LRUCache<
+  private readonly undescribable = lruByCount<
     string,
     { error: TaskDefinitionError; until: number; waitMs: number }
-  >({
-    max: MAX_FACTS,
-  });
+  >(MAX_FACTS);
   private readonly now: () => number;
   /** Until when DescribeNetworkInterfaces is not called after a denial; 0 while it is allowed. */
   private enisDeniedUntil = 0;
