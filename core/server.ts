@@ -3,7 +3,7 @@
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from "express";
 import type { Server } from "node:http";
 import type { Registry } from "prom-client";
-import { sdRouter } from "../sd/router.js";
+import { sdHandler } from "../sd/router.js";
 import { explainTask } from "../sd/explain.js";
 import { failureCauses } from "../sd/report.js";
 import { MAX_QUERY, StatusPageCache, type StatusView } from "../sd/status-page.js";
@@ -29,15 +29,16 @@ export function createApp(deps: AppDeps): Express {
       .set("WWW-Authenticate", 'Bearer realm="ecs-prometheus-bridge", Basic realm="ecs-prometheus-bridge"');
     res.json({ error: "missing or wrong credentials" });
   };
-  for (const route of deps.routes ?? []) app.use(route);
-  app.use("/sd", requireAuth);
-  app.use("/metrics", requireAuth);
-  app.use("/status", requireAuth);
-  app.use("/explain", requireAuth);
   const pages = new StatusPageCache();
   const causes = () => failureCauses(deps.discovery.status(), deps.discovery.scopeStatus?.() ?? []);
-  app.use(sdRouter(() => deps.discovery.snapshot(), causes));
-  app.get("/metrics", async (_req, res) => {
+  // /sd first: it is the route polled most. Each topology route checks credentials itself.
+  app.get(
+    "/sd",
+    requireAuth,
+    sdHandler(() => deps.discovery.snapshot(), causes),
+  );
+  for (const route of deps.routes ?? []) app.use(route);
+  app.get("/metrics", requireAuth, async (_req, res) => {
     res.set("Content-Type", deps.registry.contentType);
     res.send(await deps.registry.metrics());
   });
@@ -46,7 +47,7 @@ export function createApp(deps: AppDeps): Express {
     const ready = deps.discovery.snapshot().ready;
     res.status(ready ? 200 : 503).json({ ready });
   });
-  app.get("/status", (req, res) => {
+  app.get("/status", requireAuth, (req, res) => {
     const snap = deps.discovery.snapshot();
     // Not ready answers 503 (as /readyz does) with what failed; a person sees the same on the page.
     const code = snap.ready ? 200 : 503;
@@ -76,7 +77,7 @@ export function createApp(deps: AppDeps): Express {
       scopes: deps.discovery.scopeStatus?.() ?? [],
     });
   });
-  app.get("/explain", (req, res) => {
+  app.get("/explain", requireAuth, (req, res) => {
     const { status, body } = explainTask(deps.discovery, req.query.task);
     res.status(status).json(body);
   });

@@ -1,15 +1,18 @@
 // GET /sd: serves the last snapshot from memory (bodies rendered once per snapshot and filter, within a
 // byte budget; see SdCache). Never calls AWS.
-import { Router, type Request, type Response } from "express";
+import type { Request, RequestHandler, Response } from "express";
 import type { Snapshot } from "./refresh.js";
 import type { FailureCause } from "./report.js";
 import { BadRequest, SdCache, listReady, negotiateSd, parseFilter, type SdBody } from "./httpsd.js";
 
-/** `causes` says why discovery is not ready, in the 503 body (the failing step and its fix). */
-export function sdRouter(snapshot: () => Snapshot, causes: () => FailureCause[] = () => []): Router {
-  const router = Router();
+/**
+ * The GET /sd handler, mounted as a route of its own (not a nested router): Prometheus polls it, and each
+ * layer a request passes costs allocations. `causes` says why discovery is not ready, in the 503 body (the
+ * failing step and its fix).
+ */
+export function sdHandler(snapshot: () => Snapshot, causes: () => FailureCause[] = () => []): RequestHandler {
   const cache = new SdCache();
-  router.get("/sd", async (req: Request, res: Response) => {
+  return async (req: Request, res: Response) => {
     let filter;
     try {
       filter = parseFilter(req.query as Record<string, unknown>);
@@ -25,8 +28,7 @@ export function sdRouter(snapshot: () => Snapshot, causes: () => FailureCause[] 
         .set("Retry-After", "5")
         .json({ error: "discovery has not completed its first successful refresh yet", causes: causes() });
     sendBody(req, res, await cache.get(snap.version, snap.targets, filter));
-  });
-  return router;
+  };
 }
 
 function sendBody(req: Request, res: Response, body: SdBody): void {
