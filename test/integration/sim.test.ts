@@ -24,7 +24,7 @@ import {
   type Scenario,
   type SimAws,
 } from "../../sim/index.js";
-import { rejection, simClients } from "./sim-helpers.js";
+import { rejection, simClients, stockEcs } from "./sim-helpers.js";
 
 const SCENARIO: Scenario = {
   taskDefinitions: [
@@ -184,9 +184,9 @@ describe("ECS over AWS JSON 1.1", () => {
     const arns = (
       await (await c.ecs()).send(new ListTasksCommand({ cluster: "prod", serviceName: "web", maxResults: 3 }))
     ).taskArns!;
-    const { tasks } = await (
-      await c.ecs()
-    ).send(new DescribeTasksCommand({ cluster: "prod", tasks: arns, include: ["TAGS"] }));
+    const { tasks } = await stockEcs(s).send(
+      new DescribeTasksCommand({ cluster: "prod", tasks: arns, include: ["TAGS"] }),
+    );
     const ips = new Set<string>();
     for (const t of tasks!) {
       expect(t).toMatchObject({
@@ -437,7 +437,7 @@ describe("task lifecycle and mutations", () => {
       await (await c.ecs()).send(new ListTasksCommand({ cluster: "prod", desiredStatus: "STOPPED" }))
     ).taskArns!;
     expect(new Set(listedStopped)).toEqual(new Set([batch!.arn, ...stopped.map((t) => t.arn)]));
-    const d = (await (await c.ecs()).send(new DescribeTasksCommand({ cluster: "prod", tasks: [batch!.arn] })))
+    const d = (await stockEcs(s).send(new DescribeTasksCommand({ cluster: "prod", tasks: [batch!.arn] })))
       .tasks![0]!;
     expect(d).toMatchObject({ lastStatus: "STOPPED", desiredStatus: "STOPPED", stopCode: "UserInitiated" });
     expect(d.stoppedAt).toBeInstanceOf(Date);
