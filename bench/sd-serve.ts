@@ -4,7 +4,7 @@ import { Agent, get, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
 import { createSelfMetrics } from "../core/metrics.js";
-import { createApp } from "../core/server.js";
+import { createApp, listen } from "../core/server.js";
 import type { DiscoveredTarget } from "../sd/model.js";
 import { renderSdBody } from "../sd/httpsd.js";
 
@@ -76,8 +76,7 @@ export async function serveTargets(targets: DiscoveredTarget[]): Promise<{ serve
     discovery: { snapshot: () => ({ targets, version: 1, ready: true }), status: () => [] },
     registry: metrics.registry,
   });
-  const server = app.listen(0, "127.0.0.1");
-  await new Promise((r) => server.once("listening", r));
+  const server = await listen(app, "127.0.0.1", 0);
   return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 

@@ -1,9 +1,9 @@
 // The HTTP surface of the long-running bridge: /sd, /metrics, /healthz, /readyz, /status (JSON, or an HTML
 // page for browsers) and /explain.
-import express, { type Express, type NextFunction, type Request, type Response, type Router } from "express";
-import type { Server } from "node:http";
+import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import { createServer, type RequestListener, type Server } from "node:http";
 import type { Registry } from "prom-client";
-import { sdHandler } from "../sd/router.js";
+import { isSdRequest, sdHandler } from "../sd/endpoint.js";
 import { explainTask } from "../sd/explain.js";
 import { failureCauses } from "../sd/report.js";
 import { MAX_QUERY, StatusPageCache, type StatusView } from "../sd/status-page.js";
@@ -18,7 +18,11 @@ export interface AppDeps {
   routes?: readonly Router[];
 }
 
-export function createApp(deps: AppDeps): Express {
+/**
+ * The bridge's request listener: /sd is answered by a plain node handler (sd/endpoint.ts says why), every
+ * other path by the Express app.
+ */
+export function createApp(deps: AppDeps): RequestListener {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
@@ -31,12 +35,7 @@ export function createApp(deps: AppDeps): Express {
   };
   const pages = new StatusPageCache();
   const causes = () => failureCauses(deps.discovery.status(), deps.discovery.scopeStatus?.() ?? []);
-  // /sd first: it is the route polled most. Each topology route checks credentials itself.
-  app.get(
-    "/sd",
-    requireAuth,
-    sdHandler(() => deps.discovery.snapshot(), causes),
-  );
+  // Each route that reveals topology checks credentials itself (/sd in sd/endpoint.ts).
   for (const route of deps.routes ?? []) app.use(route);
   app.get("/metrics", requireAuth, async (_req, res) => {
     res.set("Content-Type", deps.registry.contentType);
@@ -92,13 +91,15 @@ export function createApp(deps: AppDeps): Express {
   app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
     res.status(500).json({ error: "internal error", name: err.name });
   });
-  return app;
+  const sd = sdHandler({ snapshot: () => deps.discovery.snapshot(), causes, auth: deps.auth });
+  return (req, res) => (isSdRequest(req) ? sd(req, res) : app(req, res));
 }
 
-export function listen(app: Express, host: string, port: number): Promise<Server> {
+export function listen(handler: RequestListener, host: string, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(server)));
+    const server = createServer(handler);
     server.on("error", reject);
+    server.listen(port, host, () => resolve(server));
     // Prometheus keeps connections alive between refreshes.
     server.keepAliveTimeout = 65_000;
   });

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSelfMetrics } from "../../core/metrics.js";
-import { createApp } from "../../core/server.js";
+import { createApp, listen } from "../../core/server.js";
 import { createAuthCheck } from "../../core/auth.js";
 import type { DiscoveredTarget } from "../../sd/model.js";
 import type { Snapshot } from "../../sd/refresh.js";
@@ -49,8 +49,7 @@ beforeAll(async () => {
   const metrics = createSelfMetrics({ defaults: false });
   const discovery = { snapshot: () => snap, status: () => [] };
   const app = createApp({ discovery, registry: metrics.registry });
-  server = app.listen(0, "127.0.0.1");
-  await new Promise((r) => server.once("listening", r));
+  server = await listen(app, "127.0.0.1", 0);
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
@@ -120,6 +119,26 @@ describe("GET /sd (http_sd contract)", () => {
     snap = { targets, version: 4, ready: true };
   });
 
+  it("HEAD and a trailing slash are /sd too; other methods are not found; a 503 says when to retry", async () => {
+    const get = await fetch(`${base}/sd`);
+    const head = await fetch(`${base}/sd`, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("etag")).toBe(get.headers.get("etag"));
+    expect(head.headers.get("content-length")).toBe(get.headers.get("content-length"));
+    expect(await head.text()).toBe("");
+    expect(await (await fetch(`${base}/sd/?cluster=prod`)).json()).toEqual(
+      await (await fetch(`${base}/sd?cluster=prod`)).json(),
+    );
+    const post = await fetch(`${base}/sd`, { method: "POST" });
+    expect(post.status).toBe(404);
+    expect(await post.json()).toEqual({ error: "not found" });
+    snap = { targets: [], version: 5, ready: false };
+    const notReady = await fetch(`${base}/sd`);
+    expect(notReady.headers.get("retry-after")).toBe("5");
+    expect(notReady.headers.get("content-type")).toBe("application/json; charset=utf-8");
+    snap = { targets, version: 6, ready: true };
+  });
+
   it("parseFilter keeps extra parameters another layer owns", () => {
     expect(parseFilter({ secret: "x", cluster: "a" }, ["secret"]).cluster).toEqual(new Set(["a"]));
     expect(() => parseFilter({ secret: "x" })).toThrow(/unknown query parameter "secret"/);
@@ -135,11 +154,13 @@ describe("optional auth on /sd and /metrics", () => {
       registry: metrics.registry,
       auth,
     });
-    const s = app.listen(0, "127.0.0.1");
-    await new Promise((r) => s.once("listening", r));
+    const s = await listen(app, "127.0.0.1", 0);
     const url = `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
     try {
-      expect((await fetch(`${url}/sd`)).status).toBe(401);
+      const denied = await fetch(`${url}/sd`);
+      expect(denied.status).toBe(401);
+      expect(denied.headers.get("www-authenticate")).toMatch(/^Bearer realm=/);
+      expect(await denied.json()).toEqual({ error: "missing or wrong credentials" });
       expect((await fetch(`${url}/metrics`)).status).toBe(401);
       expect((await fetch(`${url}/sd`, { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
       expect((await fetch(`${url}/sd`, { headers: { authorization: "Bearer t0ken" } })).status).toBe(200);

@@ -4,7 +4,7 @@ import { createSelfMetrics } from "../../core/metrics.js";
 import type { DiscoveredTarget } from "../../sd/model.js";
 import express from "express";
 import type { AddressInfo } from "node:net";
-import { sdHandler } from "../../sd/router.js";
+import { sdHandler } from "../../sd/endpoint.js";
 import { Discovery, type Source, type SourceRefresh } from "../../sd/refresh.js";
 
 const t = (addr: string, cluster: string): DiscoveredTarget => ({
@@ -244,10 +244,7 @@ describe("readiness per source", () => {
     const d = new Discovery({ sources: [ecs, cloudmap], metrics, logger: silentLogger, intervalSeconds: 30 });
     await d.refreshOnce();
     expect(d.snapshot().ready).toBe(false);
-    const app = express().get(
-      "/sd",
-      sdHandler(() => d.snapshot()),
-    );
+    const app = express().get("/sd", sdHandler({ snapshot: () => d.snapshot() }));
     const server = app.listen(0, "127.0.0.1");
     await new Promise((r) => server.once("listening", r));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

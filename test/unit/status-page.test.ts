@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { syntheticStatus, measure } from "../../bench/status-page.js";
 import { createAuthCheck } from "../../core/auth.js";
 import { createSelfMetrics } from "../../core/metrics.js";
-import { createApp } from "../../core/server.js";
+import { createApp, listen } from "../../core/server.js";
 import { explainTask } from "../../sd/explain.js";
 import type { DiscoveredTarget } from "../../sd/model.js";
 import type { UnitSkips } from "../../sd/skips.js";
@@ -217,8 +217,7 @@ describe("routes", () => {
       registry: createSelfMetrics({ defaults: false }).registry,
       ...(auth ? { auth } : {}),
     });
-    server = app.listen(0, "127.0.0.1");
-    await new Promise((r) => server!.once("listening", r));
+    server = await listen(app, "127.0.0.1", 0);
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
 
