@@ -1,8 +1,9 @@
-// The ECS client's wire protocol with one shortcut: a successful DescribeTasks answer is parsed with
-// JSON.parse instead of the SDK's schema walk. Re-describing every task every refresh (the default) made
-// that walk most of a steady refresh's CPU (about 40 µs per task). The shortcut skips only the conversion
-// of timestamps to Date and blobs to bytes; the task cache keeps neither (sd/ecs/slim.ts), and errors,
-// retries, signing and every other operation go through the SDK unchanged.
+// The ECS client's wire protocol with one shortcut: a successful ListTasks or DescribeTasks answer (the
+// calls every refresh makes) is parsed with JSON.parse instead of the SDK's schema walk. Re-describing
+// every task every refresh (the default) made that walk most of a steady refresh's CPU (about 40 µs per
+// task). The shortcut skips only the conversion of timestamps to Date and blobs to bytes; the task cache
+// keeps neither (sd/ecs/slim.ts), and errors, retries, signing and every other operation go through the
+// SDK unchanged.
 import { AwsJson1_1Protocol } from "@aws-sdk/core/protocols";
 import { collectBody } from "@smithy/core/protocols";
 import type { MetadataBearer, OperationSchema } from "@smithy/types";
@@ -10,7 +11,7 @@ import type { MetadataBearer, OperationSchema } from "@smithy/types";
 type DeserializeArgs = Parameters<AwsJson1_1Protocol["deserializeResponse"]>;
 
 /** Operations whose successful answers are read as plain JSON. */
-const PLAIN_JSON = new Set(["DescribeTasks"]);
+const PLAIN_JSON = new Set(["DescribeTasks", "ListTasks"]);
 
 export class EcsProtocol extends AwsJson1_1Protocol {
   override async deserializeResponse<Output extends MetadataBearer>(

@@ -1,4 +1,4 @@
-// The ECS client's DescribeTasks shortcut (core/ecs-protocol.ts) against the simulator: what the task
+// The ECS client's ListTasks and DescribeTasks shortcut (core/ecs-protocol.ts) against the simulator: what the task
 // cache keeps from a reply parsed with JSON.parse is exactly what it keeps from the SDK's schema walk, for
 // Fargate, EC2 bridge-mode and tagged tasks; AWS errors still arrive as the SDK's typed exceptions.
 import {
@@ -34,6 +34,11 @@ describe("EcsProtocol", () => {
     const stock = client(false);
     const fast = client(true);
     for (const cluster of ["prod-0", "prod-4"]) {
+      const listed = await stock.send(new ListTasksCommand({ cluster, maxResults: 30 }));
+      const fastListed = await fast.send(new ListTasksCommand({ cluster, maxResults: 30 }));
+      expect(fastListed.taskArns).toEqual(listed.taskArns);
+      expect(fastListed.nextToken).toBe(listed.nextToken);
+      expect(listed.nextToken).toBeDefined();
       const { taskArns } = await stock.send(new ListTasksCommand({ cluster }));
       expect(taskArns!.length).toBeGreaterThan(0);
       const input = { cluster, tasks: taskArns!.slice(0, 100), include: ["TAGS" as const] };
