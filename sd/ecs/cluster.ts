@@ -119,7 +119,11 @@ export async function refreshCluster(
         pending.catch(() => undefined); // awaited (and its error kept) in loadTaskDefinitions
         definitions.set(arn, pending);
       }
-    return r.found.map((t) => slimTask(t, strings));
+    // A re-described task whose state did not change keeps its projection: no new objects for it.
+    return r.found.map((t) => {
+      const known = t.taskArn === undefined ? undefined : previous.tasks.get(t.taskArn);
+      return known && sameTask(known, t) ? known : slimTask(t, strings);
+    });
   });
   deps.onDescribeFailures("DescribeTasks", failures);
   for (const t of described) if (t.taskArn) current.set(t.taskArn, t);
