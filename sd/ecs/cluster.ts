@@ -135,8 +135,12 @@ export async function refreshCluster(
     strings,
   };
   const tasks = [...current.values()];
-  const unavailable = await loadTaskDefinitions(deps, cluster, tasks, previous, next, definitions);
-  const facts = await loadFacts(deps, cluster, tasks, previous, next);
+  // Independent, and on different buckets: the EC2, ENI and service lookups run while the task
+  // definitions (their own bucket, often the cold refresh's longest) are still being described.
+  const [unavailable, facts] = await Promise.all([
+    loadTaskDefinitions(deps, cluster, tasks, previous, next, definitions),
+    loadFacts(deps, cluster, tasks, previous, next),
+  ]);
 
   const targets: DiscoveredTarget[] = [];
   let mapped = 0;
