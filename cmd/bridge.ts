@@ -1,7 +1,7 @@
 // The long-running bridge, wired: config -> AWS scopes -> registered sources -> refresh loop -> HTTP.
 import type { Server } from "node:http";
 import { createAuthCheck } from "../core/auth.js";
-import { destroyClients, type ClientOptions } from "../core/aws.js";
+import { destroyClients, loadSdkModules, type ClientOptions } from "../core/aws.js";
 import { buildScopes, type AwsScope } from "../core/scopes.js";
 import { ConfigError, type Config } from "./config.js";
 import { createLogger, type Logger } from "../core/log.js";
@@ -66,6 +66,10 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     ...(auth ? { auth } : {}),
     ...(stream ? { routes: [stream.router] } : {}),
   });
+  await loadSdkModules([
+    ...sources.flatMap((s) => s.awsServices ?? []),
+    ...(mode === "poll" ? (["cloudwatch"] as const) : []),
+  ]);
   let server: Server;
   try {
     server = await listen(app, config.listen.host, config.listen.port);

@@ -6,7 +6,7 @@
 import { setImmediate as setImmediateAsync } from "node:timers/promises";
 import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "../core/log.js";
-import { DEFAULT_CALL_TIMEOUT_SECONDS, failedOperation } from "../core/aws.js";
+import { DEFAULT_CALL_TIMEOUT_SECONDS, failedOperation, type ServiceKey } from "../core/aws.js";
 import type { SelfMetrics } from "../core/metrics.js";
 import { mergeTargets } from "./merge.js";
 import { compareTargets, type DiscoveredTarget, type SourceName } from "./model.js";
@@ -45,6 +45,8 @@ export interface Source {
   onChange?(listener: () => Promise<void>): void;
   /** Stops what the source runs on its own (event polling). */
   stop?(): Promise<void>;
+  /** The AWS services its refreshes call, whose SDK modules startup loads (core/aws.ts loadSdkModules). */
+  readonly awsServices?: readonly ServiceKey[];
 }
 
 interface UnitState {

@@ -70,6 +70,7 @@ type Listing = Settled<Namespace[]> | { ok: false; error: Error; assumeRole: tru
 
 export class CloudMapSource implements Source {
   readonly name = "cloudmap" as const;
+  readonly awsServices = ["servicediscovery"] as const;
   private readonly states: ScopeState[];
   private readonly targetOptions: TargetOptions;
   private readonly health: HealthFilter;

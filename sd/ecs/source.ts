@@ -4,7 +4,7 @@
 // not a failure retried forever; a cluster that fails keeps its last-good targets.
 import { ClusterNotFoundException } from "@aws-sdk/client-ecs";
 import { settle, UnitBackoff, type Settled } from "../../core/backoff.js";
-import { failedOperation } from "../../core/aws.js";
+import { failedOperation, type ServiceKey } from "../../core/aws.js";
 import { withCallCounts } from "../../core/calls.js";
 import type { Config } from "../../cmd/config.js";
 import type { Logger } from "../../core/log.js";
@@ -41,8 +41,12 @@ export class EcsSource implements Source {
   private collecting = new SkipCollector();
   private lastSkips = new Map<string, UnitSkips>();
 
+  /** ENI public IPs and EC2 hosts come from EC2; events mode reads SQS. */
+  readonly awsServices: readonly ServiceKey[];
+
   constructor(private readonly deps: EcsSourceDeps) {
     const { ecs } = deps.config;
+    this.awsServices = ["ecs", "ec2", ...(ecs.events.enabled ? (["sqs"] as const) : [])];
     this.opts = { optIn: ecs.optIn, labelPrefix: ecs.labelPrefix, portName: ecs.portName };
     // MISSING (a task or instance gone between the list and the describe) is the reason AWS gives in
     // practice: its series exist from the start, so an increase() over them sees the first failure.
