@@ -7,6 +7,8 @@ import {
   ECSClient,
   ListTasksCommand,
 } from "@aws-sdk/client-ecs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EcsProtocol } from "../../core/ecs-protocol.js";
 import { slimTask, StringTable } from "../../sd/ecs/slim.js";
@@ -59,6 +61,34 @@ describe("EcsProtocol", () => {
       expect(b.tasks!.some((t) => t.attachments?.some((x) => x.type === "ElasticNetworkInterface"))).toBe(
         true,
       );
+    }
+  });
+
+  it("decodes an answer whose multi-byte characters are split across chunks", async () => {
+    const body = Buffer.from(
+      JSON.stringify({
+        tasks: [{ taskArn: "arn:t", tags: [{ key: "team", value: "équipe-🚀" }] }],
+        failures: [],
+      }),
+    );
+    const cut = body.indexOf(Buffer.from("🚀")) + 2; // inside the 4-byte sequence
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
+      res.write(body.subarray(0, cut));
+      setTimeout(() => res.end(body.subarray(cut)), 10);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const fast = new ECSClient({
+        region: "us-east-1",
+        endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        credentials: { accessKeyId: "test", secretAccessKey: "test" },
+        protocol: EcsProtocol,
+      });
+      const out = await fast.send(new DescribeTasksCommand({ cluster: "c", tasks: ["arn:t"] }));
+      expect(out.tasks![0]!.tags).toEqual([{ key: "team", value: "équipe-🚀" }]);
+    } finally {
+      server.close();
     }
   });
 
