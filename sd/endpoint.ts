@@ -39,7 +39,7 @@ function sendJson(
 /** Serves GET and HEAD /sd; the caller routes only those here. */
 export function sdHandler(deps: SdEndpointDeps): SdHandler {
   const cache = new SdCache();
-  return (req, res) => {
+  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (deps.auth && !deps.auth(req.headers.authorization))
       return sendJson(
         res,
@@ -68,20 +68,21 @@ export function sdHandler(deps: SdEndpointDeps): SdHandler {
         },
         { "Retry-After": "5" },
       );
-    cache.get(snap.version, snap.targets, filter).then(
-      (body) => {
-        const out = negotiateSd(body, {
-          ifNoneMatch: req.headers["if-none-match"],
-          acceptEncoding: req.headers["accept-encoding"],
-        });
-        if (!out.payload) return void res.writeHead(out.status, out.headers).end();
-        res.writeHead(out.status, { ...out.headers, "Content-Length": out.payload.length });
-        res.end(req.method === "HEAD" ? undefined : out.payload);
-      },
-      // Never a stack trace: the same answer as the app's error handler.
-      (err: Error) => sendJson(res, 500, { error: "internal error", name: err.name }),
-    );
+    const body = await cache.get(snap.version, snap.targets, filter);
+    const out = negotiateSd(body, {
+      ifNoneMatch: req.headers["if-none-match"],
+      acceptEncoding: req.headers["accept-encoding"],
+    });
+    if (!out.payload) return void res.writeHead(out.status, out.headers).end();
+    res.writeHead(out.status, { ...out.headers, "Content-Length": out.payload.length });
+    res.end(req.method === "HEAD" ? undefined : out.payload);
   };
+  return (req, res) =>
+    void serve(req, res).catch((err: unknown) => {
+      // Never a stack trace, and never an exception out of the server: the app's error handler's answer.
+      if (res.headersSent) return void res.destroy();
+      sendJson(res, 500, { error: "internal error", name: err instanceof Error ? err.name : "Error" });
+    });
 }
 
 /** Whether a request is for /sd (GET or HEAD, any query): the requests sdHandler answers. */

@@ -145,6 +145,35 @@ describe("GET /sd (http_sd contract)", () => {
   });
 });
 
+describe("a failure inside /sd", () => {
+  it("answers 500 with a JSON reason and no stack, and the server keeps serving", async () => {
+    let broken = true;
+    const app = createApp({
+      discovery: {
+        snapshot: () => {
+          if (broken) throw new TypeError("snapshot exploded at /some/path.ts:1");
+          return snap;
+        },
+        status: () => [],
+      },
+      registry: createSelfMetrics({ defaults: false }).registry,
+    });
+    const s = await listen(app, "127.0.0.1", 0);
+    const url = `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+    try {
+      const res = await fetch(`${url}/sd`);
+      expect(res.status).toBe(500);
+      const text = await res.text();
+      expect(JSON.parse(text)).toEqual({ error: "internal error", name: "TypeError" });
+      expect(text).not.toMatch(/exploded|path\.ts/);
+      broken = false;
+      expect((await fetch(`${url}/sd`)).status).toBe(200);
+    } finally {
+      s.close();
+    }
+  });
+});
+
 describe("optional auth on /sd and /metrics", () => {
   it("requires the bearer token, leaves health endpoints open", async () => {
     const metrics = createSelfMetrics({ defaults: false });
