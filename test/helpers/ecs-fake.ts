@@ -11,6 +11,10 @@ import {
 } from "@aws-sdk/client-ecs";
 import { EC2ServiceException } from "@aws-sdk/client-ec2";
 import type { AwsScope } from "../../core/scopes.js";
+import { silentLogger } from "../../core/log.js";
+import { createSelfMetrics } from "../../core/metrics.js";
+import { EcsSource, type EcsSourceDeps } from "../../sd/ecs/source.js";
+import { testConfig } from "./config.js";
 import type { AwsClients } from "../../core/aws.js";
 import {
   DESCRIBE_BATCH,
@@ -25,7 +29,7 @@ import {
   type Tags,
 } from "../../sd/ecs/api.js";
 import { taskEniAddress } from "../../sd/ecs/targets.js";
-import { CLUSTER_ARN } from "./ecs-fixtures.js";
+import { CLUSTER, CLUSTER_ARN } from "./ecs-fixtures.js";
 
 export interface EcsWorld {
   /** Cluster ARNs; by default CLUSTER_ARN. */
@@ -224,4 +228,22 @@ export class FakeEcsApi implements EcsApi {
 /** A scope for a source whose API is faked: its clients are never called. */
 export function fakeScope(key = "default/us-east-1"): AwsScope {
   return { key, region: "us-east-1", clients: {} as AwsClients };
+}
+
+/** An ECS source over `api` in one fake scope, silent unless given a logger, with its own metrics. */
+export function fakeEcsSource(
+  api: FakeEcsApi,
+  env: Record<string, string> = { BRIDGE_CLUSTERS: CLUSTER },
+  opts: Partial<Pick<EcsSourceDeps, "now" | "logger">> = {},
+): { src: EcsSource; metrics: ReturnType<typeof createSelfMetrics> } {
+  const metrics = createSelfMetrics({ defaults: false });
+  const src = new EcsSource({
+    scopes: [fakeScope()],
+    config: testConfig(env),
+    metrics,
+    api: () => api,
+    ...opts,
+    logger: opts.logger ?? silentLogger,
+  });
+  return { src, metrics };
 }

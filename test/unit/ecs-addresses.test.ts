@@ -3,13 +3,9 @@
 // published as soon as AWS answers a real address.
 import type { Task } from "@aws-sdk/client-ecs";
 import { describe, expect, it } from "vitest";
-import { silentLogger } from "../../core/log.js";
-import { createSelfMetrics } from "../../core/metrics.js";
-import { EcsSource } from "../../sd/ecs/source.js";
 import { validAddress } from "../../sd/model.js";
-import { testConfig } from "../helpers/config.js";
-import { FakeEcsApi, fakeScope } from "../helpers/ecs-fake.js";
-import { CLUSTER, fargateTask, taskDefinition, tdArn } from "../helpers/ecs-fixtures.js";
+import { FakeEcsApi, fakeEcsSource } from "../helpers/ecs-fake.js";
+import { fargateTask, taskDefinition, tdArn } from "../helpers/ecs-fixtures.js";
 
 const TD = taskDefinition("api", 1, "awsvpc", [
   {
@@ -47,14 +43,7 @@ describe("ECS task addresses", () => {
       ],
     };
     const api = new FakeEcsApi(world);
-    const metrics = createSelfMetrics({ defaults: false });
-    const src = new EcsSource({
-      scopes: [fakeScope()],
-      config: testConfig({ BRIDGE_CLUSTERS: CLUSTER }),
-      metrics,
-      logger: silentLogger,
-      api: () => api,
-    });
+    const { src, metrics } = fakeEcsSource(api);
     const targetsOf = async () => {
       const [unit] = (await src.refresh()).units;
       if (!unit?.ok) throw unit?.error ?? new Error("no unit");

@@ -2,12 +2,8 @@
 // and the same values as it computes them, from the typed fake's answers to the same calls.
 import type { Task } from "@aws-sdk/client-ecs";
 import { describe, expect, it } from "vitest";
-import { createSelfMetrics } from "../../core/metrics.js";
-import { silentLogger } from "../../core/log.js";
 import { ECS_LABELS } from "../../sd/ecs/labels.js";
-import { EcsSource } from "../../sd/ecs/source.js";
-import { testConfig } from "../helpers/config.js";
-import { FakeEcsApi, fakeScope, type EcsWorld } from "../helpers/ecs-fake.js";
+import { FakeEcsApi, fakeEcsSource, type EcsWorld } from "../helpers/ecs-fake.js";
 import {
   CLUSTER,
   CLUSTER_ARN,
@@ -228,13 +224,7 @@ const CASES: Case[] = [
 describe("native ECS labels per task shape", () => {
   it.each(CASES)("$shape", async ({ world, task, labels }) => {
     const ecs = new FakeEcsApi({ ...world, taskDefs: DEFS, tasks: [task] });
-    const src = new EcsSource({
-      scopes: [fakeScope()],
-      config: testConfig({ BRIDGE_CLUSTERS: CLUSTER }),
-      metrics: createSelfMetrics({ defaults: false }),
-      logger: silentLogger,
-      api: () => ecs,
-    });
+    const { src } = fakeEcsSource(ecs);
     const [unit] = (await src.refresh()).units;
     if (!unit?.ok) throw new Error("the cluster unit failed");
     if (labels === "skipped") {

@@ -1,8 +1,5 @@
 // Every ECS skip reason is recorded per task and container, with a sentence a person can act on.
 import { describe, expect, it } from "vitest";
-import { createSelfMetrics } from "../../core/metrics.js";
-import { silentLogger } from "../../core/log.js";
-import { EcsSource } from "../../sd/ecs/source.js";
 import {
   buildTaskTargets,
   SKIP_REASONS,
@@ -11,8 +8,7 @@ import {
   type SkipReason,
 } from "../../sd/ecs/targets.js";
 import { SkipCollector } from "../../sd/skips.js";
-import { testConfig } from "../helpers/config.js";
-import { FakeEcsApi, fakeScope } from "../helpers/ecs-fake.js";
+import { FakeEcsApi, fakeEcsSource } from "../helpers/ecs-fake.js";
 import {
   CLUSTER,
   ciArn,
@@ -118,7 +114,6 @@ describe("ECS skip records", () => {
   });
 
   it("the source counts no_opt_in and keeps the last refresh's records per unit", async () => {
-    const metrics = createSelfMetrics({ defaults: false });
     const api = new FakeEcsApi({
       taskDefs: [awsvpc],
       tasks: [
@@ -126,13 +121,7 @@ describe("ECS skip records", () => {
         fargateTask("t2", awsvpc.taskDefinitionArn!, "10.0.0.2", { lastStatus: "PROVISIONING" }),
       ],
     });
-    const src = new EcsSource({
-      scopes: [fakeScope()],
-      config: testConfig({ BRIDGE_CLUSTERS: CLUSTER }),
-      metrics,
-      logger: silentLogger,
-      api: () => api,
-    });
+    const { src, metrics } = fakeEcsSource(api);
     await src.refresh();
     const skipped = (await metrics.skipped.get()).values;
     expect(skipped.find((v) => v.labels.reason === "no_opt_in")?.value).toBe(1);

@@ -2,12 +2,12 @@ import type { Task, TaskDefinition } from "@aws-sdk/client-ecs";
 import { describe, expect, it } from "vitest";
 import { createSelfMetrics } from "../../core/metrics.js";
 import { silentLogger } from "../../core/log.js";
-import { EcsSource, type EcsSourceDeps } from "../../sd/ecs/source.js";
+import { EcsSource } from "../../sd/ecs/source.js";
 import { Discovery } from "../../sd/refresh.js";
 import { OnDemandDiscovery } from "../../lambda/freshness.js";
 import type { DiscoveredTarget } from "../../sd/model.js";
 import { testConfig } from "../helpers/config.js";
-import { FakeEcsApi, fakeScope } from "../helpers/ecs-fake.js";
+import { FakeEcsApi, fakeEcsSource, fakeScope } from "../helpers/ecs-fake.js";
 import {
   CLUSTER,
   CLUSTER_ARN,
@@ -26,25 +26,6 @@ import {
 } from "../../sd/ecs/scope.js";
 import { EC2ServiceException } from "@aws-sdk/client-ec2";
 import { createLogger } from "../../core/log.js";
-
-type SourceOptions = Partial<Pick<EcsSourceDeps, "now" | "logger">>;
-
-function source(
-  api: FakeEcsApi,
-  env: Record<string, string> = { BRIDGE_CLUSTERS: CLUSTER },
-  opts: SourceOptions = {},
-) {
-  const metrics = createSelfMetrics({ defaults: false });
-  const src = new EcsSource({
-    scopes: [fakeScope()],
-    config: testConfig(env),
-    metrics,
-    api: () => api,
-    ...opts,
-    logger: opts.logger ?? silentLogger,
-  });
-  return { src, metrics };
-}
 
 const FIRST = { BRIDGE_CLUSTERS: CLUSTER };
 /** Known tasks described again only every third refresh, so the tests below see what is cached between. */
@@ -75,7 +56,7 @@ describe("ECS source response shapes", () => {
       taskDefs: [td],
       tasks: [fargateTask("t1", tdArn("api", 3), "10.0.1.5", { tags: { "cost-center": "42" } })],
     });
-    const { src } = source(ecs);
+    const { src } = fakeEcsSource(ecs);
     const [t] = await targetsOf(src);
     expect(t!.group.targets).toEqual(["10.0.1.5:9100"]);
     expect(t!.cluster).toBe("prod");
@@ -119,7 +100,7 @@ describe("ECS source response shapes", () => {
       containerInstances: [{ containerInstanceArn: ciArn("ci1"), ec2InstanceId: "i-0aaa" }],
       ec2Ips: { "i-0aaa": "10.0.3.9" },
     });
-    const [t] = await targetsOf(source(ecs).src);
+    const [t] = await targetsOf(fakeEcsSource(ecs).src);
     expect(t!.group.targets).toEqual(["10.0.2.7:9100"]);
     expect(t!.group.labels.__meta_ecs_ec2_instance_id).toBe("i-0aaa");
     expect(t!.group.labels.__meta_ecs_container_instance_arn).toBe(ciArn("ci1"));
@@ -152,7 +133,7 @@ describe("ECS source response shapes", () => {
       ],
       ec2Ips: { "i-01": "10.0.3.1", "i-02": "10.0.3.2" },
     });
-    const ts = await targetsOf(source(ecs).src);
+    const ts = await targetsOf(fakeEcsSource(ecs).src);
     expect(addresses(ts)).toEqual(["10.0.3.1:32768", "10.0.3.2:32771"]);
     const t1 = ts.find((t) => t.group.targets[0] === "10.0.3.1:32768")!;
     expect(t1.group.labels).toMatchObject({
@@ -174,7 +155,7 @@ describe("ECS source response shapes", () => {
       containerInstances: [{ containerInstanceArn: ciArn("ci1"), ec2InstanceId: "i-01" }],
       ec2Ips: { "i-01": "10.0.3.1" },
     });
-    const { src, metrics } = source(ecs);
+    const { src, metrics } = fakeEcsSource(ecs);
     expect(await targetsOf(src)).toEqual([]);
     const skipped = await metrics.skipped.get();
     expect(skipped.values.find((v) => v.labels.reason === "unresolved_host_port")?.value).toBe(1);
@@ -205,7 +186,7 @@ describe("ECS source response shapes", () => {
       ],
       ec2Ips: { "i-01": "10.0.3.1" },
     });
-    const { src, metrics } = source(ecs);
+    const { src, metrics } = fakeEcsSource(ecs);
     expect(addresses(await targetsOf(src))).toEqual(["10.0.3.1:32768"]);
     expect(ecs.requests.DescribeInstances.flat()).toEqual(["i-01"]);
     const skipped = await metrics.skipped.get();
@@ -224,7 +205,7 @@ describe("ECS source response shapes", () => {
       containerInstances: [{ containerInstanceArn: ciArn("ci1"), ec2InstanceId: "i-09" }],
       ec2Ips: { "i-09": "10.0.9.9" },
     });
-    const [t] = await targetsOf(source(ecs).src);
+    const [t] = await targetsOf(fakeEcsSource(ecs).src);
     expect(t!.group.targets).toEqual(["10.0.9.9:9100"]);
     // Standalone task: a group but no service.
     expect(t!.group.labels.__meta_ecs_task_group).toBe("family:node");
@@ -257,7 +238,7 @@ describe("ECS source response shapes", () => {
         fargateTask("t1", tdArn("multi", 1), "10.0.1.9", { containers: ["app", "envoy", "log-router"] }),
       ],
     });
-    const ts = await targetsOf(source(ecs).src);
+    const ts = await targetsOf(fakeEcsSource(ecs).src);
     expect(addresses(ts)).toEqual(["10.0.1.9:9100", "10.0.1.9:9200", "10.0.1.9:9300", "10.0.1.9:9901"]);
     const by = (a: string) => ts.find((t) => t.group.targets[0] === a)!.group.labels;
     expect(by("10.0.1.9:9200")).toMatchObject({
@@ -287,16 +268,18 @@ describe("ECS source response shapes", () => {
     const ecs = new FakeEcsApi({ taskDefs: [td], tasks: [fargateTask("t1", tdArn("named", 1), "10.0.1.2")] });
     expect(
       addresses(
-        await targetsOf(source(ecs, { BRIDGE_CLUSTERS: CLUSTER, BRIDGE_ECS_OPT_IN: "port-name" }).src),
+        await targetsOf(fakeEcsSource(ecs, { BRIDGE_CLUSTERS: CLUSTER, BRIDGE_ECS_OPT_IN: "port-name" }).src),
       ),
     ).toEqual(["10.0.1.2:9464"]);
     expect(
       addresses(
-        await targetsOf(source(ecs, { BRIDGE_CLUSTERS: CLUSTER, BRIDGE_ECS_OPT_IN: "all-named-ports" }).src),
+        await targetsOf(
+          fakeEcsSource(ecs, { BRIDGE_CLUSTERS: CLUSTER, BRIDGE_ECS_OPT_IN: "all-named-ports" }).src,
+        ),
       ),
     ).toEqual(["10.0.1.2:8080", "10.0.1.2:9464"]);
     // Default opt-in is labels only: nothing here opts in.
-    expect(await targetsOf(source(ecs).src)).toEqual([]);
+    expect(await targetsOf(fakeEcsSource(ecs).src)).toEqual([]);
   });
 
   it("a port declared by labels is not added again, without its path, by a port-name opt-in", async () => {
@@ -312,7 +295,9 @@ describe("ECS source response shapes", () => {
     ]);
     const ecs = new FakeEcsApi({ taskDefs: [td], tasks: [fargateTask("t1", tdArn("both", 1), "10.0.1.4")] });
     for (const optIn of ["labels,port-name", "labels,all-named-ports"]) {
-      const ts = await targetsOf(source(ecs, { BRIDGE_CLUSTERS: CLUSTER, BRIDGE_ECS_OPT_IN: optIn }).src);
+      const ts = await targetsOf(
+        fakeEcsSource(ecs, { BRIDGE_CLUSTERS: CLUSTER, BRIDGE_ECS_OPT_IN: optIn }).src,
+      );
       const at9464 = ts.filter((t) => t.group.targets[0] === "10.0.1.4:9464");
       expect(
         at9464.map((t) => t.group.labels.__metrics_path__),
@@ -321,7 +306,7 @@ describe("ECS source response shapes", () => {
     }
     // A named port that no label declares is still opted in.
     const all = await targetsOf(
-      source(ecs, { BRIDGE_CLUSTERS: CLUSTER, BRIDGE_ECS_OPT_IN: "labels,all-named-ports" }).src,
+      fakeEcsSource(ecs, { BRIDGE_CLUSTERS: CLUSTER, BRIDGE_ECS_OPT_IN: "labels,all-named-ports" }).src,
     );
     expect(addresses(all)).toEqual(["10.0.1.4:9464", "10.0.1.4:9500"]);
   });
@@ -335,7 +320,10 @@ describe("ECS source response shapes", () => {
       taskDefs: [td],
       tasks: [fargateTask("t1", tdArn("p", 1), "10.0.1.3", { containers: ["a", "b"] })],
     });
-    const { src, metrics } = source(ecs, { BRIDGE_CLUSTERS: CLUSTER, BRIDGE_ECS_LABEL_PREFIX: "SCRAPE_" });
+    const { src, metrics } = fakeEcsSource(ecs, {
+      BRIDGE_CLUSTERS: CLUSTER,
+      BRIDGE_ECS_LABEL_PREFIX: "SCRAPE_",
+    });
     expect(addresses(await targetsOf(src))).toEqual(["10.0.1.3:9100"]);
     const skipped = await metrics.skipped.get();
     expect(skipped.values.find((v) => v.labels.reason === "bad_port_label")?.value).toBe(1);
@@ -357,7 +345,7 @@ describe("ECS source response shapes", () => {
       containers: [{ name: "app", networkInterfaces: [{ privateIpv4Address: "10.0.0.1" }] }],
     };
     const ecs = new FakeEcsApi({ taskDefs: [td], tasks: [task] });
-    const [t] = await targetsOf(source(ecs).src);
+    const [t] = await targetsOf(fakeEcsSource(ecs).src);
     expect(t!.group.targets).toEqual(["10.0.0.1:9100"]);
     expect(t!.group.labels).not.toHaveProperty("__meta_ecs_health_status");
     expect(t!.group.labels).not.toHaveProperty("__meta_ecs_subnet_id");
@@ -370,7 +358,7 @@ describe("ECS source response shapes", () => {
       tasks: [fargateTask("new", tdArn("api", 3), "10.0.1.8", { lastStatus: "PROVISIONING" })],
     };
     const ecs = new FakeEcsApi(world);
-    const { src, metrics } = source(ecs, CADENCE_3);
+    const { src, metrics } = fakeEcsSource(ecs, CADENCE_3);
     expect(await targetsOf(src)).toEqual([]);
     expect((await metrics.skipped.get()).values.find((v) => v.labels.reason === "not_running")?.value).toBe(
       1,
@@ -392,7 +380,7 @@ describe("ECS source response shapes", () => {
     );
     const world = { taskDefs: [td], tasks };
     const ecs = new FakeEcsApi(world);
-    const { src } = source(ecs, CADENCE_3);
+    const { src } = fakeEcsSource(ecs, CADENCE_3);
     expect(await targetsOf(src)).toHaveLength(250);
     expect(ecs.calls.ListTasks).toBe(1);
     expect(ecs.calls.DescribeTasks).toBe(3);
@@ -438,7 +426,7 @@ describe("ECS source response shapes", () => {
       }
     }
     const ecs = new SlowSecondBatch({ taskDefs: [tdA, tdB], tasks });
-    const { src } = source(ecs);
+    const { src } = fakeEcsSource(ecs);
     expect(await targetsOf(src)).toHaveLength(150);
     expect(definitionsAskedBeforeLastAnswer).toEqual([tdArn("api", 3)]);
     expect(ecs.requests.DescribeTaskDefinition.sort()).toEqual([tdArn("api", 3), tdArn("web", 1)]);
@@ -451,7 +439,7 @@ describe("ECS source response shapes", () => {
     ]);
     const world = { taskDefs: [td1, td2], tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1")] };
     const ecs = new FakeEcsApi(world);
-    const { src } = source(ecs);
+    const { src } = fakeEcsSource(ecs);
     await targetsOf(src);
     expect(ecs.calls.DescribeTaskDefinition).toBe(1);
     // A deployment rolls out revision 4: only that definition is fetched.
@@ -471,7 +459,7 @@ describe("ECS source response shapes", () => {
     );
     const tasks = defs.map((_, i) => fargateTask(`t${i}`, tdArn(`svc${i}`, 1), `10.0.4.${i + 1}`));
     const ecs = new FakeEcsApi({ taskDefs: defs, tasks });
-    const { src } = source(ecs);
+    const { src } = fakeEcsSource(ecs);
     expect(await targetsOf(src)).toHaveLength(12);
     expect(ecs.calls.DescribeTaskDefinition).toBe(12);
     // A task that is replaced (described again) finds its definition in what the last refresh kept.
@@ -485,7 +473,7 @@ describe("ECS source response shapes", () => {
     const td2 = taskDefinition("api", 4, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
     const old = fargateTask("a", tdArn("api", 3), "10.0.0.1");
     const ecs = new FakeEcsApi({ taskDefs: [td1, td2], tasks: [old] });
-    const { src } = source(ecs);
+    const { src } = fakeEcsSource(ecs);
     await targetsOf(src);
     ecs.world.tasks = [fargateTask("b", tdArn("api", 4), "10.0.0.2")];
     await targetsOf(src);
@@ -511,7 +499,7 @@ describe("ECS source response shapes", () => {
       ec2Ips: { "i-01": "10.0.3.1" },
     });
     let now = 1_000_000; // lru-cache reads a start time of 0 as "no TTL"
-    const { src } = source(ecs, FIRST, { now: () => now });
+    const { src } = fakeEcsSource(ecs, FIRST, { now: () => now });
     await targetsOf(src);
     ecs.world.tasks = [onCi1("t2")]; // replaced on the same instance: nothing about the host is asked again
     expect(addresses(await targetsOf(src))).toEqual(["10.0.3.1:32768"]);
@@ -537,7 +525,7 @@ describe("ECS source response shapes", () => {
     let now = 1_000_000;
     const lines: string[] = [];
     const logger = createLogger("info", (l) => lines.push(l));
-    const { src, metrics } = source(ecs, FIRST, { now: () => now, logger });
+    const { src, metrics } = fakeEcsSource(ecs, FIRST, { now: () => now, logger });
     const warnings = () => lines.filter((l) => l.includes("DescribeTaskDefinition failed")).length;
     const unavailable = async () =>
       (await metrics.skipped.get()).values.find((v) => v.labels.reason === "task_definition_unavailable")
@@ -582,7 +570,7 @@ describe("ECS source response shapes", () => {
     const ecs = new FakeEcsApi({ taskDefs: [gone], tasks: [fargateTask("g", tdArn("gone", 1), "10.0.0.2")] });
     const lines: string[] = [];
     const logger = createLogger("info", (l) => lines.push(l));
-    const { src } = source(ecs, FIRST, { now: () => 1_000_000, logger });
+    const { src } = fakeEcsSource(ecs, FIRST, { now: () => 1_000_000, logger });
     for (const error of [
       new Error("Rate exceeded"),
       Object.assign(new Error("internal"), { name: "ServerException" }),
@@ -605,7 +593,7 @@ describe("ECS source response shapes", () => {
       taskDefs: [v3, v4],
       tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1")],
     });
-    const { src } = source(ecs);
+    const { src } = fakeEcsSource(ecs);
     await targetsOf(src);
     // A deployment starts while DescribeTaskDefinition is throttled: the new revision's task waits.
     ecs.world.failing = { DescribeTaskDefinition: new Error("Rate exceeded") };
@@ -621,7 +609,7 @@ describe("ECS source response shapes", () => {
   it("all clusters via ListClusters when none are configured", async () => {
     const td = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
     const ecs = new FakeEcsApi({ taskDefs: [td], tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1")] });
-    const r = await source(ecs, {}).src.refresh();
+    const r = await fakeEcsSource(ecs, {}).src.refresh();
     expect(ecs.calls.ListClusters).toBe(1);
     expect(r.units.map((u) => u.unit)).toEqual(["default/us-east-1/prod"]);
     expect(ecs.calls).toMatchObject({ ListTasks: 1, DescribeTasks: 1, DescribeTaskDefinition: 1 });
@@ -660,7 +648,7 @@ describe("ECS source response shapes", () => {
   it("a configured cluster that does not exist is reported absent (ok, empty, a metric), not failed", async () => {
     const td = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
     const ecs = new FakeEcsApi({ taskDefs: [td], tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1")] });
-    const { src, metrics } = source(ecs, { BRIDGE_CLUSTERS: "prod,gone" });
+    const { src, metrics } = fakeEcsSource(ecs, { BRIDGE_CLUSTERS: "prod,gone" });
     const r = await src.refresh();
     const byUnit = Object.fromEntries(r.units.map((u) => [u.unit, u]));
     expect(byUnit["default/us-east-1/prod"]).toMatchObject({ ok: true });
@@ -683,7 +671,7 @@ describe("ECS source response shapes", () => {
   it("a cluster deleted after it was described (ListTasks: ClusterNotFoundException) is reported absent", async () => {
     const td = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
     const ecs = new FakeEcsApi({ taskDefs: [td], tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1")] });
-    const { src } = source(ecs);
+    const { src } = fakeEcsSource(ecs);
     expect(await targetsOf(src)).toHaveLength(1);
     ecs.world.clusters = [];
     const r = await src.refresh();
@@ -698,7 +686,7 @@ describe("health status freshness", () => {
     const starting: Task = { ...fargateTask("h1", tdArn("api", 5), "10.0.7.1"), healthStatus: "UNKNOWN" };
     const world = { taskDefs: [td], tasks: [starting] };
     const ecs = new FakeEcsApi(world);
-    const { src } = source(ecs, CADENCE_3);
+    const { src } = fakeEcsSource(ecs, CADENCE_3);
     const [first] = await targetsOf(src);
     expect(first!.group.labels.__meta_ecs_health_status).toBe("UNKNOWN");
     world.tasks = [{ ...starting, healthStatus: "HEALTHY" }];
@@ -713,7 +701,7 @@ describe("health status freshness", () => {
     const td = taskDefinition("api", 6, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
     const task: Task = { ...fargateTask("h2", tdArn("api", 6), "10.0.7.2"), healthStatus: "UNKNOWN" };
     const ecs = new FakeEcsApi({ taskDefs: [td], tasks: [task] });
-    const { src } = source(ecs, CADENCE_3);
+    const { src } = fakeEcsSource(ecs, CADENCE_3);
     await targetsOf(src);
     await targetsOf(src);
     expect(ecs.calls.DescribeTasks).toBe(1);
@@ -725,7 +713,7 @@ describe("health status freshness", () => {
     const healthy = fargateTask("h3", tdArn("api", 5), "10.0.7.3", { tags: { tier: "gold" } });
     const world = { taskDefs: [td], tasks: [healthy] };
     const ecs = new FakeEcsApi(world);
-    const { src } = source(ecs);
+    const { src } = fakeEcsSource(ecs);
     const [before] = await targetsOf(src);
     expect(before!.group.labels).toMatchObject({
       __meta_ecs_health_status: "HEALTHY",
@@ -748,7 +736,7 @@ describe("work proportional to change", () => {
     const moved: Task = { ...fargateTask("r2", tdArn("api", 7), "10.0.8.2"), version: 5 };
     const world = { taskDefs: [td], tasks: [same, moved] };
     const ecs = new FakeEcsApi(world);
-    const { src } = source(ecs);
+    const { src } = fakeEcsSource(ecs);
     const byAddress = async () => new Map((await targetsOf(src)).map((t) => [t.group.targets[0], t]));
     const first = await byAddress();
     const second = await byAddress();
@@ -784,7 +772,7 @@ describe("calls shared, failures counted and contained", () => {
       taskDefs: [td],
       tasks: [fargateTask("a", tdArn("api", 3), "10.0.0.1"), elsewhere],
     });
-    const r = await source(ecs, { BRIDGE_CLUSTERS: `${CLUSTER},other` }).src.refresh();
+    const r = await fakeEcsSource(ecs, { BRIDGE_CLUSTERS: `${CLUSTER},other` }).src.refresh();
     expect(r.units.every((u) => u.ok)).toBe(true);
     expect(ecs.requests.DescribeTaskDefinition).toEqual([tdArn("api", 3)]);
   });
@@ -825,7 +813,7 @@ describe("calls shared, failures counted and contained", () => {
       })),
       ec2Ips: Object.fromEntries(names.map((c, i) => [hostOf(c), `10.0.3.${i + 1}`])),
     });
-    const { src } = source(ecs, { BRIDGE_CLUSTERS: names.join(",") });
+    const { src } = fakeEcsSource(ecs, { BRIDGE_CLUSTERS: names.join(",") });
     const r = await src.refresh();
     expect(r.units.map((u) => [u.unit, u.ok && u.targets.length])).toEqual(
       names.map((c) => [`default/us-east-1/${c}`, 2]),
@@ -840,7 +828,7 @@ describe("calls shared, failures counted and contained", () => {
     // A task listed, then gone before it is described: DescribeTasks answers it as a MISSING failure.
     const listTasks = ecs.listTasks.bind(ecs);
     ecs.listTasks = async (cluster) => [...(await listTasks(cluster)), taskArn("gone")];
-    const { src, metrics } = source(ecs);
+    const { src, metrics } = fakeEcsSource(ecs);
     expect(addresses(await targetsOf(src))).toEqual(["10.0.0.1:9100"]);
     // Series start at 0 (so increase() sees the first failure); only this one has counted.
     expect((await metrics.ecsDescribeFailures.get()).values.filter((v) => v.value > 0)).toEqual([
@@ -868,7 +856,7 @@ describe("calls shared, failures counted and contained", () => {
       ec2Ips: { "i-01": "10.0.3.1" },
       failing: { DescribeInstances: new Error("Rate exceeded") },
     });
-    const { src, metrics } = source(ecs);
+    const { src, metrics } = fakeEcsSource(ecs);
     expect(addresses(await targetsOf(src))).toEqual(["10.0.0.1:9100"]);
     expect((await metrics.skipped.get()).values.find((v) => v.labels.reason === "no_host_ip")?.value).toBe(1);
     ecs.world.failing = {};
