@@ -7,7 +7,7 @@ import { isSdRequest, sdHandler } from "../sd/endpoint.js";
 import { explainTask } from "../sd/explain.js";
 import { failureCauses } from "../sd/report.js";
 import { MAX_QUERY, StatusPageCache, type StatusView } from "../sd/status-page.js";
-import type { AuthCheck } from "./auth.js";
+import { refuseUnauthenticated, type AuthCheck } from "./auth.js";
 
 export interface AppDeps {
   /** Discovery; the optional parts are absent on surfaces without AWS scopes (benchmarks, static test stubs). */
@@ -28,10 +28,7 @@ export function createApp(deps: AppDeps): RequestListener {
   app.set("etag", false);
   const requireAuth = (req: Request, res: Response, next: NextFunction): void => {
     if (!deps.auth || deps.auth(req.headers.authorization)) return next();
-    res
-      .status(401)
-      .set("WWW-Authenticate", 'Bearer realm="ecs-prometheus-bridge", Basic realm="ecs-prometheus-bridge"');
-    res.json({ error: "missing or wrong credentials" });
+    refuseUnauthenticated(res);
   };
   const pages = new StatusPageCache();
   const causes = () => failureCauses(deps.discovery.status(), deps.discovery.scopeStatus?.() ?? []);

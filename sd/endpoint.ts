@@ -6,6 +6,7 @@
 // bench, 16 connections) the heap grew by 60-130 MiB before a full GC and throughput was a third of this.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseQuery } from "node:querystring";
+import { refuseUnauthenticated, type AuthCheck } from "../core/auth.js";
 import type { Snapshot } from "./refresh.js";
 import type { FailureCause } from "./report.js";
 import { BadRequest, SdCache, listReady, negotiateSd, parseFilter, type SdFilter } from "./httpsd.js";
@@ -17,7 +18,7 @@ export interface SdEndpointDeps {
   /** Why discovery is not ready, in the 503 body (the failing step and its fix). */
   causes?: () => FailureCause[];
   /** Checks the Authorization header; absent when the endpoint is open. */
-  auth?: (authorization: string | undefined) => boolean;
+  auth?: AuthCheck;
 }
 
 /** The JSON error answers, as the rest of the app's (Express's res.json) writes them. */
@@ -40,13 +41,7 @@ function sendJson(
 export function sdHandler(deps: SdEndpointDeps): SdHandler {
   const cache = new SdCache();
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (deps.auth && !deps.auth(req.headers.authorization))
-      return sendJson(
-        res,
-        401,
-        { error: "missing or wrong credentials" },
-        { "WWW-Authenticate": 'Bearer realm="ecs-prometheus-bridge", Basic realm="ecs-prometheus-bridge"' },
-      );
+    if (deps.auth && !deps.auth(req.headers.authorization)) return refuseUnauthenticated(res);
     const url = req.url ?? "";
     const q = url.indexOf("?");
     let filter: SdFilter;
