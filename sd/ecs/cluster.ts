@@ -124,10 +124,13 @@ export async function refreshCluster(
       const known = t.taskArn === undefined ? undefined : previous.tasks.get(t.taskArn);
       return known && sameTask(known, t) ? known : slimTask(t, strings);
     });
-    // ENI public IPs are asked for per answer too, so EC2's bucket works while ECS's is still describing
-    // (asked after the cluster's last describe, they added 7 s to a cold refresh at 30,000 tasks). A
-    // lookup that fails here is asked again, with its error kept, when the facts are loaded.
-    const enis = eniIdsOf(slim.filter((t) => t.lastStatus === "RUNNING"));
+    // New tasks' ENI public IPs are asked for per answer too, so EC2's bucket works while ECS's is still
+    // describing (asked after the cluster's last describe, they added 7 s to a cold refresh at 30,000
+    // tasks); a kept projection's were looked up before. A lookup that fails here is asked again, with
+    // its error kept, when the facts are loaded.
+    const enis = eniIdsOf(
+      slim.filter((t) => t.lastStatus === "RUNNING" && (!t.taskArn || previous.tasks.get(t.taskArn) !== t)),
+    );
     if (enis.length > 0) void deps.scope.lookupEnis(enis, enisDenied(deps, cluster)).catch(() => undefined);
     return slim;
   });
