@@ -8,6 +8,7 @@ import {
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   paginateListClusters,
+  paginateListServices,
   paginateListTasks,
   type Tag,
   type Task,
@@ -55,6 +56,8 @@ export interface ServiceFacts {
   arn: string;
   status?: string;
   tags: Tags;
+  /** The task definitions of its deployments and task sets that have tasks running or pending. */
+  taskDefinitions: string[];
 }
 
 /** An ENI's public IP (DescribeNetworkInterfaces Association.PublicIp), absent when it has none. */
@@ -79,6 +82,8 @@ export type EcsApi = {
   listClusters(): Promise<string[]>;
   /** At most DESCRIBE_BATCH cluster names or ARNs, with their tags; absent ones are failures (MISSING). */
   describeClusters(clusters: string[]): Promise<Described<ClusterFacts>>;
+  /** The ARNs of the cluster's services. */
+  listServices(cluster: string): Promise<string[]>;
   /** At most DESCRIBE_SERVICES_BATCH service names of one cluster, with their tags. */
   describeServices(cluster: string, services: string[]): Promise<Described<ServiceFacts>>;
   /** The ARNs of the cluster's tasks whose desired status is RUNNING. */
@@ -115,6 +120,16 @@ function ec2Tags(tags: Ec2Tag[] | undefined): Tags {
   const out: Tags = {};
   for (const t of tags ?? []) if (t.Key) out[t.Key] = t.Value ?? "";
   return out;
+}
+
+/** The task definitions of deployments or task sets with tasks running or pending, once each. */
+function activeTaskDefinitions(
+  rollouts: { taskDefinition?: string; runningCount?: number; pendingCount?: number }[],
+): string[] {
+  const arns = rollouts.flatMap((r) =>
+    r.taskDefinition && (r.runningCount ?? 0) + (r.pendingCount ?? 0) > 0 ? [r.taskDefinition] : [],
+  );
+  return [...new Set(arns)];
 }
 
 function failuresOf(failures: { arn?: string; reason?: string }[] | undefined): DescribeFailure[] {
@@ -161,12 +176,23 @@ export function createEcsApi(clients: AwsClients, maxConcurrency: number, metric
                   arn: s.serviceArn,
                   ...(s.status ? { status: s.status } : {}),
                   tags: ecsTags(s.tags),
+                  taskDefinitions: activeTaskDefinitions([...(s.deployments ?? []), ...(s.taskSets ?? [])]),
                 },
               ]
             : [],
         ),
         failures: failuresOf(out.failures),
       };
+    },
+    async listServices(cluster) {
+      const arns: string[] = [];
+      const input = { cluster };
+      for await (const page of paginateListServices(
+        { client: await ecsClient(), pageSize: PAGE_SIZE },
+        input,
+      ))
+        arns.push(...requiredList(page.serviceArns, "ListServices", "serviceArns"));
+      return arns;
     },
     async listTasks(cluster) {
       const arns: string[] = [];

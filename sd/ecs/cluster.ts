@@ -12,7 +12,8 @@ import {
   type InstanceFacts,
   type ServiceFacts,
 } from "./api.js";
-import type { ScopeFacts } from "./scope.js";
+import type { FetchBatch } from "./facts.js";
+import { isDenied, type ScopeFacts } from "./scope.js";
 import { slimTask, StringTable, type SlimTask, type SlimTaskDefinition } from "./slim.js";
 import {
   buildTaskTargets,
@@ -92,6 +93,17 @@ export async function refreshCluster(
   listed?: readonly string[],
 ): Promise<{ targets: DiscoveredTarget[]; next: ClusterState }> {
   const { api } = deps.scope;
+  // New task definitions are asked for as soon as a DescribeTasks answer (or, on the cluster's first
+  // walk, its services' deployments) names them, so their bucket works while the describes wait for theirs.
+  const definitions = new Map<string, Promise<SlimTaskDefinition | undefined>>();
+  const nameDefinition = (arn: string): void => {
+    if (previous.taskDefinitions.has(arn) || definitions.has(arn)) return;
+    const pending = deps.scope.describeTaskDefinition(arn);
+    pending.catch(() => undefined); // awaited (and its error kept) in loadTaskDefinitions
+    definitions.set(arn, pending);
+  };
+  const firstWalk = !listed && previous.refreshes === 0;
+  const servicesDescribed = firstWalk ? describeClusterServices(deps, cluster, nameDefinition) : undefined;
   const arns = listed ?? (await api.listTasks(cluster.arn));
 
   // Every listed task is described on the cadence; in between, settled tasks come from the last refresh.
@@ -104,21 +116,13 @@ export async function refreshCluster(
     else toDescribe.push(arn);
   }
   const failures: DescribeFailure[] = [];
-  // Projected as each batch returns, so the SDK's task objects are garbage right away. New task
-  // definitions are asked for as soon as a DescribeTasks answer names them, so their bucket works while
-  // the rest of the describes wait for theirs.
+  // Projected as each batch returns, so the SDK's task objects are garbage right away.
   const { strings } = previous;
   strings.bound(arns.length);
-  const definitions = new Map<string, Promise<SlimTaskDefinition | undefined>>();
   const described = await describeInBatches(toDescribe, async (batch) => {
     const r = await api.describeTasks(cluster.arn, batch, deps.withTags);
     failures.push(...r.failures);
-    for (const { taskDefinitionArn: arn } of r.found)
-      if (arn && !previous.taskDefinitions.has(arn) && !definitions.has(arn)) {
-        const pending = deps.scope.describeTaskDefinition(arn);
-        pending.catch(() => undefined); // awaited (and its error kept) in loadTaskDefinitions
-        definitions.set(arn, pending);
-      }
+    for (const { taskDefinitionArn: arn } of r.found) if (arn) nameDefinition(arn);
     // A re-described task whose state did not change keeps its projection: no new objects for it.
     const slim = r.found.map((t) => {
       const known = t.taskArn === undefined ? undefined : previous.tasks.get(t.taskArn);
@@ -136,6 +140,7 @@ export async function refreshCluster(
   });
   deps.onDescribeFailures("DescribeTasks", failures);
   for (const t of described) if (t.taskArn) current.set(t.taskArn, t);
+  await servicesDescribed; // in the services cache before loadFacts asks for them
 
   const next: ClusterState = {
     ...emptyClusterState(),
@@ -345,14 +350,7 @@ async function loadFacts(
       byKey(await api.describeInstances(ids), (i) => i.instanceId),
     ),
     deps.scope.lookupEnis(eniIds, enisDenied(deps, cluster)),
-    deps.scope.services.get(serviceKeys, async (keys) => {
-      const r = await api.describeServices(
-        cluster.arn,
-        keys.map((k) => k.slice(cluster.arn.length + 1)),
-      );
-      deps.onDescribeFailures("DescribeServices", r.failures);
-      return byKey<ServiceFacts>(r.found, (s) => serviceKey(cluster.arn, s.name));
-    }),
+    deps.scope.services.get(serviceKeys, fetchServices(deps, cluster)),
   ]);
   const failedCalls = [
     ["DescribeInstances", instances.errors],
@@ -399,6 +397,68 @@ async function loadFacts(
       };
     },
   };
+}
+
+/** DescribeServices for a batch of the services cache's keys; `onFound` hears of each answer's services. */
+function fetchServices(
+  deps: ClusterRefreshDeps,
+  cluster: ClusterFacts,
+  onFound?: (found: ServiceFacts[]) => void,
+): FetchBatch<ServiceFacts> {
+  return async (keys) => {
+    const r = await deps.scope.api.describeServices(
+      cluster.arn,
+      keys.map((k) => k.slice(cluster.arn.length + 1)),
+    );
+    deps.onDescribeFailures("DescribeServices", r.failures);
+    onFound?.(r.found);
+    return byKey(r.found, (s) => serviceKey(cluster.arn, s.name));
+  };
+}
+
+/**
+ * A cluster's first walk: ListServices and DescribeServices (their own bucket) while ListTasks walks, so the
+ * task definitions of the services' deployments are named within a few calls rather than as DescribeTasks
+ * answers arrive behind the whole listing. DescribeTaskDefinition's bucket (50, then 20 a second) is a cold
+ * refresh's longest: every second it idles at the start is a second at the end. The services land in the
+ * services cache loadFacts reads. Only an optimisation: a failure (a policy without ecs:ListServices) is
+ * said once per scope and the refresh goes on naming definitions from the tasks.
+ */
+async function describeClusterServices(
+  deps: ClusterRefreshDeps,
+  cluster: ClusterFacts,
+  nameDefinition: (arn: string) => void,
+): Promise<void> {
+  const { scope } = deps;
+  if (scope.listServicesRefused) return;
+  try {
+    const names = (await scope.api.listServices(cluster.arn)).map((arn) =>
+      arn.slice(arn.lastIndexOf("/") + 1),
+    );
+    const found = (services: ServiceFacts[]) => {
+      for (const s of services) for (const arn of s.taskDefinitions) nameDefinition(arn);
+    };
+    await scope.services.get(
+      names.map((name) => serviceKey(cluster.arn, name)),
+      fetchServices(deps, cluster, found),
+    );
+  } catch (err) {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (isDenied(error)) {
+      if (scope.listServicesRefused) return; // another cluster's first walk said so
+      scope.listServicesRefused = true;
+      deps.logger.warn(
+        "ListServices denied: a cold start names task definitions only as tasks are described (slower); grant ecs:ListServices (deploy/iam/ecs-discovery.json)",
+        { source: "ecs", unit: cluster.name, error: error.name, message: error.message },
+      );
+    } else
+      deps.logger.debug("ListServices failed; task definitions are named as tasks are described", {
+        source: "ecs",
+        unit: cluster.name,
+        error: error.name,
+        message: error.message,
+      });
+  }
 }
 
 function byKey<V>(items: V[], key: (v: V) => string): Map<string, V> {

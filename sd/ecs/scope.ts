@@ -52,6 +52,8 @@ export class ScopeFacts {
     { error: TaskDefinitionError; until: number; waitMs: number }
   >(MAX_FACTS);
   private readonly now: () => number;
+  /** ListServices was denied: clusters' first walks no longer ask (it only names task definitions early). */
+  listServicesRefused = false;
   /** Until when DescribeNetworkInterfaces is not called after a denial; 0 while it is allowed. */
   private enisDeniedUntil = 0;
 
@@ -151,7 +153,7 @@ export class ScopeFacts {
 }
 
 /** An IAM denial: EC2 answers UnauthorizedOperation, most other services AccessDenied(Exception). */
-function isDenied(err: unknown): boolean {
+export function isDenied(err: unknown): boolean {
   const name = (err as { name?: unknown } | null)?.name;
   return typeof name === "string" && /^(UnauthorizedOperation|AccessDenied)/.test(name);
 }

@@ -10,9 +10,9 @@ describe("Lambda bundle (build/lambda/handler.mjs)", () => {
     expect(r.bundleBytes).toBeGreaterThan(0);
     expect(run!.firstStatus).toBe(308);
     expect(run!.location).toMatch(/^http:\/\/127\.0\.0\.\d+:9100\/metrics$/);
-    // DescribeClusters, ListTasks, DescribeTasks, DescribeTaskDefinition, DescribeServices and EC2
-    // DescribeNetworkInterfaces (the labels of Prometheus' ECS role); then nothing within lambda.cacheSeconds.
-    expect(run!.awsCallsFirst).toBe(6);
+    // DescribeClusters, ListServices, ListTasks, DescribeTasks, DescribeTaskDefinition, DescribeServices and
+    // EC2 DescribeNetworkInterfaces (the labels of Prometheus' ECS role); then nothing within lambda.cacheSeconds.
+    expect(run!.awsCallsFirst).toBe(7);
     expect(run!.awsCallsCached).toBe(0);
   });
 });

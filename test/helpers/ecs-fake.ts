@@ -54,6 +54,7 @@ export interface EcsWorld {
 export type Operation =
   | "ListClusters"
   | "DescribeClusters"
+  | "ListServices"
   | "DescribeServices"
   | "DescribeNetworkInterfaces"
   | "ListTasks"
@@ -144,9 +145,28 @@ export class FakeEcsApi implements EcsApi {
           arn: serviceArn(name),
           status: spec?.status ?? "ACTIVE",
           tags: spec?.tags ?? {},
+          taskDefinitions: [
+            ...new Set(
+              this.world.tasks.flatMap((t) =>
+                t.clusterArn === clusterArn && t.group === `service:${name}` && t.taskDefinitionArn
+                  ? [t.taskDefinitionArn]
+                  : [],
+              ),
+            ),
+          ],
         });
     }
     return out;
+  }
+
+  /** Services of `service:` task groups in the cluster, and the world's named services. */
+  async listServices(cluster: string): Promise<string[]> {
+    this.count("ListServices");
+    const clusterArn = this.clusterArn(cluster);
+    const names = new Set(Object.keys(this.world.services ?? {}));
+    for (const t of this.world.tasks)
+      if (t.clusterArn === clusterArn && t.group?.startsWith("service:")) names.add(t.group.slice(8));
+    return [...names].map((name) => `${clusterArn.replace(":cluster/", ":service/")}/${name}`);
   }
 
   async describeNetworkInterfaces(eniIds: string[]): Promise<EniFacts[]> {

@@ -38,6 +38,23 @@ describe("ECS API requests", () => {
       expect(body).toMatchObject({ cluster: CLUSTER, desiredStatus: "RUNNING", maxResults: 100 });
   });
 
+  it("ListServices: 100 a page, every page walked", async () => {
+    const arns = Array.from(
+      { length: 130 },
+      (_, i) => CLUSTER_ARN.replace(":cluster/", ":service/") + `/svc-${i}`,
+    );
+    const ecs = mockJson({
+      ListServices: (body) => {
+        const { page, nextToken } = paged(arns, body);
+        return { serviceArns: page, ...(nextToken ? { nextToken } : {}) };
+      },
+    });
+    expect(await api().api.listServices(CLUSTER)).toEqual(arns);
+    expect(ecs.calls.ListServices).toBe(2);
+    for (const body of ecs.bodies.ListServices!)
+      expect(body).toMatchObject({ cluster: CLUSTER, maxResults: 100 });
+  });
+
   it("ListClusters: every page walked, ARNs sorted", async () => {
     const arns = Array.from({ length: 150 }, (_, i) => CLUSTER_ARN.replace(CLUSTER, `c${149 - i}`));
     const ecs = mockJson({
@@ -105,7 +122,19 @@ describe("ECS API requests", () => {
       }),
       DescribeServices: () => ({
         services: [
-          { serviceArn, serviceName: "api", status: "DRAINING", tags: [{ key: "team", value: "core" }] },
+          {
+            serviceArn,
+            serviceName: "api",
+            status: "DRAINING",
+            tags: [{ key: "team", value: "core" }],
+            // A rolling deployment: the new revision's tasks pending, the old one's running, one done.
+            deployments: [
+              { taskDefinition: tdArn("api", 4), runningCount: 0, pendingCount: 2 },
+              { taskDefinition: tdArn("api", 3), runningCount: 3, pendingCount: 0 },
+              { taskDefinition: tdArn("api", 2), runningCount: 0, pendingCount: 0 },
+            ],
+            taskSets: [{ taskDefinition: tdArn("api", 3), runningCount: 1 }],
+          },
         ],
         failures: [],
       }),
@@ -116,7 +145,15 @@ describe("ECS API requests", () => {
       failures: [{ arn: CLUSTER_ARN.replace(CLUSTER, "gone"), reason: "MISSING" }],
     });
     expect(await ecsApi.describeServices(CLUSTER, ["api"])).toEqual({
-      found: [{ name: "api", arn: serviceArn, status: "DRAINING", tags: { team: "core" } }],
+      found: [
+        {
+          name: "api",
+          arn: serviceArn,
+          status: "DRAINING",
+          tags: { team: "core" },
+          taskDefinitions: [tdArn("api", 4), tdArn("api", 3)],
+        },
+      ],
       failures: [],
     });
     expect(ecs.bodies.DescribeClusters).toEqual([{ clusters: [CLUSTER, "gone"], include: ["TAGS"] }]);

@@ -22,7 +22,12 @@ const OPTS: OptInOptions = {
 const LABELS = { PROMETHEUS_EXPORTER_PORT: "9100", PROMETHEUS_EXPORTER_PATH: "/m", team: "core" };
 const FACTS: TaskFacts = {
   cluster: { arn: CLUSTER_ARN, name: CLUSTER, tags: { env: "prod" } },
-  service: { name: "api", arn: `arn:aws:ecs:us-east-1:123456789012:service/${CLUSTER}/api`, tags: {} },
+  service: {
+    name: "api",
+    arn: `arn:aws:ecs:us-east-1:123456789012:service/${CLUSTER}/api`,
+    tags: {},
+    taskDefinitions: [],
+  },
   ec2InstanceId: "i-01",
   instance: { instanceId: "i-01", privateIp: "10.0.3.1", subnetId: "subnet-0host", tags: { Name: "h" } },
   eniPublicIp: "54.0.0.9",

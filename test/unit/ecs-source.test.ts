@@ -425,11 +425,53 @@ describe("ECS source response shapes", () => {
         return super.describeTasks(cluster, taskArns, withTags);
       }
     }
-    const ecs = new SlowSecondBatch({ taskDefs: [tdA, tdB], tasks });
-    const { src } = fakeEcsSource(ecs);
-    expect(await targetsOf(src)).toHaveLength(150);
+    // A policy without ecs:ListServices: the definitions are named only by the tasks.
+    const denied = Object.assign(new Error("not authorized"), { name: "AccessDeniedException" });
+    const other = (name: string) => CLUSTER_ARN.replace(CLUSTER, name);
+    const ecs = new SlowSecondBatch({
+      clusters: [CLUSTER_ARN, other("b")],
+      taskDefs: [tdA, tdB],
+      tasks,
+      failing: { ListServices: denied },
+    });
+    const lines: string[] = [];
+    const { src } = fakeEcsSource(ecs, {}, { logger: createLogger("info", (l) => lines.push(l)) });
+    const served = async () => (await src.refresh()).units.flatMap((u) => (u.ok ? u.targets : []));
+    expect(await served()).toHaveLength(150);
     expect(definitionsAskedBeforeLastAnswer).toEqual([tdArn("api", 3)]);
     expect(ecs.requests.DescribeTaskDefinition.sort()).toEqual([tdArn("api", 3), tdArn("web", 1)]);
+    // Said once per scope, with the grant that fixes it; a cluster that appears later does not ask.
+    const asked = ecs.calls.ListServices;
+    ecs.world.clusters!.push(other("c"));
+    expect(await served()).toHaveLength(150);
+    expect(ecs.calls.ListServices).toBe(asked);
+    expect(lines.filter((l) => l.includes("grant ecs:ListServices"))).toHaveLength(1);
+  });
+
+  it("a cluster's first walk names its services' task definitions before any DescribeTasks answer", async () => {
+    const tdA = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const tdB = taskDefinition("web", 1, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const tasks = Array.from({ length: 150 }, (_, i) =>
+      fargateTask(`t${i}`, i < 100 ? tdArn("api", 3) : tdArn("web", 1), `10.1.${i >> 8}.${i & 255}`),
+    );
+    for (const [i, t] of tasks.entries()) t.group = i < 100 ? "service:api" : "service:web";
+    let definitionsAskedBeforeFirstAnswer: string[] | undefined;
+    class SlowDescribes extends FakeEcsApi {
+      override async describeTasks(cluster: string, taskArns: string[], withTags: boolean) {
+        for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+        definitionsAskedBeforeFirstAnswer ??= [...this.requests.DescribeTaskDefinition];
+        return super.describeTasks(cluster, taskArns, withTags);
+      }
+    }
+    const ecs = new SlowDescribes({ taskDefs: [tdA, tdB], tasks });
+    const { src } = fakeEcsSource(ecs);
+    expect(await targetsOf(src)).toHaveLength(150);
+    expect(definitionsAskedBeforeFirstAnswer?.sort()).toEqual([tdArn("api", 3), tdArn("web", 1)]);
+    // Each definition and each service asked for once: loadFacts found the services described.
+    expect(ecs.calls).toMatchObject({ ListServices: 1, DescribeServices: 1, DescribeTaskDefinition: 2 });
+    // Later walks do not list services again.
+    await targetsOf(src);
+    expect(ecs.calls).toMatchObject({ ListServices: 1, DescribeServices: 1, DescribeTaskDefinition: 2 });
   });
 
   it("a task definition missing from the cache is fetched once, then served from the cache", async () => {

@@ -25,6 +25,8 @@ const TD = taskDefinition("api", 7, "awsvpc", [
 ]);
 
 /** A mutable cluster: tests change `tasks` or set `fail` (ListTasks) or `listFail` between invocations. */
+const SERVICE_ARN = CLUSTER_ARN.replace(":cluster/", ":service/") + "/api";
+
 function mockCluster() {
   const state = {
     tasks: [fargateTask("bbb", tdArn("api", 7), "10.0.9.2"), fargateTask("aaa", tdArn("api", 7), "10.0.9.1")],
@@ -46,8 +48,15 @@ function mockCluster() {
     }),
     DescribeTaskDefinition: () => ({ taskDefinition: TD }),
     DescribeClusters: () => ({ clusters: [{ clusterArn: CLUSTER_ARN, clusterName: CLUSTER }], failures: [] }),
+    ListServices: () => ({ serviceArns: [SERVICE_ARN] }),
     DescribeServices: () => ({
-      services: [{ serviceArn: CLUSTER_ARN.replace(":cluster/", ":service/") + "/api", serviceName: "api" }],
+      services: [
+        {
+          serviceArn: SERVICE_ARN,
+          serviceName: "api",
+          deployments: [{ taskDefinition: tdArn("api", 7), runningCount: state.tasks.length }],
+        },
+      ],
       failures: [],
     }),
   });
@@ -83,9 +92,10 @@ describe("Lambda with the real ECS source (nock)", () => {
     expect(first.statusCode).toBe(308);
     expect(first.headers.location).toBe("http://10.0.9.1:9100/m");
     const calls = await awsCalls(rt.metrics);
-    expect(calls).toBe(6); // the five below and EC2 DescribeNetworkInterfaces (the ENIs' public IPs)
+    expect(calls).toBe(7); // the six below and EC2 DescribeNetworkInterfaces (the ENIs' public IPs)
     expect(mock.calls).toEqual({
       DescribeClusters: 1,
+      ListServices: 1,
       ListTasks: 1,
       DescribeTasks: 1,
       DescribeTaskDefinition: 1,
@@ -107,6 +117,7 @@ describe("Lambda with the real ECS source (nock)", () => {
     await settled();
     expect(mock.calls).toEqual({
       DescribeClusters: 1,
+      ListServices: 1, // the cluster's first walk only
       ListTasks: 2,
       DescribeTasks: 2,
       DescribeTaskDefinition: 1,

@@ -147,6 +147,7 @@ describe("serverless.yml", () => {
       "ecs:DescribeTaskDefinition",
       "ecs:DescribeTasks",
       "ecs:ListClusters",
+      "ecs:ListServices",
       "ecs:ListTasks",
     ]);
     expect(off.find((s) => s.Sid === "CloudMapDisabled")).toMatchObject({

@@ -44,6 +44,7 @@ export const FEATURE_POLICIES: Record<FeatureName, FeaturePolicy> = {
     actions: [
       "ecs:ListClusters",
       "ecs:DescribeClusters",
+      "ecs:ListServices",
       "ecs:DescribeServices",
       "ecs:ListTasks",
       "ecs:DescribeTasks",
