@@ -97,10 +97,10 @@ const ENV_SUFFIX: Record<ServiceKey, string> = {
   sqs: "SQS",
 };
 
-/** Each service's SDK module, imported on first use or by loadSdkModules (the EC2 one is 2 MB of code). */
+/** Each service's SDK module, imported on first use or by loadSdkModules (EC2: only what the bridge calls). */
 const SDK_MODULES = {
   ecs: () => import("@aws-sdk/client-ecs"),
-  ec2: () => import("@aws-sdk/client-ec2"),
+  ec2: () => import("./sdk/ec2.js"),
   servicediscovery: () => import("@aws-sdk/client-servicediscovery"),
   cloudwatch: () => import("@aws-sdk/client-cloudwatch"),
   sqs: () => import("@aws-sdk/client-sqs"),

@@ -227,7 +227,7 @@ export function createEcsApi(clients: AwsClients, maxConcurrency: number, metric
     },
     async describeInstances(instanceIds) {
       const out: InstanceFacts[] = [];
-      const { paginateDescribeInstances } = await import("@aws-sdk/client-ec2");
+      const { paginateDescribeInstances } = await import("../../core/sdk/ec2.js");
       const client = await ec2Client();
       for await (const page of paginateDescribeInstances({ client }, { InstanceIds: instanceIds }))
         for (const r of requiredList(page.Reservations, "DescribeInstances", "Reservations"))
@@ -246,7 +246,7 @@ export function createEcsApi(clients: AwsClients, maxConcurrency: number, metric
     async describeNetworkInterfaces(eniIds) {
       const out: EniFacts[] = [];
       const input = { NetworkInterfaceIds: eniIds };
-      const { paginateDescribeNetworkInterfaces } = await import("@aws-sdk/client-ec2");
+      const { paginateDescribeNetworkInterfaces } = await import("../../core/sdk/ec2.js");
       for await (const page of paginateDescribeNetworkInterfaces({ client: await ec2Client() }, input))
         for (const ni of requiredList(
           page.NetworkInterfaces,

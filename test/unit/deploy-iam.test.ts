@@ -96,13 +96,16 @@ function sourceFiles(dir: string): string[] {
 
 /**
  * The `{ names }` and SDK package of every value import in a file: `import { X } from "pkg"` (not
- * `import type`), `const { X } = await import("pkg")`, and `const { X } = await sdk()` where
+ * `import type`), `export { X } from "pkg"`, `const { X } = await import("pkg")`, and `const { X } = await sdk()` where
  * `const sdk = () => import("pkg")` (the SDK modules are loaded on first use).
  */
 function sdkImports(text: string): [names: string, pkg: string][] {
   const pkg = String.raw`["'](@aws-sdk\/client-[a-z0-9-]+)["']`;
   const out: [string, string][] = [];
-  for (const m of text.matchAll(new RegExp(String.raw`import\s*\{([^{}]*)\}\s*from\s*${pkg}`, "g")))
+  // `export { X } from "pkg"`: a client subset (core/sdk/) names what the code calls through it.
+  for (const m of text.matchAll(
+    new RegExp(String.raw`(?:import|export)\s*\{([^{}]*)\}\s*from\s*${pkg}`, "g"),
+  ))
     out.push([m[1]!, m[2]!]);
   for (const m of text.matchAll(
     new RegExp(String.raw`\{([^{}]*)\}\s*=\s*await\s+import\(\s*${pkg}\s*\)`, "g"),

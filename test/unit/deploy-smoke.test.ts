@@ -2,13 +2,14 @@
 // replayed (its RUN lines, verbatim, in a scratch directory), dist/ is compiled by the package's build
 // script, and both are laid out as the runtime stage's COPY lines say. Then the ENTRYPOINT and HEALTHCHECK
 // commands of the Dockerfile run against it: --help, config errors (exit 2), serving, health, SIGTERM.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, posix } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OPTIONS } from "../../cmd/config.js";
 import { execForm, healthcheckCommand, parseStages, type Stage } from "../../deploy/check/dockerfile.js";
+import { startSimAws } from "../../sim/index.js";
 
 const stages = parseStages(readFileSync("Dockerfile", "utf8"));
 const runtime = stages.at(-1)!;
@@ -189,6 +190,43 @@ describe("the image's artefact (deps stage replayed + build script output)", () 
       expect(check()).toBe(1);
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+  });
+
+  it("discovers the demo estate with --once: EC2 answers through the bundled client subset", async () => {
+    // The build replaced the EC2 re-export with a bundle of the two operations the bridge calls.
+    const subset = readFileSync(join(app, "dist/core/sdk/ec2.js"), "utf8");
+    expect(subset).not.toMatch(/from ["']@aws-sdk\/client-ec2["']/);
+    expect(subset).not.toContain("DescribeVpcsCommand");
+    const sim = await startSimAws({ scenario: "sim/scenarios/demo.yaml" });
+    try {
+      const [cmd, ...rest] = local(entrypoint);
+      // Asynchronously: the simulated AWS answers from this process.
+      const r = await new Promise<{ status: number; stdout: string; stderr: string }>((resolve) =>
+        execFile(
+          cmd!,
+          [...rest, "--once"],
+          {
+            cwd: app,
+            env: bridgeEnv({
+              AWS_REGION: sim.region,
+              AWS_ENDPOINT_URL: sim.url,
+              BRIDGE_AWS_MAX_ATTEMPTS: "1",
+            }),
+            timeout: 60_000,
+          },
+          (err, stdout, stderr) => resolve({ status: err ? Number(err.code ?? -1) : 0, stdout, stderr }),
+        ),
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const groups = JSON.parse(r.stdout) as { labels: Record<string, string> }[];
+      // Bridge-mode tasks: their address and ec2_* labels come from DescribeInstances.
+      const onEc2 = groups.filter((g) => g.labels.__meta_ecs_ec2_instance_id);
+      expect(onEc2.length).toBeGreaterThan(0);
+      expect(onEc2.every((g) => g.labels.__meta_ecs_ec2_instance_private_ip)).toBe(true);
+      expect(sim.callCounts()).toMatchObject({ "ec2:DescribeInstances": expect.any(Number) });
+    } finally {
+      await sim.close();
     }
   });
 });
