@@ -69,6 +69,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   await loadSdkModules([
     ...sources.flatMap((s) => s.awsServices ?? []),
     ...(mode === "poll" ? (["cloudwatch"] as const) : []),
+    ...(scopes.some((s) => s.account) ? (["sts"] as const) : []),
   ]);
   let server: Server;
   try {

@@ -7,7 +7,6 @@ import type { EC2Client } from "@aws-sdk/client-ec2";
 import type { ECSClient } from "@aws-sdk/client-ecs";
 import type { ServiceDiscoveryClient } from "@aws-sdk/client-servicediscovery";
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Pluggable } from "@aws-sdk/types";
 import type { AccountConfig } from "./options.js";
 import type { SelfMetrics } from "./metrics.js";
@@ -100,6 +99,9 @@ const ENV_SUFFIX: Record<ServiceKey, string> = {
 /** Each service's SDK module, imported on first use or by loadSdkModules (EC2: only what the bridge calls). */
 const SDK_MODULES = {
   ecs: () => import("@aws-sdk/client-ecs"),
+  // fromTemporaryCredentials (an account's roleArn). The package's entry loads every credential provider
+  // it has (Cognito's client among them): ~10 MiB of RSS a bridge without roles never uses.
+  sts: () => import("@aws-sdk/credential-providers"),
   ec2: () => import("./sdk/ec2.js"),
   servicediscovery: () => import("@aws-sdk/client-servicediscovery"),
   cloudwatch: () => import("@aws-sdk/client-cloudwatch"),
@@ -240,14 +242,17 @@ export function createClients(target: AwsTarget, opts: ClientOptions = {}): AwsC
   let credentials = opts.credentials;
   let renew: (() => void) | undefined;
   let assumeRole: AwsCredentialIdentityProvider | undefined;
-  if (target.account) {
+  const { account } = target;
+  if (account) {
     const stsEndpoint = endpointOverride("sts", env);
-    const assumed = renewableCredentials(
-      fromTemporaryCredentials({
+    let assume: Promise<AwsCredentialIdentityProvider> | undefined;
+    const fromRole = async () => {
+      const { fromTemporaryCredentials } = await SDK_MODULES.sts();
+      return fromTemporaryCredentials({
         params: {
-          RoleArn: target.account.roleArn,
+          RoleArn: account.roleArn,
           RoleSessionName: "ecs-prometheus-bridge",
-          ...(target.account.externalId ? { ExternalId: target.account.externalId } : {}),
+          ...(account.externalId ? { ExternalId: account.externalId } : {}),
           DurationSeconds: 3600,
         },
         ...(opts.credentials ? { masterCredentials: opts.credentials } : {}),
@@ -259,8 +264,9 @@ export function createClients(target: AwsTarget, opts: ClientOptions = {}): AwsC
           ...(stsEndpoint ? { endpoint: stsEndpoint } : {}),
         },
         clientPlugins: [attemptPlugin({ service: "sts", metrics: opts.metrics, timeoutMs })],
-      }),
-    );
+      });
+    };
+    const assumed = renewableCredentials(async (props) => (await (assume ??= fromRole()))(props));
     credentials = assumeRole = assumed.provider;
     renew = assumed.renew;
   }
