@@ -32,9 +32,8 @@ export class NaiveStrategy {
 
   private async cluster(cluster: string): Promise<DiscoveredTarget[]> {
     const arns = await this.api.listTasks(cluster);
-    const tasks = await describeInBatches(
-      arns,
-      async (b) => (await this.api.describeTasks(cluster, b, false)).found,
+    const tasks = await describeInBatches(arns, async (b) =>
+      (await this.api.describeTasks(cluster, b, false)).found.map((t) => t.parse()),
     );
     const defs = new Map<string, TaskDefinition>();
     const defArns = [...new Set(tasks.flatMap((t) => (t.taskDefinitionArn ? [t.taskDefinitionArn] : [])))];

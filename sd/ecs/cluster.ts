@@ -37,6 +37,8 @@ const reportedRefusals = new WeakSet<TaskDefinitionError>();
 export interface ClusterState {
   /** Settled tasks (RUNNING with an address), projected as described, by task ARN. */
   tasks: Map<string, SlimTask>;
+  /** The same tasks by the digest of their description (DescribedTask), to know an unchanged one unparsed. */
+  described: Map<string, SlimTask>;
   taskDefinitions: Map<string, SlimTaskDefinition>;
   /** Container instance ARN -> EC2 instance id. */
   instanceIds: Map<string, string>;
@@ -52,6 +54,7 @@ export interface ClusterState {
 
 export const emptyClusterState = (): ClusterState => ({
   tasks: new Map(),
+  described: new Map(),
   taskDefinitions: new Map(),
   instanceIds: new Map(),
   refreshes: 0,
@@ -122,11 +125,16 @@ export async function refreshCluster(
   const described = await describeInBatches(toDescribe, async (batch) => {
     const r = await api.describeTasks(cluster.arn, batch, deps.withTags);
     failures.push(...r.failures);
-    for (const { taskDefinitionArn: arn } of r.found) if (arn) nameDefinition(arn);
-    // A re-described task whose state did not change keeps its projection: no new objects for it.
-    const slim = r.found.map((t) => {
+    // A task described exactly as last time keeps its projection unparsed; one whose state did not change
+    // (same version, statuses, health and tags) keeps it too: no new objects for either.
+    const slim = r.found.map(({ digest, parse }) => {
+      const same = previous.described.get(digest);
+      if (same) return same;
+      const t = parse();
+      if (t.taskDefinitionArn) nameDefinition(t.taskDefinitionArn);
       const known = t.taskArn === undefined ? undefined : previous.tasks.get(t.taskArn);
-      return known && sameTask(known, t) ? known : slimTask(t, strings);
+      if (known && sameTask(known, t)) return { ...known, digest };
+      return slimTask(t, strings, digest);
     });
     // New tasks' ENI public IPs are asked for per answer too, so EC2's bucket works while ECS's is still
     // describing (asked after the cluster's last describe, they added 7 s to a cold refresh at 30,000
@@ -188,6 +196,7 @@ export async function refreshCluster(
     if (settled) {
       next.tasks.set(arn, task);
       next.built.set(arn, built);
+      if (task.digest) next.described.set(task.digest, task);
     }
   }
   // ARNs that vanished from ListTasks, and what only they referenced, are dropped here.

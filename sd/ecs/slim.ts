@@ -41,6 +41,8 @@ export type SlimTask = Pick<
   attachments?: SlimAttachment[];
   containers?: SlimContainer[];
   tags?: Pick<Tag, "key" | "value">[];
+  /** The digest of the description it was projected from (DescribedTask), when it came from one. */
+  digest?: string;
 };
 
 /** A container definition's health check is only tested for presence (see the settled check). */
@@ -87,9 +89,10 @@ function put<T extends object, K extends keyof T>(out: T, key: K, value: T[K] | 
   if (value !== undefined) out[key] = value;
 }
 
-export function slimTask(task: Task, strings: StringTable): SlimTask {
+export function slimTask(task: Task, strings: StringTable, digest?: string): SlimTask {
   const s = <V extends string | undefined>(v: V) => strings.intern(v);
   const out: SlimTask = {};
+  put(out, "digest", digest);
   put(out, "taskArn", task.taskArn);
   put(out, "clusterArn", s(task.clusterArn));
   put(out, "group", s(task.group));

@@ -21,7 +21,9 @@ import {
   DESCRIBE_SERVICES_BATCH,
   type ClusterFacts,
   type ContainerInstanceHost,
+  describedTask,
   type Described,
+  type DescribedTask,
   type EcsApi,
   type EniFacts,
   type InstanceFacts,
@@ -196,7 +198,12 @@ export class FakeEcsApi implements EcsApi {
       .map((t) => t.taskArn!);
   }
 
-  async describeTasks(cluster: string, taskArns: string[], withTags: boolean): Promise<Described<Task>> {
+  /** The tasks as AWS would describe them on the wire: their JSON texts, read as the real API reads them. */
+  async describeTasks(
+    cluster: string,
+    taskArns: string[],
+    withTags: boolean,
+  ): Promise<Described<DescribedTask>> {
     this.count("DescribeTasks");
     this.requests.DescribeTasks.push({ cluster, taskArns, withTags });
     const arn = this.clusterArn(cluster);
@@ -207,7 +214,7 @@ export class FakeEcsApi implements EcsApi {
     const failures = taskArns
       .filter((a) => !found.some((t) => t.taskArn === a))
       .map((a) => ({ arn: a, reason: "MISSING" }));
-    return { found, failures };
+    return { found: found.map((t) => describedTask(JSON.stringify(t))), failures };
   }
 
   async describeTaskDefinition(arn: string): Promise<TaskDefinition | undefined> {

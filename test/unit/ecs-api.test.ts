@@ -72,7 +72,7 @@ describe("ECS API requests", () => {
     const ecs = mockJson({ DescribeTasks: () => ({ tasks: [task], failures: [] }) });
     const { api: ecsApi } = api();
     const { found } = await ecsApi.describeTasks(CLUSTER, [task.taskArn!], true);
-    expect(found[0]!.tags).toEqual([{ key: "team", value: "core" }]);
+    expect(found[0]!.parse().tags).toEqual([{ key: "team", value: "core" }]);
     await ecsApi.describeTasks(CLUSTER, [task.taskArn!], false);
     expect(ecs.bodies.DescribeTasks).toEqual([
       { cluster: CLUSTER, tasks: [task.taskArn], include: ["TAGS"] },

@@ -798,6 +798,43 @@ describe("work proportional to change", () => {
       __meta_ecs_tag_task_tier: "gold",
     });
   });
+
+  it("a task described exactly as last time is not parsed again; a different description is", async () => {
+    const td = taskDefinition("api", 7, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const tasks = Array.from({ length: 150 }, (_, i) => ({
+      ...fargateTask(`p${i}`, tdArn("api", 7), `10.0.9.${i}`),
+      version: 2,
+    }));
+    let parsed = 0;
+    class CountingParses extends FakeEcsApi {
+      override async describeTasks(cluster: string, taskArns: string[], withTags: boolean) {
+        const r = await super.describeTasks(cluster, taskArns, withTags);
+        const found = r.found.map((t) => ({ ...t, parse: () => (parsed++, t.parse()) }));
+        return { ...r, found };
+      }
+    }
+    const world = { taskDefs: [td], tasks };
+    const ecs = new CountingParses(world);
+    const { src } = fakeEcsSource(ecs);
+    const byAddress = async () => new Map((await targetsOf(src)).map((t) => [t.group.targets[0], t]));
+    const first = await byAddress();
+    expect(parsed).toBe(150);
+    const second = await byAddress();
+    expect(ecs.calls.DescribeTasks).toBe(4); // every task described again...
+    expect(parsed).toBe(150); // ...and none parsed
+    expect(second.get("10.0.9.0:9100")).toBe(first.get("10.0.9.0:9100"));
+    // A field the cache does not keep changed: parsed, found the same, its targets kept.
+    world.tasks[0] = { ...tasks[0]!, stoppedReason: "none yet" };
+    // A state change: parsed and rebuilt.
+    world.tasks[1] = { ...tasks[1]!, version: 3, healthStatus: "UNHEALTHY" };
+    const third = await byAddress();
+    expect(parsed).toBe(152);
+    expect(third.get("10.0.9.0:9100")).toBe(first.get("10.0.9.0:9100"));
+    expect(third.get("10.0.9.1:9100")!.group.labels.__meta_ecs_health_status).toBe("UNHEALTHY");
+    // The changed description is the one remembered: the next refresh parses nothing.
+    await byAddress();
+    expect(parsed).toBe(152);
+  });
 });
 
 describe("calls shared, failures counted and contained", () => {
