@@ -67,6 +67,10 @@ export type Operation =
 
 const $metadata = {};
 
+/** A service's ARN in the cluster's (the new ARN format, with the cluster name). */
+const serviceArnOf = (clusterArn: string, name: string): string =>
+  `${clusterArn.replace(":cluster/", ":service/")}/${name}`;
+
 function invalidParameter(message: string): InvalidParameterException {
   return new InvalidParameterException({ message, $metadata });
 }
@@ -134,17 +138,16 @@ export class FakeEcsApi implements EcsApi {
     const clusterArn = this.clusterArn(cluster);
     this.checkBatch(services, "Services", DESCRIBE_SERVICES_BATCH);
     const out: Described<ServiceFacts> = { found: [], failures: [] };
-    const serviceArn = (name: string) => clusterArn.replace(":cluster/", ":service/") + `/${name}`;
     for (const name of services) {
       const exists = this.world.tasks.some(
         (t) => t.clusterArn === clusterArn && t.group === `service:${name}`,
       );
       const spec = this.world.services?.[name];
-      if (!exists && !spec) out.failures.push({ arn: serviceArn(name), reason: "MISSING" });
+      if (!exists && !spec) out.failures.push({ arn: serviceArnOf(clusterArn, name), reason: "MISSING" });
       else
         out.found.push({
           name,
-          arn: serviceArn(name),
+          arn: serviceArnOf(clusterArn, name),
           status: spec?.status ?? "ACTIVE",
           tags: spec?.tags ?? {},
           taskDefinitions: [
@@ -168,7 +171,7 @@ export class FakeEcsApi implements EcsApi {
     const names = new Set(Object.keys(this.world.services ?? {}));
     for (const t of this.world.tasks)
       if (t.clusterArn === clusterArn && t.group?.startsWith("service:")) names.add(t.group.slice(8));
-    return [...names].map((name) => `${clusterArn.replace(":cluster/", ":service/")}/${name}`);
+    return [...names].map((name) => serviceArnOf(clusterArn, name));
   }
 
   async describeNetworkInterfaces(eniIds: string[]): Promise<EniFacts[]> {
