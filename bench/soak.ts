@@ -21,6 +21,7 @@ import type { SimAws } from "../sim/index.js";
 import { benchBridge } from "./bridge.js";
 import { ESTATE, clusterName, estateScenario } from "./scale/estate.js";
 import { percentile } from "./scale/load.js";
+import { imageNodeFlags } from "./node-flags.js";
 
 const MiB = 1024 * 1024;
 
@@ -140,7 +141,7 @@ class Bridge {
   constructor(simUrl: string, heapMiB: number) {
     const clusters = Array.from({ length: ESTATE.clusters }, (_, i) => clusterName(i));
     this.proc = fork(fileURLToPath(import.meta.url), ["--child", simUrl, clusters.join(",")], {
-      execArgv: [`--max-old-space-size=${heapMiB}`, "--expose-gc"],
+      execArgv: [...imageNodeFlags(), `--max-old-space-size=${heapMiB}`, "--expose-gc"],
       stdio: ["ignore", "inherit", "pipe", "ipc"],
     });
     // V8's out-of-memory report goes to stderr: keep its first line for the report.

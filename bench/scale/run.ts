@@ -15,6 +15,7 @@ import type { ChildCommand, ChildFigures, Strategy } from "./child.js";
 import { ESTATE, clusterName, estateScenario } from "./estate.js";
 import { refreshFloorMs, summarise, type CallSummary } from "./floor.js";
 import { load, type LoadFigures } from "./load.js";
+import { imageNodeFlags } from "../node-flags.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 // BENCH_STRATEGIES=bridge measures the bridge alone (quick before/after checks); the table needs both.
@@ -70,7 +71,9 @@ class Child {
   readonly ready: Promise<void>;
 
   constructor(strategy: Strategy, simUrl: string) {
-    this.proc = fork(join(here, "child.js"), [strategy, simUrl], { stdio: "inherit" });
+    // The bridge runs with the image's node flags; the naive strategy with node's defaults.
+    const execArgv = strategy === "bridge" ? imageNodeFlags() : [];
+    this.proc = fork(join(here, "child.js"), [strategy, simUrl], { execArgv, stdio: "inherit" });
     this.ready = new Promise((resolve, reject) => {
       this.proc.once("message", () => resolve());
       this.proc.once("exit", (code) => reject(new Error(`${strategy} process exited (${code})`)));

@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import type { RegisterTaskDefinitionRequest } from "@aws-sdk/client-ecs";
 import { describe, expect, it } from "vitest";
+import { imageNodeFlags } from "../../bench/node-flags.js";
 import {
   execForm,
   healthcheckCommand,
@@ -80,6 +81,9 @@ describe("Dockerfile", () => {
     expect(argv, "ENTRYPOINT must be exec form").toBeDefined();
     expect(argv![0]).toBe("/nodejs/bin/node");
     expect(argv!.at(-1)).toBe("dist/cmd/main.js");
+    // The benches run the bridge with the same flags (bench/node-flags.ts), the young generation capped among them.
+    expect(imageNodeFlags()).toEqual(argv!.slice(1, -1));
+    expect(imageNodeFlags()).toContain("--max-semi-space-size=4");
     for (const cmd of steps(runtime, "CMD"))
       expect(execForm(cmd.args), "CMD must be exec form").toBeDefined();
     expect(steps(runtime, "STOPSIGNAL").map((s) => s.args.trim())).not.toContain("SIGKILL");
