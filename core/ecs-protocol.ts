@@ -60,12 +60,11 @@ export class EcsProtocol extends AwsJson1_1Protocol {
 const TASK_TEXTS = "taskTexts";
 
 /**
- * The tasks of a DescribeTasks answer as JSON texts: EcsProtocol's, or (from a client without it, or an
- * answer it did not split) the parsed tasks written back as JSON. Undefined when the answer has neither.
+ * The tasks of a DescribeTasks answer as EcsProtocol split them, as JSON texts. Undefined when it did not
+ * (a client without it, or an answer of another shape): the answer's `tasks` is then all there is.
  */
-export function taskTextsOf(out: { tasks?: unknown[] }): string[] | undefined {
-  const texts = (out as { [TASK_TEXTS]?: string[] })[TASK_TEXTS];
-  return texts ?? out.tasks?.map((t) => JSON.stringify(t));
+export function taskTextsOf(out: object): string[] | undefined {
+  return (out as { [TASK_TEXTS]?: string[] })[TASK_TEXTS];
 }
 
 const QUOTE = 34;

@@ -225,8 +225,9 @@ export function createEcsApi(clients: AwsClients, maxConcurrency: number, metric
       ).send(
         new DescribeTasksCommand({ cluster, tasks: taskArns, ...(withTags ? { include: ["TAGS"] } : {}) }),
       );
-      const texts = taskTextsOf(out);
-      if (!texts) throw new MalformedResponse("DescribeTasks", "tasks");
+      // Not split (another client, another shape): the parsed tasks, checked as every list is, as JSON.
+      const texts =
+        taskTextsOf(out) ?? requiredList(out.tasks, "DescribeTasks", "tasks").map((t) => JSON.stringify(t));
       return { found: texts.map(describedTask), failures: failuresOf(out.failures) };
     },
     async describeTaskDefinition(arn) {

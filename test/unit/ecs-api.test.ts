@@ -2,6 +2,7 @@
 // keeps from the replies, and that the client's call counter sees every operation.
 import nock from "nock";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { MalformedResponse } from "../../core/aws.js";
 import { createSelfMetrics } from "../../core/metrics.js";
 import { createEcsApi } from "../../sd/ecs/api.js";
 import { AwsError, mockEc2, mockJson, testClients } from "../helpers/aws-nock.js";
@@ -78,6 +79,17 @@ describe("ECS API requests", () => {
       { cluster: CLUSTER, tasks: [task.taskArn], include: ["TAGS"] },
       { cluster: CLUSTER, tasks: [task.taskArn] },
     ]);
+  });
+
+  it("DescribeTasks whose tasks are missing or not a list is a MalformedResponse", async () => {
+    for (const tasks of [undefined, null, "t1", 5, { taskArn: "t1" }]) {
+      mockJson({ DescribeTasks: () => ({ tasks, failures: [] }) });
+      const err = await api()
+        .api.describeTasks(CLUSTER, [taskArn("t1")], false)
+        .catch((e: unknown) => e);
+      expect(err, JSON.stringify(tasks)).toBeInstanceOf(MalformedResponse);
+      nock.cleanAll();
+    }
   });
 
   it("DescribeContainerInstances keeps the instance id; DescribeInstances the private IP", async () => {
