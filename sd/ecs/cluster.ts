@@ -22,6 +22,7 @@ import {
   taskEniAddress,
   type BuildResult,
   type OptInOptions,
+  type SkipReason,
   type TaskDefinitionError,
   type TaskFacts,
 } from "./targets.js";
@@ -80,6 +81,13 @@ function hasHealthCheck(def: SlimTaskDefinition): boolean {
 
 /** Tasks mapped to targets per turn of the event loop (a few ms when every one is built). */
 const TASKS_PER_TURN = 100;
+
+/** Skips that leave a task to be described again on the next refresh, whatever the cadence. */
+const UNSETTLED_SKIPS: ReadonlySet<SkipReason> = new Set<SkipReason>([
+  "no_ip",
+  "invalid_address",
+  "unresolved_host_port",
+]);
 
 const serviceKey = (clusterArn: string, name: string) => `${clusterArn} ${name}`;
 const serviceName = (task: SlimTask) =>
@@ -182,16 +190,13 @@ export async function refreshCluster(
     const { result } = built;
     targets.push(...result.targets);
     for (const skip of result.skipped) deps.onSkipped(skip);
-    const skippedFor = new Set(result.skipped.map((s) => s.reason));
     // Keep only settled tasks; PROVISIONING/PENDING ones, ones without an address, and ones whose
     // container health checks have not reported yet are described again whatever the cadence.
     const settled =
       task.lastStatus === "RUNNING" &&
       def !== undefined &&
       !taskFacts.incomplete &&
-      !skippedFor.has("no_ip") &&
-      !skippedFor.has("invalid_address") &&
-      !skippedFor.has("unresolved_host_port") &&
+      !result.skipped.some((s) => UNSETTLED_SKIPS.has(s.reason)) &&
       !(task.healthStatus === "UNKNOWN" && hasHealthCheck(def));
     if (settled) {
       next.tasks.set(arn, task);
@@ -350,10 +355,21 @@ async function loadFacts(
     return id?.startsWith("i-") ? [id] : [];
   });
   const eniIds = eniIdsOf(running);
-  const serviceKeys = running.flatMap((t) => {
-    const name = serviceName(t);
-    return name ? [serviceKey(cluster.arn, name)] : [];
-  });
+  // A cluster's tasks come in a few groups: each group's service key is made once, not once per task.
+  const keysByGroup = new Map<string, string | undefined>();
+  const serviceKeyOf = (task: SlimTask): string | undefined => {
+    if (task.group === undefined) return undefined;
+    if (keysByGroup.has(task.group)) return keysByGroup.get(task.group);
+    const name = serviceName(task);
+    const key = name ? serviceKey(cluster.arn, name) : undefined;
+    keysByGroup.set(task.group, key);
+    return key;
+  };
+  const serviceKeys = new Set<string>();
+  for (const t of running) {
+    const key = serviceKeyOf(t);
+    if (key) serviceKeys.add(key);
+  }
   const [instances, enis, services] = await Promise.all([
     deps.scope.instances.get(ec2Ids, async (ids) =>
       byKey(await api.describeInstances(ids), (i) => i.instanceId),
@@ -388,22 +404,20 @@ async function loadFacts(
         ? instances.values.get(ec2InstanceId)
         : undefined;
       const eniId = labelNetworkMode(task) === "awsvpc" ? taskEniAddress(task).eniId : undefined;
-      const name = serviceName(task);
-      const sKey = name ? serviceKey(cluster.arn, name) : undefined;
+      const sKey = serviceKeyOf(task);
       const service = sKey ? services.values.get(sKey) : undefined;
       const eniPublicIp = eniId ? enis.values.get(eniId)?.publicIp : undefined;
       const incomplete =
         (ec2InstanceId !== undefined && instances.failed.has(ec2InstanceId)) ||
         (eniId !== undefined && enis.failed.has(eniId)) ||
         (sKey !== undefined && services.failed.has(sKey));
-      return {
-        cluster,
-        ...(service ? { service } : {}),
-        ...(ec2InstanceId ? { ec2InstanceId } : {}),
-        ...(instance ? { instance } : {}),
-        ...(eniPublicIp ? { eniPublicIp } : {}),
-        incomplete,
-      };
+      // Assigned one by one: absent facts have no key, and no spread object is made per task.
+      const facts: TaskFacts & { incomplete: boolean } = { cluster, incomplete };
+      if (service) facts.service = service;
+      if (ec2InstanceId) facts.ec2InstanceId = ec2InstanceId;
+      if (instance) facts.instance = instance;
+      if (eniPublicIp) facts.eniPublicIp = eniPublicIp;
+      return facts;
     },
   };
 }

@@ -149,14 +149,26 @@ export function containerEndpoints(
 export const isEniAttachment = (type: string | undefined) =>
   type === "ElasticNetworkInterface" || type === "eni";
 
+export interface EniAddress {
+  ip?: string;
+  subnetId?: string;
+  eniId?: string;
+}
+
 /** The task's ENI address (awsvpc): attachment details first, then the containers' interfaces. */
-export function taskEniAddress(task: SlimTask): { ip?: string; subnetId?: string; eniId?: string } {
+export function taskEniAddress(task: SlimTask): EniAddress {
   for (const att of task.attachments ?? []) {
     if (!isEniAttachment(att.type)) continue;
-    const d = new Map((att.details ?? []).map((kv) => [kv.name, kv.value]));
-    const ip = d.get("privateIPv4Address") ?? d.get("ipv6Address");
-    const subnetId = d.get("subnetId");
-    const eniId = d.get("networkInterfaceId");
+    // Read in one pass without a map of the details: this runs for every task on every refresh.
+    let ipv4: string | undefined, ipv6: string | undefined, subnetId: string | undefined;
+    let eniId: string | undefined;
+    for (const { name, value } of att.details ?? []) {
+      if (name === "privateIPv4Address") ipv4 = value;
+      else if (name === "ipv6Address") ipv6 = value;
+      else if (name === "subnetId") subnetId = value;
+      else if (name === "networkInterfaceId") eniId = value;
+    }
+    const ip = ipv4 ?? ipv6;
     if (ip) return { ip, ...(subnetId ? { subnetId } : {}), ...(eniId ? { eniId } : {}) };
   }
   for (const c of task.containers ?? [])
