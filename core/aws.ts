@@ -96,9 +96,9 @@ const ENV_SUFFIX: Record<ServiceKey, string> = {
   sqs: "SQS",
 };
 
-/** Each service's SDK module, imported on first use or by loadSdkModules (EC2: only what the bridge calls). */
+/** Each service's SDK module, imported on first use or by loadSdkModules (ECS, EC2: only what the bridge calls). */
 const SDK_MODULES = {
-  ecs: () => import("@aws-sdk/client-ecs"),
+  ecs: () => import("./sdk/ecs.js"),
   // fromTemporaryCredentials (an account's roleArn). The package's entry loads every credential provider
   // it has (Cognito's client among them): ~10 MiB of RSS a bridge without roles never uses.
   sts: () => import("@aws-sdk/credential-providers"),

@@ -1,6 +1,14 @@
 // The ECS and EC2 calls the ECS source makes: the only place their SDK clients are called for discovery.
 // Each method is one AWS request (the list methods walk their pages one at a time with the SDK
 // paginators); the clients' pacers (core/pacer.ts) pace every request to its AWS throttling bucket.
+import type { Tag, Task, TaskDefinition } from "@aws-sdk/client-ecs";
+// Loaded on the first EC2 call (see AwsClients): its module is large and some estates never need it.
+import type { Tag as Ec2Tag } from "@aws-sdk/client-ec2";
+import { hash } from "node:crypto";
+import { chunk, MalformedResponse, requiredList, type AwsClients } from "../../core/aws.js";
+import { taskTextsOf } from "../../core/ecs-protocol.js";
+import type { SelfMetrics } from "../../core/metrics.js";
+import { Pacer, paced } from "../../core/pacer.js";
 import {
   DescribeClustersCommand,
   DescribeContainerInstancesCommand,
@@ -10,17 +18,7 @@ import {
   paginateListClusters,
   paginateListServices,
   paginateListTasks,
-  type Tag,
-  type Task,
-  type TaskDefinition,
-} from "@aws-sdk/client-ecs";
-// Loaded on the first EC2 call (see AwsClients): its module is large and some estates never need it.
-import type { Tag as Ec2Tag } from "@aws-sdk/client-ec2";
-import { hash } from "node:crypto";
-import { chunk, MalformedResponse, requiredList, type AwsClients } from "../../core/aws.js";
-import { taskTextsOf } from "../../core/ecs-protocol.js";
-import type { SelfMetrics } from "../../core/metrics.js";
-import { Pacer, paced } from "../../core/pacer.js";
+} from "../../core/sdk/ecs.js";
 
 /** The most ARNs or ids DescribeTasks, DescribeContainerInstances, DescribeClusters and EC2 describes take. */
 export const DESCRIBE_BATCH = 100;

@@ -2,9 +2,9 @@
 // TTL (their tags, and whether a configured one exists there), then each cluster refreshes on its own
 // (sd/ecs/cluster.ts). A configured cluster absent from a scope is an ok, empty unit marked absent,
 // not a failure retried forever; a cluster that fails keeps its last-good targets.
-import { ClusterNotFoundException } from "@aws-sdk/client-ecs";
 import { settle, UnitBackoff, type Settled } from "../../core/backoff.js";
 import { failedOperation, type ServiceKey } from "../../core/aws.js";
+import { ClusterNotFoundException } from "../../core/sdk/ecs.js";
 import { withCallCounts } from "../../core/calls.js";
 import type { Config } from "../../cmd/config.js";
 import type { Logger } from "../../core/log.js";

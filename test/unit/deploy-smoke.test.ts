@@ -193,11 +193,20 @@ describe("the image's artefact (deps stage replayed + build script output)", () 
     }
   });
 
-  it("discovers the demo estate with --once: EC2 answers through the bundled client subset", async () => {
+  it("discovers the demo estate with --once: ECS and EC2 answer through the bundled client subsets", async () => {
     // The build replaced the EC2 re-export with a bundle of the two operations the bridge calls.
     const subset = readFileSync(join(app, "dist/core/sdk/ec2.js"), "utf8");
     expect(subset).not.toMatch(/from ["']@aws-sdk\/client-ec2["']/);
     expect(subset).not.toContain("DescribeVpcsCommand");
+    // And only the schemas those operations reach (scripts/build.mjs literalTraitKeys): without it every
+    // one of EC2's structures was kept, unused, in a 1 MiB bundle.
+    expect(subset).toContain("DescribeInstancesRequest$");
+    expect(subset).not.toContain("AllocateAddressRequest$");
+    // ECS likewise: the operations discovery makes, not the other sixty.
+    const ecs = readFileSync(join(app, "dist/core/sdk/ecs.js"), "utf8");
+    expect(ecs).not.toMatch(/from ["']@aws-sdk\/client-ecs["']/);
+    expect(ecs).toContain("DescribeTasksCommand");
+    expect(ecs).not.toContain("CreateClusterCommand");
     const sim = await startSimAws({ scenario: "sim/scenarios/demo.yaml" });
     try {
       const [cmd, ...rest] = local(entrypoint);
