@@ -2,6 +2,11 @@
 // after ExpiredToken), endpoint overrides, retries, a timeout on every attempt, and a per-operation call
 // counter (STS included) that feeds the self-metrics.
 import { countCall } from "./calls.js";
+// ECS and EC2 are imported statically: their subsets are small (the build keeps only the schemas the bridge
+// uses), and a dynamically imported module is kept whole in an esbuild bundle (the Lambda's: 0.9 MiB of
+// EC2 schemas).
+import * as ec2Sdk from "./sdk/ec2.js";
+import * as ecsSdk from "./sdk/ecs.js";
 import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import type { ECSClient } from "@aws-sdk/client-ecs";
@@ -98,11 +103,11 @@ const ENV_SUFFIX: Record<ServiceKey, string> = {
 
 /** Each service's SDK module, imported on first use or by loadSdkModules (ECS, EC2: only what the bridge calls). */
 const SDK_MODULES = {
-  ecs: () => import("./sdk/ecs.js"),
+  ecs: async () => ecsSdk,
   // fromTemporaryCredentials (an account's roleArn). The package's entry loads every credential provider
   // it has (Cognito's client among them): ~10 MiB of RSS a bridge without roles never uses.
   sts: () => import("@aws-sdk/credential-providers"),
-  ec2: () => import("./sdk/ec2.js"),
+  ec2: async () => ec2Sdk,
   servicediscovery: () => import("@aws-sdk/client-servicediscovery"),
   cloudwatch: () => import("@aws-sdk/client-cloudwatch"),
   sqs: () => import("@aws-sdk/client-sqs"),
@@ -110,8 +115,8 @@ const SDK_MODULES = {
 
 /**
  * Loads the SDK modules of `services` now. Startup calls it for what the configuration will use: Node
- * compiles a module in one piece of the event loop (the EC2 module about 300 ms on the bench machine),
- * harmless before the first refresh, not in the middle of one.
+ * compiles a module in one piece of the event loop (a whole client package took up to 300 ms on the bench
+ * machine), harmless before the first refresh, not in the middle of one.
  */
 export async function loadSdkModules(services: Iterable<ServiceKey>): Promise<void> {
   const modules: Record<string, () => Promise<unknown>> = SDK_MODULES;

@@ -1,6 +1,7 @@
 // Bundles the Lambda into one ESM file that carries its own AWS SDK (`npm run build:lambda`), so the
 // function never depends on the SDK version of the Lambda runtime. Plain JS so it runs without a build.
 import { build } from "esbuild";
+import { sdkSchemasShaken } from "../core/sdk/bundle.mjs";
 import { statSync } from "node:fs";
 import process from "node:process";
 import { dirname, join, resolve } from "node:path";
@@ -29,6 +30,8 @@ export async function buildLambda(outfile = OUTFILE) {
     },
     // lambda-api loads the S3 client lazily, only to sign s3:// redirects, which this app never makes.
     external: ["@aws-sdk/client-s3"],
+    // Only the SDK schemas of the operations the Lambda calls.
+    plugins: [sdkSchemasShaken],
   });
   return { outfile, bytes: statSync(outfile).size, metafile: result.metafile };
 }

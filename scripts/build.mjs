@@ -3,12 +3,12 @@
 // tree-shaken out of their package, every other import left to node_modules (shared with the other clients).
 // Plain JS so it runs before anything is built.
 import { execFileSync } from "node:child_process";
-import { readFile } from "node:fs/promises";
 import { rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import process from "node:process";
 import { build } from "esbuild";
+import { sdkSchemasShaken } from "../core/sdk/bundle.mjs";
 
 const SUBSETS = { "core/sdk/ec2.ts": "@aws-sdk/client-ec2", "core/sdk/ecs.ts": "@aws-sdk/client-ecs" };
 
@@ -17,21 +17,6 @@ const at = args.indexOf("--outDir");
 const outDir = resolve(at >= 0 ? args[at + 1] : "dist");
 const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 execFileSync(process.execPath, [tsc, "-p", "tsconfig.build.json", ...args], { stdio: "inherit" });
-
-/**
- * The SDK's schemas name their traits with computed keys (`{ [_xN]: _TSa }`, `const _xN = "xmlName"`).
- * esbuild cannot prove a computed key free of side effects, so it kept every schema of the service (2,236
- * of EC2's 3,405: a 1 MiB bundle) although two operations need about a hundred. The same keys written as
- * literals make each schema a pure expression, and unused ones are dropped (EC2: 83 KB). Only constants
- * holding plain strings are substituted; `__proto__` is left computed, as a literal key would set the
- * prototype instead.
- */
-function literalTraitKeys(source) {
-  const strings = new Map();
-  for (const m of source.matchAll(/^const (_\w+) = ("[\w.:-]*");$/gm))
-    if (m[2] !== '"__proto__"') strings.set(m[1], m[2]);
-  return source.replace(/\[(_\w+)\]:/g, (key, name) => (strings.has(name) ? `${strings.get(name)}:` : key));
-}
 
 for (const [entry, pkg] of Object.entries(SUBSETS)) {
   const outfile = join(outDir, entry.replace(/\.ts$/, ".js"));
@@ -52,12 +37,10 @@ for (const [entry, pkg] of Object.entries(SUBSETS)) {
           b.onResolve({ filter: /^[^./]/ }, (a) =>
             a.path === pkg || a.path.startsWith(`${pkg}/`) ? undefined : { path: a.path, external: true },
           );
-          b.onLoad({ filter: /[\\/]dist-es[\\/]schemas[\\/]schemas_\d+\.js$/ }, async (a) => ({
-            contents: literalTraitKeys(await readFile(a.path, "utf8")),
-            loader: "js",
-          }));
         },
       },
+      // Only the schemas the subset's operations reach.
+      sdkSchemasShaken,
     ],
   });
   rmSync(`${outfile}.map`, { force: true }); // tsc's map described the re-export, not the bundle

@@ -2,11 +2,11 @@
 // Each method is one AWS request (the list methods walk their pages one at a time with the SDK
 // paginators); the clients' pacers (core/pacer.ts) pace every request to its AWS throttling bucket.
 import type { Tag, Task, TaskDefinition } from "@aws-sdk/client-ecs";
-// Loaded on the first EC2 call (see AwsClients): its module is large and some estates never need it.
 import type { Tag as Ec2Tag } from "@aws-sdk/client-ec2";
 import { hash } from "node:crypto";
 import { chunk, MalformedResponse, requiredList, type AwsClients } from "../../core/aws.js";
 import { taskTextsOf } from "../../core/ecs-protocol.js";
+import { paginateDescribeInstances, paginateDescribeNetworkInterfaces } from "../../core/sdk/ec2.js";
 import type { SelfMetrics } from "../../core/metrics.js";
 import { Pacer, paced } from "../../core/pacer.js";
 import {
@@ -246,7 +246,6 @@ export function createEcsApi(clients: AwsClients, maxConcurrency: number, metric
     },
     async describeInstances(instanceIds) {
       const out: InstanceFacts[] = [];
-      const { paginateDescribeInstances } = await import("../../core/sdk/ec2.js");
       const client = await ec2Client();
       for await (const page of paginateDescribeInstances({ client }, { InstanceIds: instanceIds }))
         for (const r of requiredList(page.Reservations, "DescribeInstances", "Reservations"))
@@ -265,7 +264,6 @@ export function createEcsApi(clients: AwsClients, maxConcurrency: number, metric
     async describeNetworkInterfaces(eniIds) {
       const out: EniFacts[] = [];
       const input = { NetworkInterfaceIds: eniIds };
-      const { paginateDescribeNetworkInterfaces } = await import("../../core/sdk/ec2.js");
       for await (const page of paginateDescribeNetworkInterfaces({ client: await ec2Client() }, input))
         for (const ni of requiredList(
           page.NetworkInterfaces,

@@ -1,6 +1,10 @@
 // The esbuild bundle itself, in a fresh node process with only a Lambda's environment, against the
 // simulated AWS endpoint: it loads, discovers, redirects, and serves the second request from its cache.
 import { describe, expect, it } from "vitest";
+import { readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildLambda } from "../../lambda/build.mjs";
 import { runLambdaBench } from "../../bench/lambda.js";
 
 describe("Lambda bundle (build/lambda/handler.mjs)", () => {
@@ -14,5 +18,21 @@ describe("Lambda bundle (build/lambda/handler.mjs)", () => {
     // EC2 DescribeNetworkInterfaces (the labels of Prometheus' ECS role); then nothing within lambda.cacheSeconds.
     expect(run!.awsCallsFirst).toBe(7);
     expect(run!.awsCallsCached).toBe(0);
+  });
+
+  it("carries the SDK schemas of the operations it calls, not every one of the service's", async () => {
+    const out = join(tmpdir(), `bridge-lambda-schemas-${process.pid}.mjs`);
+    try {
+      const text = readFileSync((await buildLambda(out)).outfile, "utf8");
+      // EC2: DescribeInstances and DescribeNetworkInterfaces only (core/sdk/bundle.mjs; a static import).
+      expect(text).toContain("DescribeInstancesRequest");
+      expect(text).toContain("DescribeNetworkInterfacesRequest");
+      expect(text).not.toContain("AllocateAddressRequest");
+      // ECS: none of the operations that change anything.
+      expect(text).toContain("DescribeTasksRequest");
+      expect(text).not.toContain("CreateClusterRequest");
+    } finally {
+      rmSync(out, { force: true });
+    }
   });
 });
