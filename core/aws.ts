@@ -101,13 +101,11 @@ const ENV_SUFFIX: Record<ServiceKey, string> = {
   sqs: "SQS",
 };
 
-/** Each service's SDK module, imported on first use or by loadSdkModules (ECS, EC2: only what the bridge calls). */
+/** The other services' SDK modules, imported on first use or by loadSdkModules (ECS and EC2: above). */
 const SDK_MODULES = {
-  ecs: async () => ecsSdk,
   // fromTemporaryCredentials (an account's roleArn). The package's entry loads every credential provider
   // it has (Cognito's client among them): ~10 MiB of RSS a bridge without roles never uses.
   sts: () => import("@aws-sdk/credential-providers"),
-  ec2: async () => ec2Sdk,
   servicediscovery: () => import("@aws-sdk/client-servicediscovery"),
   cloudwatch: () => import("@aws-sdk/client-cloudwatch"),
   sqs: () => import("@aws-sdk/client-sqs"),
@@ -302,12 +300,12 @@ export function createClients(target: AwsTarget, opts: ClientOptions = {}): AwsC
     region: target.region,
     ecs: lazy(async () => {
       const { EcsProtocol } = await import("./ecs-protocol.js");
-      const c = new (await SDK_MODULES.ecs()).ECSClient({ ...common("ecs"), protocol: EcsProtocol });
+      const c = new ecsSdk.ECSClient({ ...common("ecs"), protocol: EcsProtocol });
       c.middlewareStack.use(attemptPlugin(attempt("ecs")));
       return c;
     }),
     ec2: lazy(async () => {
-      const c = new (await SDK_MODULES.ec2()).EC2Client(common("ec2"));
+      const c = new ec2Sdk.EC2Client(common("ec2"));
       c.middlewareStack.use(attemptPlugin(attempt("ec2")));
       return c;
     }),
