@@ -198,7 +198,7 @@ describe("the image's artefact (deps stage replayed + build script output)", () 
     const subset = readFileSync(join(app, "dist/core/sdk/ec2.js"), "utf8");
     expect(subset).not.toMatch(/from ["']@aws-sdk\/client-ec2["']/);
     expect(subset).not.toContain("DescribeVpcsCommand");
-    // And only the schemas those operations reach (scripts/build.mjs literalTraitKeys): without it every
+    // And only the schemas those operations reach (core/sdk/bundle.mjs): without it every
     // one of EC2's structures was kept, unused, in a 1 MiB bundle.
     expect(subset).toContain("DescribeInstancesRequest$");
     expect(subset).not.toContain("AllocateAddressRequest$");
