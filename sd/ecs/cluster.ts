@@ -208,10 +208,13 @@ export async function refreshCluster(
   return { targets, next };
 }
 
-/** The ENI ids of awsvpc tasks, whose public IPs DescribeNetworkInterfaces gives. */
+/** An awsvpc task's ENI id, whose public IP DescribeNetworkInterfaces gives. */
+const eniIdOf = (task: SlimTask): string | undefined =>
+  labelNetworkMode(task) === "awsvpc" ? taskEniAddress(task).eniId : undefined;
+
 function eniIdsOf(tasks: readonly SlimTask[]): string[] {
   return tasks.flatMap((t) => {
-    const eniId = labelNetworkMode(t) === "awsvpc" ? taskEniAddress(t).eniId : undefined;
+    const eniId = eniIdOf(t);
     return eniId ? [eniId] : [];
   });
 }
@@ -403,7 +406,7 @@ async function loadFacts(
       const instance: InstanceFacts | undefined = ec2InstanceId
         ? instances.values.get(ec2InstanceId)
         : undefined;
-      const eniId = labelNetworkMode(task) === "awsvpc" ? taskEniAddress(task).eniId : undefined;
+      const eniId = eniIdOf(task);
       const sKey = serviceKeyOf(task);
       const service = sKey ? services.values.get(sKey) : undefined;
       const eniPublicIp = eniId ? enis.values.get(eniId)?.publicIp : undefined;
