@@ -12,4 +12,15 @@ export default tseslint.config(
       eqeqeq: ["error", "always"],
     },
   },
+  {
+    // zod through its subset (core/zod.ts), which the build bundles without the package's locales.
+    files: ["**/*.ts"],
+    ignores: ["core/zod.ts", "test/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { paths: [{ name: "zod", message: 'Import zod as `import * as z from "<...>/core/zod.js"`.' }] },
+      ],
+    },
+  },
 );

@@ -1,6 +1,6 @@
 // Options every mode shares: where to discover (regions, clusters, accounts), how often, the HTTP listener and
 // its auth, logging, and AWS call limits.
-import { z } from "zod";
+import * as z from "./zod.js";
 import { DEFAULT_CALL_TIMEOUT_SECONDS } from "./aws.js";
 import {
   ConfigError,

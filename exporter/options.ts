@@ -1,6 +1,6 @@
 // Options of the Service Connect CloudWatch exporter, and the rules that tie them together.
 import cron from "node-cron";
-import { z } from "zod";
+import * as z from "../core/zod.js";
 import {
   ConfigError,
   bool,

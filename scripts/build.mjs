@@ -1,6 +1,7 @@
 // `npm run build`: TypeScript to dist/ (tsc, with any arguments given, e.g. `-- --outDir DIR`), then each
-// SDK subset in core/sdk/ bundled over its compiled file: the client and operations the bridge uses
-// tree-shaken out of their package, every other import left to node_modules (shared with the other clients).
+// package subset bundled over its compiled file: what the bridge uses tree-shaken out of its package (the
+// ECS and EC2 clients' operations in core/sdk/, zod's schema builders in core/zod.ts), every other import
+// left to node_modules (shared with the other clients).
 // Plain JS so it runs before anything is built.
 import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
@@ -10,7 +11,11 @@ import process from "node:process";
 import { build } from "esbuild";
 import { sdkSchemasShaken } from "../core/sdk/bundle.mjs";
 
-const SUBSETS = { "core/sdk/ec2.ts": "@aws-sdk/client-ec2", "core/sdk/ecs.ts": "@aws-sdk/client-ecs" };
+const SUBSETS = {
+  "core/sdk/ec2.ts": "@aws-sdk/client-ec2",
+  "core/sdk/ecs.ts": "@aws-sdk/client-ecs",
+  "core/zod.ts": "zod",
+};
 
 const args = process.argv.slice(2);
 const at = args.indexOf("--outDir");

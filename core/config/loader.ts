@@ -1,7 +1,7 @@
 // The generic configuration loader: defaults < YAML file < environment < flags, each value parsed and
 // validated by its option's schema, errors naming the key, where the value came from and what is allowed.
 // It knows nothing of the options themselves: the composition root hands it the table.
-import { z } from "zod";
+import * as z from "../zod.js";
 import { ConfigError, strictMapping, type OptionSpec } from "./spec.js";
 import { closest } from "./suggest.js";
 import { readYamlFile } from "./yaml.js";

@@ -1,7 +1,7 @@
 // What an option is, and the zod schemas the mechanisms build their options from. Every schema accepts the
 // text form (environment variables, flags, YAML scalars, all kept as written) and, where it makes sense, the
 // YAML form (lists, mappings), so one schema validates a value whatever its source.
-import { z } from "zod";
+import * as z from "../zod.js";
 import { closest } from "./suggest.js";
 
 export interface OptionSpec {

@@ -2,7 +2,7 @@
 // metric updates, one JSON object per line, each carrying sum, minimum, maximum and sample count of one
 // metric over one minute. The OpenTelemetry formats (0.7 and 1.0) are length-delimited protobuf; no
 // well-kept decoder is installed here, so such records are refused with an error naming the fix.
-import { z } from "zod";
+import * as z from "../../core/zod.js";
 import { DeliveryError, type Delivery } from "./firehose.js";
 
 const finite = z.number().finite();

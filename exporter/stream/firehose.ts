@@ -3,7 +3,7 @@
 // response Firehose reads. Firehose counts only a 200 as delivered; any other status makes it retry the
 // whole request (same request id) until its retry duration ends, then back the records up to S3.
 import { timingSafeEqual, createHash } from "node:crypto";
-import { z } from "zod";
+import * as z from "../../core/zod.js";
 
 export const REQUEST_ID_HEADER = "x-amz-firehose-request-id";
 export const ACCESS_KEY_HEADER = "x-amz-firehose-access-key";

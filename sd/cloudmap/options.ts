@@ -1,6 +1,6 @@
 // Options of the Cloud Map source: which namespaces, which health filter, and where an instance's metrics
 // port and path come from.
-import { z } from "zod";
+import * as z from "../../core/zod.js";
 import { ConfigError, bool, int, list, oneOf, text, type OptionSpec } from "../../core/config/spec.js";
 
 export const HEALTH_FILTERS = ["HEALTHY", "ALL", "HEALTHY_OR_ELSE_ALL"] as const;

@@ -1,6 +1,6 @@
 // Options of the ECS source: whether it runs, how a container opts in, how often known tasks are re-read,
 // and event-driven discovery (ECS task state change events from SQS, polling reduced to a reconcile).
-import { z } from "zod";
+import * as z from "../../core/zod.js";
 import { bool, ConfigError, int, list, oneOf, text, type OptionSpec } from "../../core/config/spec.js";
 
 export const OPT_IN_MODES = ["labels", "port-name", "all-named-ports"] as const;

@@ -238,4 +238,38 @@ describe("the image's artefact (deps stage replayed + build script output)", () 
       await sim.close();
     }
   });
+
+  it("validates with the bundled zod subset exactly as with the package: same issues, same messages", async () => {
+    // The build replaced core/zod.js with a bundle of the schema builders the options use, without the
+    // package's 64 locales; its English messages must stay (config errors quote them).
+    const bundle = readFileSync(join(app, "dist/core/zod.js"), "utf8");
+    expect(bundle).not.toMatch(/from ["']zod["']/);
+    expect(bundle).not.toContain("Nieprawidłowe"); // the Polish locale, one of those left out
+    const cases = `[
+      z.string().safeParse(1),
+      z.number().int().min(5).safeParse(2.5),
+      z.enum(["debug", "info"]).safeParse("loud"),
+      z.strictObject({ a: z.string() }).safeParse({ a: "x", b: 1 }),
+      z.stringbool().safeParse("maybe"),
+      z.array(z.string()).min(1).safeParse([]),
+      z.record(z.string(), z.number()).safeParse({ k: "v" }),
+      z.object({ url: z.string().url() }).safeParse({ url: "not a url" }),
+    ].map((r) => r.error?.issues)`;
+    const run = (from: string): Promise<string> =>
+      new Promise((resolve, reject) =>
+        execFile(
+          process.execPath,
+          [
+            "--input-type=module",
+            "-e",
+            `import * as z from "${from}"; console.log(JSON.stringify(${cases}));`,
+          ],
+          { cwd: app },
+          (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout)),
+        ),
+      );
+    const [bundled, pkg] = await Promise.all([run("./dist/core/zod.js"), run("zod")]);
+    expect(JSON.parse(bundled)).toEqual(JSON.parse(pkg));
+    expect(bundled).toContain("Invalid input: expected string, received number");
+  });
 });
