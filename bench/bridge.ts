@@ -3,10 +3,13 @@
 import type { Bridge } from "../cmd/bridge.js";
 import type { ClientOptions } from "../core/aws.js";
 
+/** The simulated AWS's test credentials. */
+export const SIM_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
+
 /** Test credentials and the simulator's endpoint, for any AWS client a benchmark builds. */
 export function simClientOptions(simUrl: string): ClientOptions {
   return {
-    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    credentials: SIM_CREDENTIALS,
     env: { AWS_ENDPOINT_URL: simUrl },
   };
 }

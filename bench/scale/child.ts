@@ -4,11 +4,13 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { Server } from "node:http";
 // bench/bridge.ts loads the bridge only when benchBridge is called: the naive process never loads it.
-import { benchBridge, simClientOptions } from "../bridge.js";
+import { benchBridge, SIM_CREDENTIALS, simClientOptions } from "../bridge.js";
 import { ESTATE, clusterName } from "./estate.js";
 import { NaiveStrategy } from "./naive.js";
+import { WireClient } from "./wire.js";
 
-export type Strategy = "bridge" | "naive";
+/** "wire" is not a strategy but the floor of a steady refresh's calls (wire.ts), measured the same way. */
+export type Strategy = "bridge" | "naive" | "wire";
 export type ChildCommand = { cmd: "refresh" } | { cmd: "serve" } | { cmd: "done" } | { cmd: "exit" };
 export interface ChildFigures {
   ms: number;
@@ -61,7 +63,26 @@ async function naiveRunner(): Promise<Runner> {
   };
 }
 
-const runner = strategy === "bridge" ? await bridgeRunner() : await naiveRunner();
+function wireRunner(): Runner {
+  const client = new WireClient(simUrl, SIM_CREDENTIALS);
+  let tasks = 0;
+  return {
+    refresh: async () => {
+      const counts = await Promise.all(clusters.map((c) => client.cluster(c)));
+      tasks = counts.reduce((a, b) => a + b, 0);
+    },
+    targets: () => tasks,
+    serve: () => Promise.reject(new Error("the wire floor serves nothing")),
+    close: async () => client.close(),
+  };
+}
+
+const runners: Record<Strategy, () => Runner | Promise<Runner>> = {
+  bridge: bridgeRunner,
+  naive: naiveRunner,
+  wire: wireRunner,
+};
+const runner = await runners[strategy]();
 const loop = monitorEventLoopDelay({ resolution: 1 });
 loop.enable();
 const mib = (bytes: number) => bytes / 1024 / 1024;

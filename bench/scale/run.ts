@@ -19,7 +19,7 @@ import { imageNodeFlags } from "../node-flags.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 // BENCH_STRATEGIES=bridge measures the bridge alone (quick before/after checks); the table needs both.
-const STRATEGIES = (process.env.BENCH_STRATEGIES ?? "naive,bridge").split(",") as Strategy[];
+const STRATEGIES = (process.env.BENCH_STRATEGIES ?? "naive,bridge").split(",") as ("naive" | "bridge")[];
 const PHASES = ["cold", "steady", "churn"] as const;
 const LOADS = [16, 64].flatMap((connections) => [true, false].map((gzip) => ({ connections, gzip })));
 const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 3);
@@ -123,6 +123,24 @@ async function runStrategy(sim: SimAws, strategy: Strategy, tasks: number): Prom
   };
 }
 
+/**
+ * The CPU floor of the steady refresh: the same ListTasks walks and DescribeTasks batches from a bare client
+ * (wire.ts) in its own process, from full buckets; its second refresh is measured (the first warms it up).
+ */
+async function wireFloor(sim: SimAws): Promise<PhaseFigures> {
+  const child = new Child("wire", sim.url);
+  await child.ready;
+  let figures: ChildFigures | undefined;
+  for (let i = 0; i < 2; i++) {
+    await new Promise((r) => setTimeout(r, REFILL_MS));
+    sim.setThrottling(AWS_THROTTLING);
+    sim.resetCalls();
+    figures = await child.ask({ cmd: "refresh" });
+  }
+  await child.exit();
+  return { ...figures!, ...summarise(sim.callLog()), floorMs: 0 };
+}
+
 /** The /sd floor: a bare node server answering the same precomputed bytes. */
 async function sdFloor(url: string): Promise<LoadFigures[]> {
   const fetchBody = () =>
@@ -160,7 +178,12 @@ const calls = (c: Record<string, number>) =>
     .map(([k, v]) => `${k.replace(/^ecs:/, "")} ${v}`)
     .join(", ");
 
-function section(tasks: number, figs: Record<Strategy, StrategyFigures>, floor: LoadFigures[]): string {
+function section(
+  tasks: number,
+  figs: Record<"naive" | "bridge", StrategyFigures>,
+  floor: LoadFigures[],
+  wire: PhaseFigures,
+): string {
   const lines = [`## ${tasks.toLocaleString("en")} tasks`, ""];
   const targets = figs.bridge.phases.steady.targets;
   lines.push(`${targets.toLocaleString("en")} targets. Floor: the token-bucket floor (see the top).`, "");
@@ -176,6 +199,14 @@ function section(tasks: number, figs: Record<Strategy, StrategyFigures>, floor: 
           `${ms(p.loopP99Ms)} / ${ms(p.loopMaxMs)} | ${p.throttles} | ${calls(p.calls)} |`,
       );
     }
+  const steady = figs.bridge.phases.steady;
+  lines.push(
+    "",
+    `CPU floor of the steady refresh: ${ms(wire.cpuMs)} ms, the bridge's ${ms(steady.cpuMs)} (` +
+      `${ratio(steady.cpuMs, wire.cpuMs)}). The floor is the same calls (${calls(wire.calls)}; ${wire.throttles} ` +
+      "throttled) from a bare client in its own process: node's http module, SigV4-signed, paced to the bucket, " +
+      "answers read as text (`bench/scale/wire.ts`).",
+  );
   lines.push("", "| memory | naive | bridge | ratio |", "| --- | --: | --: | --: |");
   // The refreshes' peak is what a deployment sees; the /sd load below (thousands of requests a second) is
   // far above Prometheus' polling and is reported apart.
@@ -260,7 +291,7 @@ for (const tasks of sizes()) {
   const sim = await startSimAws({ scenario: estateScenario(tasks) });
   sim.setLatency(ESTATE.latencyMs);
   try {
-    const figs = {} as Record<Strategy, StrategyFigures>;
+    const figs = {} as Record<"naive" | "bridge", StrategyFigures>;
     for (const s of STRATEGIES) {
       figs[s] = await runStrategy(sim, s, tasks);
       process.stdout.write(`${tasks} tasks, ${s}: done\n`);
@@ -269,7 +300,7 @@ for (const tasks of sizes()) {
       process.stdout.write(JSON.stringify(figs, null, 1) + "\n");
       continue;
     }
-    const text = section(tasks, figs, figs.bridge.sd.floor);
+    const text = section(tasks, figs, figs.bridge.sd.floor, await wireFloor(sim));
     process.stdout.write(text + "\n");
     sections.set(tasks, text);
   } finally {

@@ -1,0 +1,164 @@
+// The CPU floor of a steady refresh's AWS calls: the ListTasks walks and DescribeTasks batches the bridge
+// makes when nothing changed, sent with node's http module alone (keep-alive sockets, SigV4 signed with
+// node:crypto, paced to ECS's documented bucket so nothing is throttled). Answers are read as text; only
+// ListTasks pages are parsed (the ARNs and the next token are needed to go on). No SDK, no caching, no
+// mapping: what any client must spend to ask these questions and receive the answers.
+import { createHash, createHmac } from "node:crypto";
+import { Agent, request } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
+
+const REGION = "us-east-1";
+const ECS_TARGET = "AmazonEC2ContainerServiceV20141113";
+/** ECS's cluster-resource-read bucket (ListTasks and DescribeTasks share it), as core/pacer.ts knows it. */
+const BURST = 100;
+const REFILL_PER_SECOND = 20;
+/** In flight at once, as the bridge's pacer allows per bucket by default. */
+const MAX_IN_FLIGHT = 4;
+const BATCH = 100;
+
+export interface WireCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** A client-side token bucket: a call takes a token or waits for the next one. */
+class Bucket {
+  private tokens = BURST;
+  private at = performance.now();
+
+  async take(): Promise<void> {
+    for (;;) {
+      const now = performance.now();
+      this.tokens = Math.min(BURST, this.tokens + ((now - this.at) / 1000) * REFILL_PER_SECOND);
+      this.at = now;
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        return;
+      }
+      await sleep(((1 - this.tokens) / REFILL_PER_SECOND) * 1000);
+    }
+  }
+}
+
+/** At most `limit` of the calls in flight. */
+class Gate {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+const sha256Hex = (data: string) => createHash("sha256").update(data).digest("hex");
+
+export class WireClient {
+  private readonly agent = new Agent({ keepAlive: true });
+  private readonly url: URL;
+  private readonly bucket = new Bucket();
+  private readonly gate = new Gate(MAX_IN_FLIGHT);
+  private signingKey: { date: string; key: Buffer } | undefined;
+
+  constructor(
+    endpoint: string,
+    private readonly credentials: WireCredentials,
+  ) {
+    this.url = new URL(endpoint);
+  }
+
+  /** SigV4 headers for one ECS JSON call (the signing key is derived once a day, as the SDK caches it). */
+  private headers(operation: string, body: string): Record<string, string> {
+    const amzDate = new Date().toISOString().replace(/[-:]|\.\d{3}/g, "");
+    const date = amzDate.slice(0, 8);
+    if (this.signingKey?.date !== date) {
+      const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).update(data).digest();
+      const kDate = hmac(`AWS4${this.credentials.secretAccessKey}`, date);
+      this.signingKey = { date, key: hmac(hmac(hmac(kDate, REGION), "ecs"), "aws4_request") };
+    }
+    const headers: Record<string, string> = {
+      "content-type": "application/x-amz-json-1.1",
+      host: this.url.host,
+      "x-amz-date": amzDate,
+      "x-amz-target": `${ECS_TARGET}.${operation}`,
+    };
+    const names = Object.keys(headers);
+    const canonical = [
+      "POST",
+      "/",
+      "",
+      ...names.map((n) => `${n}:${headers[n]}`),
+      "",
+      names.join(";"),
+      sha256Hex(body),
+    ].join("\n");
+    const scope = `${date}/${REGION}/ecs/aws4_request`;
+    const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256Hex(canonical)}`;
+    const signature = createHmac("sha256", this.signingKey.key).update(toSign).digest("hex");
+    headers.authorization =
+      `AWS4-HMAC-SHA256 Credential=${this.credentials.accessKeyId}/${scope}, ` +
+      `SignedHeaders=${names.join(";")}, Signature=${signature}`;
+    return headers;
+  }
+
+  /** One call, paced and bounded; the answer's text. */
+  private call(operation: string, input: object): Promise<string> {
+    return this.gate.run(async () => {
+      await this.bucket.take();
+      const body = JSON.stringify(input);
+      return new Promise<string>((resolve, reject) => {
+        const req = request(
+          this.url,
+          { method: "POST", agent: this.agent, headers: this.headers(operation, body) },
+          (res) => {
+            let text = "";
+            res.setEncoding("utf8");
+            res.on("data", (chunk: string) => (text += chunk));
+            res.on("end", () =>
+              res.statusCode === 200
+                ? resolve(text)
+                : reject(new Error(`${operation}: HTTP ${res.statusCode} ${text.slice(0, 200)}`)),
+            );
+          },
+        );
+        req.on("error", reject);
+        req.end(body);
+      });
+    });
+  }
+
+  /** The cluster's ListTasks walk (pages one after another), then DescribeTasks for every task; the count. */
+  async cluster(cluster: string): Promise<number> {
+    const arns: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = JSON.parse(
+        await this.call("ListTasks", {
+          cluster,
+          desiredStatus: "RUNNING",
+          maxResults: BATCH,
+          ...(nextToken ? { nextToken } : {}),
+        }),
+      ) as { taskArns?: string[]; nextToken?: string };
+      arns.push(...(page.taskArns ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    const batches: string[][] = [];
+    for (let i = 0; i < arns.length; i += BATCH) batches.push(arns.slice(i, i + BATCH));
+    await Promise.all(
+      batches.map((tasks) => this.call("DescribeTasks", { cluster, tasks, include: ["TAGS"] })),
+    );
+    return arns.length;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
