@@ -108,29 +108,39 @@ export class WireClient {
     return headers;
   }
 
-  /** One call, paced and bounded; the answer's text. */
-  private call(operation: string, input: object): Promise<string> {
-    return this.gate.run(async () => {
-      await this.bucket.take();
-      const body = JSON.stringify(input);
-      return new Promise<string>((resolve, reject) => {
-        const req = request(
-          this.url,
-          { method: "POST", agent: this.agent, headers: this.headers(operation, body) },
-          (res) => {
-            let text = "";
-            res.setEncoding("utf8");
-            res.on("data", (chunk: string) => (text += chunk));
-            res.on("end", () =>
-              res.statusCode === 200
-                ? resolve(text)
-                : reject(new Error(`${operation}: HTTP ${res.statusCode} ${text.slice(0, 200)}`)),
-            );
-          },
-        );
-        req.on("error", reject);
-        req.end(body);
+  /**
+   * One call, paced and bounded; the answer's text. A request can still reach AWS a little ahead of its
+   * token (answers and sends do not keep the pacing's spacing), so a throttled call is sent again, as an
+   * SDK would; the bench counts the throttles from the simulator's log.
+   */
+  private async call(operation: string, input: object): Promise<string> {
+    for (;;) {
+      const answer = await this.gate.run(async () => {
+        await this.bucket.take();
+        return this.send(operation, input);
       });
+      if (answer.status === 200) return answer.text;
+      if (!answer.text.includes("ThrottlingException"))
+        throw new Error(`${operation}: HTTP ${answer.status} ${answer.text.slice(0, 200)}`);
+      await sleep(1000 / REFILL_PER_SECOND);
+    }
+  }
+
+  private send(operation: string, input: object): Promise<{ status: number; text: string }> {
+    const body = JSON.stringify(input);
+    return new Promise((resolve, reject) => {
+      const req = request(
+        this.url,
+        { method: "POST", agent: this.agent, headers: this.headers(operation, body) },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => (text += chunk));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
     });
   }
 
