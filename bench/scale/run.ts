@@ -262,7 +262,8 @@ function header(): string {
     "- **naive**: lists and describes everything on every refresh, no cache, renders /sd per request.",
     "- **floor** (refresh): the least time the buckets allow for the successful calls made, from full buckets, " +
       "or the chain of calls that cannot overlap (one cluster's ListTasks pages, then one call per later phase) " +
-      `at ${ESTATE.latencyMs} ms each, whichever is longer. **floor** (/sd): a bare node server answering the same bytes.`,
+      `at ${ESTATE.latencyMs} ms each, whichever is longer. **floor** (/sd): a bare node server answering the same bytes. ` +
+      "**CPU floor** (steady refresh): the same calls from a bare client (`bench/scale/wire.ts`).",
     "- CPU, event-loop delay (`monitorEventLoopDelay`, 1 ms resolution) and peak RSS are the strategy's own " +
       "process; the simulated AWS and the load generator run in the parent.",
     "",

@@ -20,7 +20,7 @@ describe("Lambda bundle (build/lambda/handler.mjs)", () => {
     expect(run!.awsCallsCached).toBe(0);
   });
 
-  it("carries the SDK schemas of the operations it calls, not every one of the service's", async () => {
+  it("carries the SDK schemas of the operations it calls and zod's English messages, not the rest", async () => {
     const out = join(tmpdir(), `bridge-lambda-schemas-${process.pid}.mjs`);
     try {
       const text = readFileSync((await buildLambda(out)).outfile, "utf8");
@@ -31,6 +31,9 @@ describe("Lambda bundle (build/lambda/handler.mjs)", () => {
       // ECS: none of the operations that change anything.
       expect(text).toContain("DescribeTasksRequest");
       expect(text).not.toContain("CreateClusterRequest");
+      // zod through core/zod.ts: its English messages (config errors quote them), none of its other locales.
+      expect(text).toContain("Invalid input: expected");
+      expect(text).not.toContain("Nieprawidłowe"); // Polish
     } finally {
       rmSync(out, { force: true });
     }
