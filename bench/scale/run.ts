@@ -19,7 +19,8 @@ import { imageNodeFlags } from "../node-flags.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 // BENCH_STRATEGIES=bridge measures the bridge alone (quick before/after checks); the table needs both.
-const STRATEGIES = (process.env.BENCH_STRATEGIES ?? "naive,bridge").split(",") as ("naive" | "bridge")[];
+type Compared = Exclude<Strategy, "wire">;
+const STRATEGIES = (process.env.BENCH_STRATEGIES ?? "naive,bridge").split(",") as Compared[];
 const PHASES = ["cold", "steady", "churn"] as const;
 const LOADS = [16, 64].flatMap((connections) => [true, false].map((gzip) => ({ connections, gzip })));
 const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 3);
@@ -127,7 +128,7 @@ async function runStrategy(sim: SimAws, strategy: Strategy, tasks: number): Prom
  * The CPU floor of the steady refresh: the same ListTasks walks and DescribeTasks batches from a bare client
  * (wire.ts) in its own process, from full buckets; its second refresh is measured (the first warms it up).
  */
-async function wireFloor(sim: SimAws): Promise<PhaseFigures> {
+async function wireFloor(sim: SimAws): Promise<ChildFigures & CallSummary> {
   const child = new Child("wire", sim.url);
   await child.ready;
   let figures: ChildFigures | undefined;
@@ -138,7 +139,7 @@ async function wireFloor(sim: SimAws): Promise<PhaseFigures> {
     figures = await child.ask({ cmd: "refresh" });
   }
   await child.exit();
-  return { ...figures!, ...summarise(sim.callLog()), floorMs: 0 };
+  return { ...figures!, ...summarise(sim.callLog()) };
 }
 
 /** The /sd floor: a bare node server answering the same precomputed bytes. */
@@ -180,9 +181,9 @@ const calls = (c: Record<string, number>) =>
 
 function section(
   tasks: number,
-  figs: Record<"naive" | "bridge", StrategyFigures>,
+  figs: Record<Compared, StrategyFigures>,
   floor: LoadFigures[],
-  wire: PhaseFigures,
+  wire: ChildFigures & CallSummary,
 ): string {
   const lines = [`## ${tasks.toLocaleString("en")} tasks`, ""];
   const targets = figs.bridge.phases.steady.targets;
@@ -292,7 +293,7 @@ for (const tasks of sizes()) {
   const sim = await startSimAws({ scenario: estateScenario(tasks) });
   sim.setLatency(ESTATE.latencyMs);
   try {
-    const figs = {} as Record<"naive" | "bridge", StrategyFigures>;
+    const figs = {} as Record<Compared, StrategyFigures>;
     for (const s of STRATEGIES) {
       figs[s] = await runStrategy(sim, s, tasks);
       process.stdout.write(`${tasks} tasks, ${s}: done\n`);

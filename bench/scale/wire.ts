@@ -1,17 +1,20 @@
 // The CPU floor of a steady refresh's AWS calls: the ListTasks walks and DescribeTasks batches the bridge
 // makes when nothing changed, sent with node's http module alone (keep-alive sockets, SigV4 signed with
-// node:crypto, paced to ECS's documented bucket so nothing is throttled). Answers are read as text; only
+// node:crypto, paced to ECS's documented bucket, a throttled call sent again). Answers are read as text; only
 // ListTasks pages are parsed (the ARNs and the next token are needed to go on). No SDK, no caching, no
 // mapping: what any client must spend to ask these questions and receive the answers.
 import { createHash, createHmac } from "node:crypto";
 import { Agent, request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
+import pLimit from "p-limit";
+import { AWS_BUCKETS } from "../../core/pacer.js";
 
 const REGION = "us-east-1";
 const ECS_TARGET = "AmazonEC2ContainerServiceV20141113";
-/** ECS's cluster-resource-read bucket (ListTasks and DescribeTasks share it), as core/pacer.ts knows it. */
-const BURST = 100;
-const REFILL_PER_SECOND = 20;
+/** ECS's cluster-resource-read bucket (ListTasks and DescribeTasks share it), as the bridge's pacer knows it. */
+const { burst: BURST, refillPerSecond: REFILL_PER_SECOND } = AWS_BUCKETS.ecs.find(
+  (b) => b.name === "ecs:cluster-resource-read",
+)!;
 /** In flight at once, as the bridge's pacer allows per bucket by default. */
 const MAX_IN_FLIGHT = 4;
 const BATCH = 100;
@@ -40,31 +43,13 @@ class Bucket {
   }
 }
 
-/** At most `limit` of the calls in flight. */
-class Gate {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
-  }
-}
-
 const sha256Hex = (data: string) => createHash("sha256").update(data).digest("hex");
 
 export class WireClient {
   private readonly agent = new Agent({ keepAlive: true });
   private readonly url: URL;
   private readonly bucket = new Bucket();
-  private readonly gate = new Gate(MAX_IN_FLIGHT);
+  private readonly inFlight = pLimit(MAX_IN_FLIGHT);
   private signingKey: { date: string; key: Buffer } | undefined;
 
   constructor(
@@ -115,7 +100,7 @@ export class WireClient {
    */
   private async call(operation: string, input: object): Promise<string> {
     for (;;) {
-      const answer = await this.gate.run(async () => {
+      const answer = await this.inFlight(async () => {
         await this.bucket.take();
         return this.send(operation, input);
       });
