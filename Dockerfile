@@ -55,6 +55,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
 # itself and exits within 10 s. Arguments after the image name are bridge flags, e.g. `--regions eu-west-1`.
 # --max-semi-space-size=2: V8's young generation at most 2 x 2 MiB instead of 2 x 16. --heap-growing-percent=50:
 # after a full GC the old generation may grow by half its live size before the next (V8's own factor goes up
-# to 4x on a small heap). Together: 15-25 MiB less peak RSS, refresh CPU within its noise (bench/results.md).
+# to 4x on a small heap). Together, in the scale bench: peak RSS 15-25 MiB less at 1,000 tasks and 20-45 MiB
+# less at 10,000, refresh CPU within its run-to-run noise (bench/results.md).
 # The scale and soak benches run the bridge with these flags.
 ENTRYPOINT ["/nodejs/bin/node", "--enable-source-maps", "--max-semi-space-size=2", "--heap-growing-percent=50", "dist/cmd/main.js"]
