@@ -114,7 +114,8 @@ const SDK_MODULES = {
 /**
  * Loads the SDK modules of `services` now. Startup calls it for what the configuration will use: Node
  * compiles a module in one piece of the event loop (a whole client package took up to 300 ms on the bench
- * machine), harmless before the first refresh, not in the middle of one.
+ * machine), harmless before the first refresh, not in the middle of one. ECS and EC2 need nothing here:
+ * their subsets load with this module.
  */
 export async function loadSdkModules(services: Iterable<ServiceKey>): Promise<void> {
   const modules: Record<string, () => Promise<unknown>> = SDK_MODULES;
