@@ -149,7 +149,7 @@ export function containerEndpoints(
 export const isEniAttachment = (type: string | undefined) =>
   type === "ElasticNetworkInterface" || type === "eni";
 
-export interface EniAddress {
+interface EniAddress {
   ip?: string;
   subnetId?: string;
   eniId?: string;
