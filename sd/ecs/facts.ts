@@ -2,6 +2,9 @@
 // kept in lru-cache for a TTL. An entry past its TTL is fetched again; when that fetch fails the stale
 // entry still serves, so a throttled EC2 call never strips labels from targets that had them. Facts a
 // scope's clusters all ask for the same way (EC2 instances, ENIs) are fetched in batches they share.
+// A fact fetched again and found equal keeps its cached object: targets built from it are reused by
+// identity (sd/ecs/cluster.ts), so a TTL running out does not rebuild every task's targets.
+import { isDeepStrictEqual } from "node:util";
 import type { LRUCache } from "lru-cache";
 import { lruByCount } from "../../core/lru.js";
 import { chunk } from "../../core/aws.js";
@@ -156,7 +159,9 @@ export class BatchedFacts<V extends object> {
     const outcomes = new Map<string, Outcome<V>>();
     const fetchBatch = async (batch: string[]): Promise<void> => {
       try {
-        for (const [id, value] of await fetch(batch)) {
+        for (const [id, fetched] of await fetch(batch)) {
+          const old = this.cache.get(id, { allowStale: true });
+          const value = old !== undefined && isDeepStrictEqual(old, fetched) ? old : fetched;
           this.cache.set(id, value);
           outcomes.set(id, { value });
         }

@@ -21,6 +21,7 @@ import {
 import {
   ENI_DENIED_RETRY_MS,
   INSTANCE_FACTS_TTL_MS,
+  RESOURCE_FACTS_TTL_MS,
   UNDESCRIBABLE_RETRY_MAX_MS,
   UNDESCRIBABLE_RETRY_MS,
 } from "../../sd/ecs/scope.js";
@@ -834,6 +835,37 @@ describe("work proportional to change", () => {
     // The changed description is the one remembered: the next refresh parses nothing.
     await byAddress();
     expect(parsed).toBe(152);
+  });
+  it("facts fetched again after their TTL and found the same keep the targets; a changed tag rebuilds them", async () => {
+    const td = taskDefinition("api", 7, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
+    const task: Task = { ...fargateTask("f1", tdArn("api", 7), "10.0.7.1"), version: 4 };
+    const ecs = new FakeEcsApi({
+      taskDefs: [td],
+      tasks: [task],
+      clusterTags: { [CLUSTER_ARN]: { env: "prod" } },
+      services: { api: { tags: { team: "core" } } },
+    });
+    let now = 1_000_000; // lru-cache reads a start time of 0 as "no TTL"
+    const { src } = fakeEcsSource(ecs, FIRST, { now: () => now });
+    const [first] = await targetsOf(src);
+    expect(first!.group.labels).toMatchObject({
+      __meta_ecs_tag_cluster_env: "prod",
+      __meta_ecs_tag_service_team: "core",
+    });
+    now += RESOURCE_FACTS_TTL_MS + 1;
+    const [second] = await targetsOf(src);
+    expect(ecs.calls).toMatchObject({ DescribeClusters: 2, DescribeServices: 2 });
+    // Asked again, found the same: the same target object, so publication sees nothing to do.
+    expect(second).toBe(first);
+
+    ecs.world.clusterTags = { [CLUSTER_ARN]: { env: "staging" } };
+    now += RESOURCE_FACTS_TTL_MS + 1;
+    const [third] = await targetsOf(src);
+    expect(third).not.toBe(first);
+    expect(third!.group.labels).toMatchObject({
+      __meta_ecs_tag_cluster_env: "staging",
+      __meta_ecs_tag_service_team: "core",
+    });
   });
 });
 
