@@ -7,15 +7,10 @@
 // printed, never asserted.
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
-import { loadConfig } from "../cmd/config.js";
-import { destroyClients } from "../core/aws.js";
-import { silentLogger } from "../core/log.js";
-import { createSelfMetrics } from "../core/metrics.js";
-import { buildScopes } from "../core/scopes.js";
-import { createEcsEventSource } from "../sd/ecs/events.js";
+import type { SelfMetrics } from "../core/metrics.js";
 import { EcsSource } from "../sd/ecs/source.js";
-import { Discovery } from "../sd/refresh.js";
 import { fargateApiScenario, startSimAws, type SimAws } from "../sim/index.js";
+import { benchEventDiscovery } from "./bridge.js";
 
 export interface EventsFigures {
   tasks: number;
@@ -64,24 +59,8 @@ export async function benchEvents(
   const sim = await startSimAws({ scenario: fargateApiScenario({ tasks: "127.2.0.1" }, perCluster) });
   const q = sim.createQueue("bench-events");
   sim.subscribeTaskEvents(q.name);
-  const config = loadConfig({
-    env: {
-      AWS_REGION: "us-east-1",
-      BRIDGE_CLUSTERS: names.join(","),
-      BRIDGE_ECS_EVENTS_ENABLED: "true",
-      BRIDGE_ECS_EVENTS_QUEUE_URLS: q.url,
-    },
-  });
-  const metrics = createSelfMetrics({ defaults: false });
-  const scopes = buildScopes(config, {
-    credentials: { accessKeyId: "bench", secretAccessKey: "bench" },
-    env: { AWS_ENDPOINT_URL: sim.url },
-    metrics,
-  });
-  let skew = 0; // moves the events source's clock to make a reconcile due
-  const deps = { scopes, config, metrics, logger: silentLogger, now: () => Date.now() + skew };
-  const source = createEcsEventSource(deps);
-  const discovery = new Discovery({ sources: [source], metrics, logger: silentLogger, intervalSeconds: 30 });
+  const { discovery, deps, metrics, reconcileNext, close } = await benchEventDiscovery(sim.url, names, q.url);
+  const { config } = deps;
   const has = (ip: string | undefined) => {
     const address = `${ip}:9100`;
     return discovery.snapshot().targets.some((t) => t.group.targets[0] === address);
@@ -112,7 +91,7 @@ export async function benchEvents(
 
     // The reconcile (a full walk with known tasks re-described) and a steady polling refresh.
     sim.resetCalls();
-    skew += config.ecs.events.reconcileIntervalSeconds * 1000;
+    reconcileNext();
     await discovery.refreshOnce();
     const reconcileCalls = ecsCalls(sim);
     const poller = new EcsSource(deps);
@@ -140,7 +119,7 @@ export async function benchEvents(
     });
     await sleep(500);
     const repairsBefore = await counterSum(metrics.registry, "ecs_bridge_ecs_reconcile_repairs_total");
-    skew += config.ecs.events.reconcileIntervalSeconds * 1000;
+    reconcileNext();
     await discovery.refreshOnce();
     const repairs =
       (await counterSum(metrics.registry, "ecs_bridge_ecs_reconcile_repairs_total")) - repairsBefore;
@@ -176,13 +155,12 @@ export async function benchEvents(
       faulty: { replacements, lost: "10%", repairs, correctAfter },
     };
   } finally {
-    await discovery.stop();
-    for (const s of scopes) destroyClients(s.clients);
+    await close();
     await sim.close();
   }
 }
 
-async function counterSum(registry: ReturnType<typeof createSelfMetrics>["registry"], name: string) {
+async function counterSum(registry: SelfMetrics["registry"], name: string) {
   const m = await registry.getSingleMetric(name)?.get();
   return (m?.values ?? []).reduce((n, v) => n + v.value, 0);
 }

@@ -1,17 +1,27 @@
 // One strategy in its own process, so its peak RSS, CPU and event-loop delay are its own. The parent
-// (which runs the simulated AWS) sends commands over IPC: {cmd: "refresh"} and {cmd: "serve"}; each
-// answer carries wall time, CPU time and the event loop's delay while the command ran.
+// (which runs the simulated AWS) sends commands over IPC: {cmd: "refresh"}, {cmd: "serve"} and
+// {cmd: "begin"} (measure from now: the parent changes the estate and events arrive); each answer carries
+// wall time, CPU time and the event loop's delay since the command.
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { Server } from "node:http";
 // bench/bridge.ts loads the bridge only when benchBridge is called: the naive process never loads it.
-import { benchBridge, SIM_CREDENTIALS, simClientOptions } from "../bridge.js";
+import { benchBridge, benchEventDiscovery, SIM_CREDENTIALS, simClientOptions } from "../bridge.js";
 import { ESTATE, clusterName } from "./estate.js";
 import { NaiveStrategy } from "./naive.js";
 import { WireClient } from "./wire.js";
 
-/** "wire" is not a strategy but the floor of a steady refresh's calls (wire.ts), measured the same way. */
-export type Strategy = "bridge" | "naive" | "wire";
-export type ChildCommand = { cmd: "refresh" } | { cmd: "serve" } | { cmd: "done" } | { cmd: "exit" };
+/**
+ * "events" is the bridge in events mode (ecs.events, the queue's URL as a third argument); "wire" is not a
+ * strategy but the floor of a steady refresh's calls (wire.ts), measured the same way.
+ */
+export type Strategy = "bridge" | "naive" | "events" | "wire";
+export type ChildCommand =
+  /** `reconcile`: events mode only, the refresh is the full walk (its clock is moved one interval on). */
+  | { cmd: "refresh"; reconcile?: boolean }
+  | { cmd: "serve" }
+  | { cmd: "begin" }
+  | { cmd: "done" }
+  | { cmd: "exit" };
 export interface ChildFigures {
   ms: number;
   cpuMs: number;
@@ -24,12 +34,12 @@ export interface ChildFigures {
   url?: string;
 }
 
-const [strategy, simUrl] = process.argv.slice(2) as [Strategy, string];
+const [strategy, simUrl, queueUrl] = process.argv.slice(2) as [Strategy, string, string?];
 const clientOptions = simClientOptions(simUrl);
 const clusters = Array.from({ length: ESTATE.clusters }, (_, i) => clusterName(i));
 
 interface Runner {
-  refresh(): Promise<void>;
+  refresh(reconcile?: boolean): Promise<void>;
   targets(): number;
   serve(): Promise<string>;
   close(): Promise<void>;
@@ -42,6 +52,21 @@ async function bridgeRunner(): Promise<Runner> {
     targets: () => bridge.discovery.snapshot().targets.length,
     serve: async () => `${bridge.url}/sd`,
     close: () => bridge.close(),
+  };
+}
+
+async function eventsRunner(): Promise<Runner> {
+  if (!queueUrl) throw new Error("the events strategy needs the queue's URL");
+  const events = await benchEventDiscovery(simUrl, clusters, queueUrl);
+  return {
+    refresh: (reconcile) => {
+      if (reconcile) events.reconcileNext();
+      return events.discovery.refreshOnce();
+    },
+    targets: () => events.discovery.snapshot().targets.length,
+    serve: () =>
+      Promise.reject(new Error("events mode serves /sd as polling does: measured with the bridge")),
+    close: () => events.close(),
   };
 }
 
@@ -80,6 +105,7 @@ function wireRunner(): Runner {
 const runners: Record<Strategy, () => Runner | Promise<Runner>> = {
   bridge: bridgeRunner,
   naive: naiveRunner,
+  events: eventsRunner,
   wire: wireRunner,
 };
 const runner = await runners[strategy]();
@@ -112,7 +138,10 @@ process.on("message", (msg: ChildCommand) => {
   void (async () => {
     if (msg.cmd === "refresh") {
       begin();
-      await runner.refresh();
+      await runner.refresh(msg.reconcile);
+      process.send!(figures());
+    } else if (msg.cmd === "begin") {
+      begin();
       process.send!(figures());
     } else if (msg.cmd === "serve") {
       const url = await runner.serve();

@@ -1,5 +1,6 @@
 // `npm run bench` (scale part): the standard estate at each size, the naive strategy and the bridge side
-// by side, each in its own process against one simulated AWS (this process). Writes bench/results.md.
+// by side, then the bridge in events mode, each in its own process against one simulated AWS (this
+// process). Writes bench/results.md.
 // Sizes: `--size N` (repeatable) or BENCH_SIZES=1000,10000; default 1,000.
 import { fork, execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
@@ -16,12 +17,17 @@ import { ESTATE, clusterName, estateScenario } from "./estate.js";
 import { refreshFloorMs, summarise, type CallSummary } from "./floor.js";
 import { load, type LoadFigures } from "./load.js";
 import { imageNodeFlags } from "../node-flags.js";
+import { loadConfig } from "../../cmd/config.js";
+import { RECONCILE_REDESCRIBE_EVERY } from "../../sd/ecs/events.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 // BENCH_STRATEGIES=bridge measures the bridge alone (quick before/after checks); the table needs both.
-type Compared = Exclude<Strategy, "wire">;
-const STRATEGIES = (process.env.BENCH_STRATEGIES ?? "naive,bridge").split(",") as Compared[];
+type Compared = "naive" | "bridge";
+const CHOSEN = (process.env.BENCH_STRATEGIES ?? "naive,bridge,events").split(",");
+const STRATEGIES = (["naive", "bridge"] as const).filter((s) => CHOSEN.includes(s));
 const PHASES = ["cold", "steady", "churn"] as const;
+/** Events mode: the first reconcile, a refresh between reconciles, a reconcile, and churn as events. */
+const EVENT_PHASES = ["cold", "steady", "reconcile", "churn"] as const;
 const LOADS = [16, 64].flatMap((connections) => [true, false].map((gzip) => ({ connections, gzip })));
 const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 3);
 /**
@@ -35,6 +41,7 @@ const REFILL_MS =
 interface PhaseFigures extends ChildFigures, CallSummary {
   floorMs: number;
 }
+type EventFigures = Record<(typeof EVENT_PHASES)[number], ChildFigures & CallSummary>;
 interface StrategyFigures {
   phases: Record<(typeof PHASES)[number], PhaseFigures>;
   /** The bridge's run also measures the /sd floor with its body. */
@@ -71,10 +78,11 @@ class Child {
   private waiting: ((m: ChildFigures) => void) | undefined;
   readonly ready: Promise<void>;
 
-  constructor(strategy: Strategy, simUrl: string) {
-    // The bridge runs with the image's node flags; the naive strategy with node's defaults.
-    const execArgv = strategy === "bridge" ? imageNodeFlags() : [];
-    this.proc = fork(join(here, "child.js"), [strategy, simUrl], { execArgv, stdio: "inherit" });
+  constructor(strategy: Strategy, simUrl: string, queueUrl?: string) {
+    // The bridge runs with the image's node flags; the naive strategy and the floor client with node's defaults.
+    const execArgv = strategy === "bridge" || strategy === "events" ? imageNodeFlags() : [];
+    const args = [strategy, simUrl, ...(queueUrl ? [queueUrl] : [])];
+    this.proc = fork(join(here, "child.js"), args, { execArgv, stdio: "inherit" });
     this.ready = new Promise((resolve, reject) => {
       this.proc.once("message", () => resolve());
       this.proc.once("exit", (code) => reject(new Error(`${strategy} process exited (${code})`)));
@@ -122,6 +130,60 @@ async function runStrategy(sim: SimAws, strategy: Strategy, tasks: number): Prom
     sd: { load: results, loopP99Ms: after.loopP99Ms, loopMaxMs: after.loopMaxMs, floor },
     peakRssMiB: after.peakRssMiB,
   };
+}
+
+/**
+ * The bridge in events mode, following task state change events from a queue the simulator's EventBridge
+ * rule feeds: its first reconcile, a refresh between reconciles with nothing changed, a reconcile with
+ * nothing changed, and the 5% churn arriving as events (measured from the change until every message has
+ * been applied and deleted and the served targets are whole again).
+ */
+async function runEvents(sim: SimAws, tasks: number): Promise<EventFigures> {
+  const queue = sim.createQueue(`scale-events-${tasks}`);
+  sim.subscribeTaskEvents(queue.name);
+  const child = new Child("events", sim.url, queue.url);
+  try {
+    await child.ready;
+    const phases = {} as EventFigures;
+    let whole = 0;
+    for (const phase of EVENT_PHASES) {
+      if (phase !== "cold") await new Promise((r) => setTimeout(r, REFILL_MS));
+      sim.setThrottling(AWS_THROTTLING);
+      sim.resetCalls();
+      let f: ChildFigures;
+      if (phase === "churn") {
+        await child.ask({ cmd: "begin" });
+        churn(sim, tasks);
+        f = await applied(sim, queue.name, () => child.ask({ cmd: "done" }), whole);
+      } else f = await child.ask({ cmd: "refresh", reconcile: phase === "reconcile" });
+      if (phase === "cold") whole = f.targets;
+      if (f.targets !== whole) throw new Error(`events mode, ${phase}: ${f.targets} targets, want ${whole}`);
+      phases[phase] = { ...f, ...summarise(sim.callLog()) };
+    }
+    return phases;
+  } finally {
+    await child.exit();
+    sim.unsubscribeTaskEvents(queue.name);
+  }
+}
+
+/** Waits until the queue is empty (every event applied and deleted) and `figures` shows `targets`. */
+async function applied(
+  sim: SimAws,
+  queue: string,
+  figures: () => Promise<ChildFigures>,
+  targets: number,
+): Promise<ChildFigures> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const depth = sim.queueDepth(queue);
+    if (depth.visible + depth.inFlight === 0) {
+      const f = await figures();
+      if (f.targets === targets) return f;
+    }
+    if (Date.now() > deadline) throw new Error(`events mode: the churn was not applied within 120 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /**
@@ -184,6 +246,7 @@ function section(
   figs: Record<Compared, StrategyFigures>,
   floor: LoadFigures[],
   wire: ChildFigures & CallSummary,
+  events: EventFigures | undefined,
 ): string {
   const lines = [`## ${tasks.toLocaleString("en")} tasks`, ""];
   const targets = figs.bridge.phases.steady.targets;
@@ -208,6 +271,7 @@ function section(
       "throttled) from a bare client in its own process: node's http module, SigV4-signed, paced to the bucket, " +
       "answers read as text (`bench/scale/wire.ts`).",
   );
+  if (events) lines.push("", ...eventsTable(events, steady.cpuMs));
   lines.push("", "| memory | naive | bridge | ratio |", "| --- | --: | --: | --: |");
   // The refreshes' peak is what a deployment sees; the /sd load below (thousands of requests a second) is
   // far above Prometheus' polling and is reported apart.
@@ -237,6 +301,47 @@ function section(
   return lines.join("\n");
 }
 
+/** Events mode's refreshes, and what it costs per refresh interval when nothing changes. */
+function eventsTable(events: EventFigures, pollSteadyCpuMs: number): string[] {
+  const names = {
+    cold: "first reconcile",
+    steady: "refresh, nothing changed",
+    reconcile: "reconcile, nothing changed",
+    churn: "5% churn as events",
+  };
+  const lines = [
+    "Events mode (`ecs.events`, the same estate; task state change events from the simulator's EventBridge " +
+      "rule to an SQS queue): work follows change. Churn is timed from the change until every event is " +
+      "applied and the served targets are whole again.",
+    "",
+    "| events mode | time ms | CPU ms | loop p99 / max ms | throttles | calls |",
+    "| --- | --: | --: | --: | --: | --- |",
+  ];
+  for (const phase of EVENT_PHASES) {
+    const p = events[phase];
+    lines.push(
+      `| ${names[phase]} | ${ms(p.ms)} | ${ms(p.cpuMs)} | ${ms(p.loopP99Ms)} / ${ms(p.loopMaxMs)} | ` +
+        `${p.throttles} | ${calls(p.calls) || "none"} |`,
+    );
+  }
+  // The defaults: a refresh every 30 s, a reconcile every 300 s, and every 12th reconcile re-describes the
+  // known tasks (costing what polling's steady refresh does, its walk included).
+  const defaults = loadConfig({ env: { AWS_REGION: "us-east-1", BRIDGE_CLUSTERS: clusterName(0) } });
+  const refreshS = defaults.refreshIntervalSeconds;
+  const reconcileS = defaults.ecs.events.reconcileIntervalSeconds;
+  const every = Math.max(defaults.ecs.redescribeEveryRefreshes, RECONCILE_REDESCRIBE_EVERY);
+  const perReconcile = ((every - 1) * events.reconcile.cpuMs + pollSteadyCpuMs) / every;
+  const perInterval = events.steady.cpuMs + (perReconcile * refreshS) / reconcileS;
+  lines.push(
+    "",
+    `With nothing changing, events mode costs ${ms(perInterval)} ms of CPU per ${refreshS} s refresh interval ` +
+      `on average, polling ${ms(pollSteadyCpuMs)} ms (its steady refresh). Events mode's defaults: a refresh ` +
+      `every ${refreshS} s, a reconcile every ${reconcileS} s, and every ${every}th reconcile re-describes every ` +
+      "task (costing what polling's steady refresh does).",
+  );
+  return lines;
+}
+
 function header(): string {
   let commit = "unknown";
   try {
@@ -261,6 +366,7 @@ function header(): string {
       `the simulator's are refilled and the bench waits ${REFILL_MS / 1000} s (the longest burst ÷ rate) so the bridge's pacer counts them full too.`,
     "",
     "- **naive**: lists and describes everything on every refresh, no cache, renders /sd per request.",
+    "- **bridge**: this project with its defaults (polling); **events mode**: the same with `ecs.events` on.",
     "- **floor** (refresh): the least time the buckets allow for the successful calls made, from full buckets, " +
       "or the chain of calls that cannot overlap (one cluster's ListTasks pages, then one call per later phase) " +
       `at ${ESTATE.latencyMs} ms each, whichever is longer. **floor** (/sd): a bare node server answering the same bytes. ` +
@@ -298,19 +404,22 @@ for (const tasks of sizes()) {
       figs[s] = await runStrategy(sim, s, tasks);
       process.stdout.write(`${tasks} tasks, ${s}: done\n`);
     }
+    const events = CHOSEN.includes("events") ? await runEvents(sim, tasks) : undefined;
+    if (events) process.stdout.write(`${tasks} tasks, events mode: done\n`);
     if (!figs.naive || !figs.bridge) {
-      process.stdout.write(JSON.stringify(figs, null, 1) + "\n");
+      process.stdout.write(JSON.stringify({ ...figs, events }, null, 1) + "\n");
       continue;
     }
-    const text = section(tasks, figs, figs.bridge.sd.floor, await wireFloor(sim));
+    const wire = await wireFloor(sim);
+    const text = section(tasks, figs, figs.bridge.sd.floor, wire, events);
     process.stdout.write(text + "\n");
     sections.set(tasks, text);
   } finally {
     await sim.close();
   }
 }
-// A partial run (one strategy) printed its figures above and leaves results.md alone.
-if (STRATEGIES.length === 2) {
+// A partial run (not every strategy) printed its figures above and leaves results.md alone.
+if (STRATEGIES.length === 2 && CHOSEN.includes("events")) {
   const body = [...sections.keys()].sort((a, b) => a - b).map((n) => sections.get(n)!);
   writeFileSync(out, [head, ...body, ...notes].join("\n"));
   process.stdout.write(`written ${out}\n`);
