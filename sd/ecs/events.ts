@@ -6,7 +6,8 @@
 // RUNNING is removed; a RUNNING task whose desired status turns STOPPED stays a target until it leaves
 // RUNNING, at most drainingGraceSeconds. A message is deleted only once its event is applied; one whose
 // cluster failed to rebuild comes back after its visibility timeout. While a queue fails, every refresh is
-// a full walk (polling) and the queue shows as a failing unit on /status.
+// a full walk (polling) and the queue shows as a failing unit on /status. One long poll per queue waits for
+// events; while receives come back full (a deployment's burst), a few short polls drain it beside it.
 import type { Task } from "@aws-sdk/client-ecs";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { lruByCount } from "../../core/lru.js";
@@ -31,6 +32,13 @@ export const MAX_TRACKED_TASKS = 200_000;
 /** A received message stays invisible this long; one not deleted by then (not applied) is received again. */
 export const VISIBILITY_TIMEOUT_SECONDS = 60;
 const MAX_POLL_BACKOFF_MS = 30_000;
+/** The most messages one ReceiveMessage returns (SQS's limit). */
+export const RECEIVE_MAX_MESSAGES = 10;
+/**
+ * Short polls run beside a queue's long poll while receives come back full, at most this many: a burst
+ * drains several times faster (each receive waits a round trip), in fewer, larger applies.
+ */
+export const BURST_RECEIVERS = 3;
 
 /**
  * Known tasks are described again on every this many reconciles at least (hourly with the default 5-minute
@@ -71,7 +79,8 @@ export interface EventQueue {
   readonly url: string;
   /** Messages waiting (ApproximateNumberOfMessages); read once when following starts, which checks access. */
   depth(): Promise<number>;
-  receive(signal: AbortSignal): Promise<QueueMessage[]>;
+  /** Waits up to `waitSeconds` (default: the long poll's) for messages; 0 answers at once. */
+  receive(signal: AbortSignal, waitSeconds?: number): Promise<QueueMessage[]>;
   /** Deletes by receipt handle; resolves with how many could not be deleted. */
   delete(receipts: string[]): Promise<number>;
 }
@@ -182,15 +191,15 @@ export function sqsQueue(client: () => Promise<SQSClient>, url: string, waitSeco
       );
       return Number(r.Attributes?.ApproximateNumberOfMessages ?? 0);
     },
-    async receive(signal) {
+    async receive(signal, wait = waitSeconds) {
       const { ReceiveMessageCommand } = await sdk();
       const r = await (
         await client()
       ).send(
         new ReceiveMessageCommand({
           QueueUrl: url,
-          MaxNumberOfMessages: 10,
-          WaitTimeSeconds: waitSeconds,
+          MaxNumberOfMessages: RECEIVE_MAX_MESSAGES,
+          WaitTimeSeconds: wait,
           VisibilityTimeout: VISIBILITY_TIMEOUT_SECONDS,
           MessageSystemAttributeNames: ["SentTimestamp"],
         }),
@@ -245,6 +254,8 @@ interface QueueState {
   queue: EventQueue;
   error?: Error;
   loop?: Promise<void>;
+  /** The short polls draining a burst beside the long poll. */
+  bursts: Set<Promise<void>>;
 }
 
 /** The ECS source in events mode: events between reconciles, the full walk of `inner` as the reconcile. */
@@ -273,7 +284,7 @@ export class EcsEventSource implements Source {
     const queues =
       deps.queues ??
       deps.config.ecs.events.queueUrls.map((url) => sqsQueue(this.scopeForQueue(url).clients.sqs, url, wait));
-    this.queues = queues.map((queue) => ({ queue }));
+    this.queues = queues.map((queue) => ({ queue, bursts: new Set<Promise<void>>() }));
   }
 
   onChange(listener: () => Promise<void>): void {
@@ -294,7 +305,7 @@ export class EcsEventSource implements Source {
     this.abort.abort();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    await Promise.all(this.queues.map((q) => q.loop));
+    await Promise.all(this.queues.flatMap((q) => [q.loop, ...q.bursts]));
   }
 
   private now(): number {
@@ -452,6 +463,7 @@ export class EcsEventSource implements Source {
         q.error = undefined;
         backoffMs = 0;
         for (const m of messages) this.offer({ ...m, queue: q.queue });
+        if (messages.length >= RECEIVE_MAX_MESSAGES) this.burst(q);
       } catch (err) {
         if (this.abort.signal.aborted) return;
         const error = err as Error;
@@ -465,6 +477,26 @@ export class EcsEventSource implements Source {
         backoffMs = Math.min(MAX_POLL_BACKOFF_MS, Math.max(1000, backoffMs * 2));
         await this.sleep(backoffMs);
       }
+    }
+  }
+
+  /** Starts short polls beside the long poll, up to BURST_RECEIVERS; each stops at a receive not full. */
+  private burst(q: QueueState): void {
+    while (q.bursts.size < BURST_RECEIVERS) {
+      const drain = this.drain(q).finally(() => q.bursts.delete(drain));
+      q.bursts.add(drain);
+    }
+  }
+
+  private async drain(q: QueueState): Promise<void> {
+    try {
+      while (!this.abort.signal.aborted && this.pending.size < MAX_PENDING_TASKS) {
+        const messages = await q.queue.receive(this.abort.signal, 0);
+        for (const m of messages) this.offer({ ...m, queue: q.queue });
+        if (messages.length < RECEIVE_MAX_MESSAGES) return;
+      }
+    } catch {
+      // The long poll beside it meets the same failure: it reports it and backs off.
     }
   }
 

@@ -7,7 +7,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../core/log.js";
 import { createSelfMetrics, type SelfMetrics } from "../../core/metrics.js";
 import {
+  BURST_RECEIVERS,
   EcsEventSource,
+  RECEIVE_MAX_MESSAGES,
   parseTaskEvent,
   queueRegion,
   type EventQueue,
@@ -36,26 +38,36 @@ const TD = taskDefinition("api", 1, "awsvpc", [
 ]);
 const task = (id: string, ip: string): Task => fargateTask(id, tdArn("api", 1), ip, { containers: ["app"] });
 
-/** An SQS queue in memory: batches handed to receive in order; deletes recorded. */
+/** An SQS queue in memory: batches handed to receive in order; deletes and receives in flight recorded. */
 class FakeQueue implements EventQueue {
   readonly url = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/bridge-events`;
   readonly deleted: string[] = [];
+  /** Receives waiting or answering now, and the most there ever were at once. */
+  inFlight = 0;
+  maxInFlight = 0;
   private readonly inbox: QueueMessage[][] = [];
-  private wake: (() => void) | undefined;
+  private readonly waiters = new Set<() => void>();
   private n = 0;
 
   async depth(): Promise<number> {
     return this.inbox.flat().length;
   }
 
-  async receive(signal: AbortSignal): Promise<QueueMessage[]> {
-    const next = this.inbox.shift();
-    if (next) return next;
-    await new Promise<void>((resolve) => {
-      this.wake = resolve;
-      signal.addEventListener("abort", () => resolve(), { once: true });
-    });
-    return [];
+  async receive(signal: AbortSignal, waitSeconds?: number): Promise<QueueMessage[]> {
+    this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+    try {
+      // A round trip, as SQS answers: receives started together overlap.
+      await new Promise((resolve) => setImmediate(resolve));
+      const next = this.inbox.shift();
+      if (next || waitSeconds === 0) return next ?? [];
+      await new Promise<void>((resolve) => {
+        this.waiters.add(resolve);
+        signal.addEventListener("abort", () => resolve(), { once: true });
+      });
+      return [];
+    } finally {
+      this.inFlight--;
+    }
   }
 
   async delete(receipts: string[]): Promise<number> {
@@ -67,7 +79,8 @@ class FakeQueue implements EventQueue {
   push(...bodies: string[]): string[] {
     const batch = bodies.map((body) => ({ body, receipt: `r${++this.n}`, sentAt: Date.now() }));
     this.inbox.push(batch);
-    this.wake?.();
+    for (const wake of this.waiters) wake();
+    this.waiters.clear();
     return batch.map((m) => m.receipt);
   }
 }
@@ -176,6 +189,30 @@ describe("ECS events", () => {
     expect(h.api.requests.DescribeTasks.at(-1)!.taskArns).toEqual([t2.taskArn]);
     expect(h.api.calls.ListTasks).toBe(1);
     expect(h.queue.deleted).toEqual([receipt]);
+  });
+
+  it("a burst (receives coming back full) is drained by short polls beside the long poll; when quiet, one long poll waits", async () => {
+    const h = await harness([]);
+    const tasks = Array.from({ length: 45 }, (_, i) => task(`b${i}`, `10.0.6.${i}`));
+    h.api.world.tasks.push(...tasks);
+    expect(h.queue.inFlight).toBe(1); // the long poll, waiting
+    // A deployment: four full receives' worth and a partial one, waiting in the queue together.
+    const receipts = [];
+    for (let i = 0; i < tasks.length; i += RECEIVE_MAX_MESSAGES)
+      receipts.push(
+        ...h.queue.push(...tasks.slice(i, i + RECEIVE_MAX_MESSAGES).map((t) => event(t, "RUNNING", 1))),
+      );
+    while (h.queue.deleted.length < receipts.length) await new Promise((r) => setTimeout(r, 10));
+    expect(h.queue.maxInFlight).toBeGreaterThan(1);
+    expect(h.queue.maxInFlight).toBeLessThanOrEqual(1 + BURST_RECEIVERS);
+    expect(h.queue.deleted.sort()).toEqual(receipts.sort());
+    // Drained: the short polls stopped at their first receive that was not full.
+    expect(h.queue.inFlight).toBe(1);
+    expect(addressesIn(await h.src.refresh())).toHaveLength(tasks.length);
+    // New tasks only, 100 per DescribeTasks call.
+    expect(h.api.requests.DescribeTasks.flatMap((r) => r.taskArns).sort()).toEqual(
+      tasks.map((t) => t.taskArn).sort(),
+    );
   });
 
   it("a stopped task is removed; a late RUNNING event (older version) does not bring it back", async () => {
