@@ -79,6 +79,27 @@ function hasHealthCheck(def: SlimTaskDefinition): boolean {
   return (def.containerDefinitions ?? []).some((c) => c.healthCheck !== undefined);
 }
 
+/**
+ * Events mode's health pass: the state without its settled tasks whose definition has a container health
+ * check, so the next rebuild describes them again (task state change events carry no health status), and
+ * tasks not settled (listed, not kept) are described with them. Undefined when it would describe nothing.
+ */
+export function forHealthPass(state: ClusterState): ClusterState | undefined {
+  const checked = new Map<string, boolean>();
+  const tasks = new Map<string, SlimTask>();
+  for (const [arn, task] of state.tasks) {
+    const defArn = task.taskDefinitionArn;
+    let health = defArn ? checked.get(defArn) : false;
+    if (health === undefined) {
+      const def = state.taskDefinitions.get(defArn!);
+      checked.set(defArn!, (health = def !== undefined && hasHealthCheck(def)));
+    }
+    if (!health) tasks.set(arn, task);
+  }
+  if (tasks.size < state.tasks.size) return { ...state, tasks };
+  return state.listed.some((arn) => !state.tasks.has(arn)) ? state : undefined;
+}
+
 /** Tasks mapped to targets per turn of the event loop (a few ms when every one is built). */
 const TASKS_PER_TURN = 100;
 

@@ -18,7 +18,7 @@ import type { AwsScope } from "../../core/scopes.js";
 import type { Config } from "../../cmd/config.js";
 import { parseArn } from "../model.js";
 import type { Source, SourceRefresh, UnitOutcome } from "../refresh.js";
-import type { ClusterState } from "./cluster.js";
+import { forHealthPass, type ClusterState } from "./cluster.js";
 import { ECS_LABELS } from "./labels.js";
 import { EcsSource, type EcsSourceDeps } from "./source.js";
 import { clusterNameFromArn } from "./targets.js";
@@ -42,9 +42,14 @@ export const BURST_RECEIVERS = 3;
 
 /**
  * Known tasks are described again on every this many reconciles at least (hourly with the default 5-minute
- * interval): their status and health arrive as events, so re-reading them only catches task tag changes.
+ * interval): their status arrives as events, their health by the health pass, so this catches task tags.
  */
 export const RECONCILE_REDESCRIBE_EVERY = 12;
+/**
+ * Discovery waits up to this much less than its interval between refreshes (its jitter): a health pass is
+ * due when this share of the interval has passed, so every scheduled refresh makes one.
+ */
+const HEALTH_PASS_SLACK = 0.85;
 
 /** The ECS source in events mode, around a full-walk source whose re-describe cadence counts reconciles. */
 export function createEcsEventSource(deps: EcsSourceDeps & EcsEventsDeps): EcsEventSource {
@@ -273,6 +278,8 @@ export class EcsEventSource implements Source {
   private readonly abort = new AbortController();
   private readonly timers = new Set<NodeJS.Timeout>();
   private flushing: Promise<void> | undefined;
+  /** When the last health pass ran (the source's clock); 0: none yet. */
+  private healthAt = 0;
 
   constructor(
     private readonly inner: EcsSource,
@@ -297,7 +304,7 @@ export class EcsEventSource implements Source {
     const failing = this.queues.some((q) => q.error);
     if (!this.last || this.reconciledAt === undefined || now - this.reconciledAt >= interval || failing)
       return this.reconcile();
-    const failed = await this.applyPending(this.last);
+    const failed = await this.applyPending(this.last, this.healthPassDue(now));
     return this.withQueues(this.last, failed);
   }
 
@@ -360,8 +367,24 @@ export class EcsEventSource implements Source {
       this.deps.logger.info("the ECS reconcile repaired targets events had missed", { added, removed });
   }
 
-  /** Applies the pending events (and expired draining graces) to their clusters; returns failed units. */
-  private async applyPending(last: SourceRefresh): Promise<UnitOutcome[]> {
+  /**
+   * Task state change events carry no health status (nor does a health change alone promise one), so tasks
+   * whose definition has a container health check are described again every ecs.redescribeEveryRefreshes
+   * refreshes, as polling does; the rest only on the reconcile's cadence.
+   */
+  private healthPassDue(now: number): boolean {
+    const { refreshIntervalSeconds, ecs } = this.deps.config;
+    const everyMs = refreshIntervalSeconds * 1000 * ecs.redescribeEveryRefreshes;
+    if (now - this.healthAt < everyMs * HEALTH_PASS_SLACK) return false;
+    this.healthAt = now;
+    return true;
+  }
+
+  /**
+   * Applies the pending events (and expired draining graces) to their clusters, with the health pass when
+   * `health`; returns failed units.
+   */
+  private async applyPending(last: SourceRefresh, health = false): Promise<UnitOutcome[]> {
     const now = this.now();
     const byUnit = new Map<string, Pending[]>();
     for (const p of this.pending.values()) {
@@ -372,6 +395,12 @@ export class EcsEventSource implements Source {
     this.pending.clear();
     for (const [unit, tasks] of this.draining)
       if ([...tasks.values()].some((deadline) => deadline <= now) && !byUnit.has(unit)) byUnit.set(unit, []);
+    const healthPass = (state: ClusterState) => (health ? (forHealthPass(state) ?? state) : state);
+    if (health)
+      for (const u of last.units) {
+        const state = u.ok ? this.inner.clusterState(u.unit) : undefined;
+        if (state && forHealthPass(state) && !byUnit.has(u.unit)) byUnit.set(u.unit, []);
+      }
     const graceMs = this.deps.config.ecs.events.drainingGraceSeconds * 1000;
     const failed: UnitOutcome[] = [];
     const applied: Received[] = [];
@@ -383,7 +412,7 @@ export class EcsEventSource implements Source {
         const working = new Map(draining);
         const events = batch.map((p) => p.event);
         const outcome = await this.inner.rebuildCluster(unit, (state) =>
-          applyTaskEvents(state, events, working, now, graceMs),
+          applyTaskEvents(healthPass(state), events, working, now, graceMs),
         );
         const messages = batch.flatMap((p) => p.messages);
         if (!outcome) {

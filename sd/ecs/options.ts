@@ -88,7 +88,7 @@ export const ECS_OPTIONS: readonly OptionSpec[] = [
     schema: int(1, 1000),
     default: 1,
     description:
-      "Known tasks are described again (DescribeTasks, 100 per call) every this many refreshes, so health, status and task tags follow the task; 1: every refresh. New tasks are always described. With ecs.events on: every this many reconciles, at least 12 (events carry status and health).",
+      "Known tasks are described again (DescribeTasks, 100 per call) every this many refreshes, so health, status and task tags follow the task; 1: every refresh. New tasks are always described. With ecs.events on: tasks with a container health check every this many refreshes (events carry no health status), all known tasks every this many reconciles, at least 12 (for task tags).",
   },
   {
     key: "ecs.events.enabled",

@@ -138,6 +138,11 @@ export class EcsSource implements Source {
     return this.lastSkips;
   }
 
+  /** A followed cluster's state as its last refresh or rebuild left it (events mode reads it). */
+  clusterState(unit: string): ClusterState | undefined {
+    return this.clusters.get(unit);
+  }
+
   /**
    * Events mode (sd/ecs/events.ts): rebuilds one followed cluster from its last task list as `edit` changes
    * it, without ListTasks (only tasks not yet settled are described); undefined for a cluster not followed.

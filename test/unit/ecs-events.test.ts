@@ -59,7 +59,7 @@ class FakeQueue implements EventQueue {
       // A round trip, as SQS answers: receives started together overlap.
       await new Promise((resolve) => setImmediate(resolve));
       const next = this.inbox.shift();
-      if (next || waitSeconds === 0) return next ?? [];
+      if (next || waitSeconds === 0 || signal.aborted) return next ?? [];
       await new Promise<void>((resolve) => {
         this.waiters.add(resolve);
         signal.addEventListener("abort", () => resolve(), { once: true });
@@ -128,8 +128,8 @@ afterEach(async () => {
   running = undefined;
 });
 
-async function harness(tasks: Task[], env: Record<string, string> = {}): Promise<Harness> {
-  const api = new FakeEcsApi({ taskDefs: [TD], tasks });
+async function harness(tasks: Task[], env: Record<string, string> = {}, taskDefs = [TD]): Promise<Harness> {
+  const api = new FakeEcsApi({ taskDefs, tasks });
   const queue = new FakeQueue();
   const metrics = createSelfMetrics({ defaults: false });
   const clock = { now: 1_000_000 };
@@ -233,6 +233,48 @@ describe("ECS events", () => {
     expect(addressesIn(r)).toEqual(["10.0.0.1:9100"]);
     const labels = r.units[0]!.ok ? r.units[0]!.targets[0]!.group.labels : {};
     expect(labels.__meta_ecs_health_status).toBe("UNHEALTHY");
+  });
+
+  it("health follows tasks with a container health check, though events carry none: described again every refresh interval", async () => {
+    const checkedDef = {
+      ...TD,
+      taskDefinitionArn: tdArn("checked", 1),
+      family: "checked",
+      containerDefinitions: TD.containerDefinitions!.map((c) => ({
+        ...c,
+        healthCheck: { command: ["CMD-SHELL", "curl -f localhost:9100/health"] },
+      })),
+    };
+    const checked: Task = {
+      ...fargateTask("h1", tdArn("checked", 1), "10.0.5.1", { containers: ["app"] }),
+      version: 4,
+    };
+    const plain: Task = { ...task("p1", "10.0.5.2"), version: 4 };
+    const h = await harness([checked, plain], {}, [TD, checkedDef]);
+    const describedSince = (n: number) => h.api.requests.DescribeTasks.slice(n).flatMap((r) => r.taskArns);
+    const health = (r: SourceRefresh) =>
+      Object.fromEntries(
+        (r.units[0]!.ok ? r.units[0]!.targets : []).map((t) => [
+          t.group.targets[0],
+          t.group.labels.__meta_ecs_health_status,
+        ]),
+      );
+    // The first refresh after the reconcile makes a health pass: only the health-checked task is described.
+    let n = h.api.requests.DescribeTasks.length;
+    await h.src.refresh();
+    expect(describedSince(n)).toEqual([checked.taskArn]);
+
+    // It turns unhealthy; no event says so (AWS's events have no health status).
+    h.api.world.tasks[0] = { ...checked, healthStatus: "UNHEALTHY", version: 5 };
+    n = h.api.requests.DescribeTasks.length;
+    h.clock.now += 5_000;
+    expect(health(await h.src.refresh())["10.0.5.1:9100"]).toBe("HEALTHY"); // within the interval: no call
+    expect(describedSince(n)).toEqual([]);
+    h.clock.now += 30_000; // ecs.redescribeEveryRefreshes (1) x refreshIntervalSeconds (30)
+    const r = await h.src.refresh();
+    expect(describedSince(n)).toEqual([checked.taskArn]);
+    expect(health(r)).toEqual({ "10.0.5.1:9100": "UNHEALTHY", "10.0.5.2:9100": "HEALTHY" });
+    expect(h.api.calls.ListTasks).toBe(1); // still the reconcile's walk only
   });
 
   it("events received in one window: each task's newest version wins, whatever the order", async () => {
