@@ -201,6 +201,9 @@ export function renderTaskDefinition(td: TaskDefRec): Wire<TaskDefinition> {
     mountPoints: [],
     volumesFrom: [],
     ...(c.dockerLabels && Object.keys(c.dockerLabels).length > 0 ? { dockerLabels: c.dockerLabels } : {}),
+    ...(c.healthCheck
+      ? { healthCheck: { command: c.healthCheck.command, interval: 30, timeout: 5, retries: 3 } }
+      : {}),
     systemControls: [],
   }));
   const compatibilities = td.compat.includes("FARGATE")

@@ -34,8 +34,11 @@ export class EcsState {
   private readonly hostPortEnd: number;
   private readonly lifecycle: Lifecycle;
   private seq = 0;
-  /** Called after every change of a task's version (the event bus turns it into a task state change event). */
-  onTaskChange: ((task: TaskRec) => void) | undefined;
+  /**
+   * Called after every change of a task's version (the event bus turns it into a task state change event);
+   * `healthOnly` when only its health changed.
+   */
+  onTaskChange: ((task: TaskRec, healthOnly?: boolean) => void) | undefined;
 
   constructor(
     readonly ctx: AccountContext,
@@ -353,7 +356,7 @@ export class EcsState {
       throw new SimScenarioError(`setTaskHealth: unknown task ${taskRef} in cluster ${cluster.name}`);
     task.health = health;
     task.version++;
-    this.onTaskChange?.(task);
+    this.onTaskChange?.(task, true);
     return task;
   }
 

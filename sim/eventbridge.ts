@@ -1,8 +1,10 @@
-// EventBridge delivery of ECS task state changes: every change of a task's version (created, RUNNING,
-// health, desired STOPPED, STOPPED) becomes an "ECS Task State Change" event shaped as in the ECS developer
-// guide (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html) and is sent to
-// the SQS queues subscribed to the rule, as EventBridge does: at least once, in no guaranteed order. The
-// switches make that visible: duplicates, reordering, delay and loss (seeded, reproducible).
+// EventBridge delivery of ECS task state changes: every change of a task's status (created, RUNNING,
+// desired STOPPED, STOPPED) becomes an "ECS Task State Change" event shaped as in the ECS developer guide
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html) and is sent to the SQS
+// queues subscribed to the rule, as EventBridge does: at least once, in no guaranteed order. The switches
+// make that visible: duplicates, reordering, delay and loss (seeded, reproducible). The event carries no
+// health status (the documented event has none, task or container), and a change of health alone sends
+// none (the documentation does not promise one): the harder case for a consumer.
 import { randomUUID } from "node:crypto";
 import type { TaskRec } from "./ecs-model.js";
 import { renderTask, type EcsOptions } from "./ecs-render.js";
@@ -48,7 +50,11 @@ const TIME_FIELDS = [
 
 export function taskStateChangeEvent(ecs: EcsState, task: TaskRec, opts: EcsOptions): TaskStateChangeEvent {
   const now = ecs.ctx.now();
-  const detail: Record<string, unknown> = { ...renderTask(ecs, task, false, opts) };
+  const { healthStatus: _taskHealth, containers, ...described } = renderTask(ecs, task, false, opts);
+  const detail: Record<string, unknown> = {
+    ...described,
+    containers: containers?.map(({ healthStatus: _containerHealth, ...c }) => c),
+  };
   for (const k of TIME_FIELDS)
     if (typeof detail[k] === "number") detail[k] = new Date((detail[k] as number) * 1000).toISOString();
   detail.updatedAt = new Date(now).toISOString();
@@ -82,7 +88,9 @@ export class EventBus {
     seed = 42,
   ) {
     this.random = seededRandom(seed);
-    ecs.onTaskChange = (task) => this.publish(task);
+    ecs.onTaskChange = (task, healthOnly) => {
+      if (!healthOnly) this.publish(task);
+    };
   }
 
   /** Adds a queue (name, ARN or URL) as a target of the ECS task state change rule. */

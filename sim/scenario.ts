@@ -57,7 +57,9 @@ const KEYS: Record<string, string[]> = {
     "memory",
     "dockerLabels",
     "portMappings",
+    "healthCheck",
   ],
+  "taskDefinitions.*.containerDefinitions.*.healthCheck": ["command"],
   "taskDefinitions.*.containerDefinitions.*.portMappings.*": [
     "containerPort",
     "hostPort",

@@ -27,6 +27,8 @@ export interface ContainerDefinitionSpec {
   memory?: number;
   dockerLabels?: Record<string, string>;
   portMappings?: PortMappingSpec[];
+  /** A container health check: the task's health is then set by setTaskHealth (UNKNOWN until then). */
+  healthCheck?: { command: string[] };
 }
 
 export interface TaskDefinitionSpec {

@@ -72,6 +72,45 @@ describe("ecs.events through the bridge", () => {
     expect(sim.queueDepth("bridge-events")).toEqual({ visible: 0, inFlight: 0 });
   });
 
+  it("health follows tasks with a health check though events carry none: described again each refresh interval", async () => {
+    // The same estate, its container with a health check: its tasks' health is UNKNOWN until set.
+    sim = await startSimAws({
+      scenario: {
+        ...scenario,
+        taskDefinitions: scenario.taskDefinitions!.map((td) => ({
+          ...td,
+          containerDefinitions: td.containerDefinitions.map((c) => ({
+            ...c,
+            healthCheck: { command: ["CMD-SHELL", "curl -f localhost:9100/health"] },
+          })),
+        })),
+      },
+    });
+    const q = sim.createQueue("bridge-events");
+    sim.subscribeTaskEvents(q.name);
+    bridge = await bridgeOnSim(sim, {
+      BRIDGE_CLUSTERS: "prod",
+      BRIDGE_ECS_EVENTS_ENABLED: "true",
+      BRIDGE_ECS_EVENTS_QUEUE_URLS: q.url,
+      BRIDGE_REFRESH_INTERVAL_SECONDS: "5",
+    });
+    const b = bridge;
+    await b.discovery.refreshOnce(); // the reconcile
+    const listTasks = sim.calls("ListTasks");
+    const [task] = sim.tasks({ cluster: "prod" });
+    const healthOf = async () =>
+      (await getSd(b)).find((g) => g.targets[0] === hostOf(task!.ip))?.labels.__meta_ecs_health_status;
+    expect(await healthOf()).toBe("UNKNOWN");
+    // Health changes send no event: the health pass (every refresh interval) reads them.
+    sim.setTaskHealth("prod", task!.id, "HEALTHY");
+    const refreshed = async () => (await b.discovery.refreshOnce(), healthOf());
+    await until(refreshed, (h) => h === "HEALTHY");
+    sim.setTaskHealth("prod", task!.id, "UNHEALTHY");
+    await until(refreshed, (h) => h === "UNHEALTHY");
+    expect(sim.queueDepth("bridge-events")).toEqual({ visible: 0, inFlight: 0 });
+    expect(sim.calls("ListTasks")).toBe(listTasks); // no walk: DescribeTasks of those tasks only
+  });
+
   it("a draining task (desired STOPPED, still RUNNING) stays a target until it stops", async () => {
     const { sim, bridge } = await eventsBridge();
     const [task] = sim.tasks({ cluster: "prod" });
