@@ -85,19 +85,17 @@ function hasHealthCheck(def: SlimTaskDefinition): boolean {
  * tasks not settled (listed, not kept) are described with them. Undefined when it would describe nothing.
  */
 export function forHealthPass(state: ClusterState): ClusterState | undefined {
-  const checked = new Map<string, boolean>();
-  const tasks = new Map<string, SlimTask>();
-  for (const [arn, task] of state.tasks) {
-    const defArn = task.taskDefinitionArn;
-    let health = defArn ? checked.get(defArn) : false;
-    if (health === undefined) {
-      const def = state.taskDefinitions.get(defArn!);
-      checked.set(defArn!, (health = def !== undefined && hasHealthCheck(def)));
-    }
-    if (!health) tasks.set(arn, task);
+  // The definitions the cluster's tasks reference are few: a cluster without a health check skips the tasks.
+  const checked = new Set<string>();
+  for (const [arn, def] of state.taskDefinitions) if (hasHealthCheck(def)) checked.add(arn);
+  if (checked.size > 0) {
+    const tasks = new Map<string, SlimTask>();
+    for (const [arn, task] of state.tasks)
+      if (!task.taskDefinitionArn || !checked.has(task.taskDefinitionArn)) tasks.set(arn, task);
+    if (tasks.size < state.tasks.size) return { ...state, tasks };
   }
-  if (tasks.size < state.tasks.size) return { ...state, tasks };
-  return state.listed.some((arn) => !state.tasks.has(arn)) ? state : undefined;
+  // Settled tasks are listed ones: more listed than settled means some are not settled yet.
+  return state.listed.length > state.tasks.size ? state : undefined;
 }
 
 /** Tasks mapped to targets per turn of the event loop (a few ms when every one is built). */
