@@ -1,20 +1,18 @@
 // The CPU floor of a steady refresh's AWS calls: the ListTasks walks and DescribeTasks batches the bridge
 // makes when nothing changed, sent with node's http module alone (keep-alive sockets, SigV4 signed with
-// node:crypto, paced to ECS's documented bucket, a throttled call sent again). Answers are read as text; only
+// node:crypto, paced by the bridge's own token bucket for ECS's documented bucket, a throttled call sent
+// again). Answers are read as text; only
 // ListTasks pages are parsed (the ARNs and the next token are needed to go on). No SDK, no caching, no
 // mapping: what any client must spend to ask these questions and receive the answers.
 import { createHash, createHmac } from "node:crypto";
 import { Agent, request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import pLimit from "p-limit";
-import { AWS_BUCKETS } from "../../core/pacer.js";
+import { AWS_BUCKETS, Bucket } from "../../core/pacer.js";
 
 const REGION = "us-east-1";
 const ECS_TARGET = "AmazonEC2ContainerServiceV20141113";
 /** ECS's cluster-resource-read bucket (ListTasks and DescribeTasks share it), as the bridge's pacer knows it. */
-const { burst: BURST, refillPerSecond: REFILL_PER_SECOND } = AWS_BUCKETS.ecs.find(
-  (b) => b.name === "ecs:cluster-resource-read",
-)!;
+const READ_BUCKET = AWS_BUCKETS.ecs.find((b) => b.name === "ecs:cluster-resource-read")!;
 /** In flight at once, as the bridge's pacer allows per bucket by default. */
 const MAX_IN_FLIGHT = 4;
 const BATCH = 100;
@@ -24,32 +22,13 @@ export interface WireCredentials {
   secretAccessKey: string;
 }
 
-/** A client-side token bucket: a call takes a token or waits for the next one. */
-class Bucket {
-  private tokens = BURST;
-  private at = performance.now();
-
-  async take(): Promise<void> {
-    for (;;) {
-      const now = performance.now();
-      this.tokens = Math.min(BURST, this.tokens + ((now - this.at) / 1000) * REFILL_PER_SECOND);
-      this.at = now;
-      if (this.tokens >= 1) {
-        this.tokens -= 1;
-        return;
-      }
-      await sleep(((1 - this.tokens) / REFILL_PER_SECOND) * 1000);
-    }
-  }
-}
-
 const sha256Hex = (data: string) => createHash("sha256").update(data).digest("hex");
 
 export class WireClient {
   private readonly agent = new Agent({ keepAlive: true });
   private readonly url: URL;
-  private readonly bucket = new Bucket();
-  private readonly inFlight = pLimit(MAX_IN_FLIGHT);
+  /** The pacer's token bucket with its bound on calls in flight (core/pacer.ts), as the bridge paces. */
+  private readonly bucket = new Bucket(READ_BUCKET, MAX_IN_FLIGHT);
   private signingKey: { date: string; key: Buffer } | undefined;
 
   constructor(
@@ -100,14 +79,12 @@ export class WireClient {
    */
   private async call(operation: string, input: object): Promise<string> {
     for (;;) {
-      const answer = await this.inFlight(async () => {
-        await this.bucket.take();
-        return this.send(operation, input);
-      });
+      await this.bucket.acquire();
+      const answer = await this.send(operation, input).finally(() => this.bucket.release());
       if (answer.status === 200) return answer.text;
       if (!answer.text.includes("ThrottlingException"))
         throw new Error(`${operation}: HTTP ${answer.status} ${answer.text.slice(0, 200)}`);
-      await sleep(1000 / REFILL_PER_SECOND);
+      await sleep(1000 / READ_BUCKET.refillPerSecond);
     }
   }
 
