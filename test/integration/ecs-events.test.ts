@@ -12,7 +12,7 @@ import { buildScopes } from "../../core/scopes.js";
 import { EcsEventSource } from "../../sd/ecs/events.js";
 import { EcsSource } from "../../sd/ecs/source.js";
 import { Discovery } from "../../sd/refresh.js";
-import { fargateApiScenario, startSimAws, type SimAws } from "../../sim/index.js";
+import { fargateApiScenario, startSimAws, type Scenario, type SimAws } from "../../sim/index.js";
 import { addressesOf, bridgeOnSim, getSd } from "../helpers/bridge.js";
 
 const scenario = fargateApiScenario({ tasks: "127.0.30.1", instances: "127.0.40.1" }, { prod: 2 });
@@ -38,14 +38,17 @@ async function until<T>(read: () => Promise<T> | T, check: (v: T) => boolean): P
   }
 }
 
-async function eventsBridge(): Promise<{ sim: SimAws; bridge: Bridge }> {
-  sim = await startSimAws({ scenario });
+async function eventsBridge(
+  opts: { scenario?: Scenario; env?: Record<string, string> } = {},
+): Promise<{ sim: SimAws; bridge: Bridge }> {
+  sim = await startSimAws({ scenario: opts.scenario ?? scenario });
   const q = sim.createQueue("bridge-events");
   sim.subscribeTaskEvents(q.name);
   bridge = await bridgeOnSim(sim, {
     BRIDGE_CLUSTERS: "prod",
     BRIDGE_ECS_EVENTS_ENABLED: "true",
     BRIDGE_ECS_EVENTS_QUEUE_URLS: q.url,
+    ...opts.env,
   });
   await bridge.discovery.refreshOnce(); // the first refresh is the full walk, then events are followed
   return { sim, bridge };
@@ -74,7 +77,7 @@ describe("ecs.events through the bridge", () => {
 
   it("health follows tasks with a health check though events carry none: described again each refresh interval", async () => {
     // The same estate, its container with a health check: its tasks' health is UNKNOWN until set.
-    sim = await startSimAws({
+    const { sim, bridge: b } = await eventsBridge({
       scenario: {
         ...scenario,
         taskDefinitions: scenario.taskDefinitions!.map((td) => ({
@@ -85,17 +88,8 @@ describe("ecs.events through the bridge", () => {
           })),
         })),
       },
+      env: { BRIDGE_REFRESH_INTERVAL_SECONDS: "5" },
     });
-    const q = sim.createQueue("bridge-events");
-    sim.subscribeTaskEvents(q.name);
-    bridge = await bridgeOnSim(sim, {
-      BRIDGE_CLUSTERS: "prod",
-      BRIDGE_ECS_EVENTS_ENABLED: "true",
-      BRIDGE_ECS_EVENTS_QUEUE_URLS: q.url,
-      BRIDGE_REFRESH_INTERVAL_SECONDS: "5",
-    });
-    const b = bridge;
-    await b.discovery.refreshOnce(); // the reconcile
     const listTasks = sim.calls("ListTasks");
     const [task] = sim.tasks({ cluster: "prod" });
     const healthOf = async () =>
