@@ -237,7 +237,8 @@ export class Pacer {
   /**
    * Paces every attempt of the client's requests (below the SDK's retry, above signing and the per-attempt
    * timeout, so a retry draws a token like AWS counts it and waiting is not part of an attempt's time). Added once per
-   * client: a later Pacer for the same client replaces the earlier one.
+   * client, before its first request: the clients resolve their middleware once (`cacheMiddleware`), so a
+   * plugin added later would not be seen by commands already sent.
    */
   plugin<I extends object, O extends object>(): Pluggable<I, O> {
     return {

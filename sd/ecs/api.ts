@@ -154,7 +154,7 @@ function failuresOf(failures: { arn?: string; reason?: string }[] | undefined): 
 
 /**
  * The ECS API of one scope's clients. Their requests are paced to AWS's buckets, at most `maxConcurrency`
- * in flight per bucket; the pacers belong to the clients (a later API over the same clients replaces them).
+ * in flight per bucket; the pacers belong to the clients, so a scope makes one API (EcsSource.scopeFacts).
  */
 export function createEcsApi(clients: AwsClients, maxConcurrency: number, metrics?: SelfMetrics): EcsApi {
   const ecsClient = paced(clients.ecs, new Pacer("ecs", maxConcurrency, metrics));
