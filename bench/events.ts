@@ -89,7 +89,7 @@ export async function benchEvents(
     }
     const replacementCalls = ecsCalls(sim) / samples;
 
-    // The reconcile (a full walk with known tasks re-described) and a steady polling refresh.
+    // The reconcile (a full walk, its share of the known tasks re-described) and a steady polling refresh.
     sim.resetCalls();
     reconcileNext();
     await discovery.refreshOnce();
@@ -147,10 +147,9 @@ export async function benchEvents(
       reconcileSeconds: config.ecs.events.reconcileIntervalSeconds,
       replacedPerHour,
       pollCallsPerHour: (hour / pollSeconds) * pollRefreshCalls,
-      // One reconcile in RECONCILE_REDESCRIBE_EVERY re-describes every task, as a polling refresh does.
+      // Each reconcile, like each polling refresh, re-describes its share of the known tasks (measured).
       eventsCallsPerHour:
-        (hour / config.ecs.events.reconcileIntervalSeconds - 1) * reconcileCalls +
-        pollRefreshCalls +
+        (hour / config.ecs.events.reconcileIntervalSeconds) * reconcileCalls +
         replacedPerHour * replacementCalls,
       faulty: { replacements, lost: "10%", repairs, correctAfter },
     };

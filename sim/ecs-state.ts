@@ -187,7 +187,7 @@ export class EcsState {
           : {}),
       lastStatus: pending === 0 ? "RUNNING" : (spec.pendingStatus ?? this.lifecycle.pendingStatus),
       desiredStatus: "RUNNING",
-      health: spec.healthStatus ?? service?.health ?? "UNKNOWN",
+      health: reportedHealth(td, spec.healthStatus ?? service?.health ?? "UNKNOWN", where),
       az,
       subnetId: `subnet-${stableHex(`${cluster.region}/${az}`, 17)}`,
       ...(ip
@@ -354,7 +354,7 @@ export class EcsState {
     const task = this.findTask(cluster, taskRef);
     if (!task)
       throw new SimScenarioError(`setTaskHealth: unknown task ${taskRef} in cluster ${cluster.name}`);
-    task.health = health;
+    task.health = reportedHealth(task.td, health, "setTaskHealth");
     task.version++;
     this.onTaskChange?.(task, true);
     return task;
@@ -423,4 +423,16 @@ export class EcsState {
   endpoints(): SimEndpoint[] {
     return [...this.clusters.values()].flatMap((c) => [...c.tasks.values()].flatMap(taskEndpoints));
   }
+}
+
+/**
+ * ECS reports a task's health from its containers' health checks: a task whose definition declares none is
+ * UNKNOWN for its whole life, so a scenario or mutation that says otherwise is an error, not a state.
+ */
+function reportedHealth(td: TaskDefRec, health: TaskRec["health"], where: string): TaskRec["health"] {
+  if (health !== "UNKNOWN" && !td.containers.some((c) => c.healthCheck))
+    throw new SimScenarioError(
+      `${where}: task definition ${td.family}:${td.revision} declares no container healthCheck, so ECS reports its tasks' health as UNKNOWN; add a healthCheck to a container definition`,
+    );
+  return health;
 }

@@ -69,7 +69,10 @@ export interface ClusterRefreshDeps {
   logger: Logger;
   opts: OptInOptions;
   withTags: boolean;
-  /** Known tasks are described again every this many refreshes (1: every refresh). */
+  /**
+   * Settled tasks without a container health check are described again once every this many walks, an
+   * even share on each (1: every walk); those with one on every walk.
+   */
   redescribeEvery: number;
   onDescribeFailures: (operation: string, failures: DescribeFailure[]) => void;
   onSkipped: (skip: BuildResult["skipped"][number]) => void;
@@ -79,6 +82,25 @@ function hasHealthCheck(def: SlimTaskDefinition): boolean {
   return (def.containerDefinitions ?? []).some((c) => c.healthCheck !== undefined);
 }
 
+/** The cluster's task definitions that declare a container health check (they are few). */
+function healthCheckedDefinitions(state: ClusterState): Set<string> {
+  const checked = new Set<string>();
+  for (const [arn, def] of state.taskDefinitions) if (hasHealthCheck(def)) checked.add(arn);
+  return checked;
+}
+
+/**
+ * Which of `every` consecutive walks re-describes a settled task: FNV-1a of its ARN's last characters
+ * (the task id, random), so each walk takes an even share instead of every task on one walk in `every`.
+ */
+export function redescribeSlice(taskArn: string, every: number): number {
+  if (every <= 1) return 0;
+  let h = 0x811c9dc5;
+  for (let i = Math.max(0, taskArn.length - 16); i < taskArn.length; i++)
+    h = Math.imul(h ^ taskArn.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % every;
+}
+
 /**
  * Events mode's health pass: the state without its settled tasks whose definition has a container health
  * check, so the next rebuild describes them again (task state change events carry no health status), and
@@ -86,8 +108,7 @@ function hasHealthCheck(def: SlimTaskDefinition): boolean {
  */
 export function forHealthPass(state: ClusterState): ClusterState | undefined {
   // The definitions the cluster's tasks reference are few: a cluster without a health check skips the tasks.
-  const checked = new Set<string>();
-  for (const [arn, def] of state.taskDefinitions) if (hasHealthCheck(def)) checked.add(arn);
+  const checked = healthCheckedDefinitions(state);
   if (checked.size > 0) {
     const tasks = new Map<string, SlimTask>();
     for (const [arn, task] of state.tasks)
@@ -136,13 +157,22 @@ export async function refreshCluster(
   const servicesDescribed = firstWalk ? describeClusterServices(deps, cluster, nameDefinition) : undefined;
   const arns = listed ?? (await api.listTasks(cluster.arn));
 
-  // Every listed task is described on the cadence; in between, settled tasks come from the last refresh.
-  const redescribe = !listed && previous.refreshes % deps.redescribeEvery === 0;
+  // New and unsettled tasks are described; settled ones come from the last refresh, except on a walk:
+  // tasks with a container health check every time (nothing else says their health changed) and the
+  // others a slice at a time, each once every redescribeEvery walks (their tags). A status change needs
+  // no describe: a task ECS stops gets desiredStatus STOPPED and leaves the RUNNING walk at once.
+  const slice = listed ? undefined : previous.refreshes % deps.redescribeEvery;
+  const checked = slice === undefined ? undefined : healthCheckedDefinitions(previous);
   const current = new Map<string, SlimTask>();
   const toDescribe: string[] = [];
   for (const arn of arns) {
-    const known = redescribe ? undefined : previous.tasks.get(arn);
-    if (known) current.set(arn, known);
+    const known = previous.tasks.get(arn);
+    const due =
+      slice !== undefined &&
+      known !== undefined &&
+      (redescribeSlice(arn, deps.redescribeEvery) === slice ||
+        (known.taskDefinitionArn !== undefined && checked!.has(known.taskDefinitionArn)));
+    if (known && !due) current.set(arn, known);
     else toDescribe.push(arn);
   }
   const failures: DescribeFailure[] = [];

@@ -41,8 +41,9 @@ export const RECEIVE_MAX_MESSAGES = 10;
 export const BURST_RECEIVERS = 3;
 
 /**
- * Known tasks are described again on every this many reconciles at least (hourly with the default 5-minute
- * interval): their status arrives as events, their health by the health pass, so this catches task tags.
+ * Known tasks are described again once every this many reconciles at least, a share on each (hourly with
+ * the default 5-minute interval): their status arrives as events, their health by the health pass, so
+ * this catches task tags.
  */
 export const RECONCILE_REDESCRIBE_EVERY = 12;
 /**
@@ -369,12 +370,11 @@ export class EcsEventSource implements Source {
 
   /**
    * Task state change events carry no health status (nor does a health change alone promise one), so tasks
-   * whose definition has a container health check are described again every ecs.redescribeEveryRefreshes
-   * refreshes, as polling does; the rest only on the reconcile's cadence.
+   * whose definition has a container health check are described again every refresh interval, as polling
+   * does; the rest only on the reconcile's cadence.
    */
   private healthPassDue(now: number): boolean {
-    const { refreshIntervalSeconds, ecs } = this.deps.config;
-    const everyMs = refreshIntervalSeconds * 1000 * ecs.redescribeEveryRefreshes;
+    const everyMs = this.deps.config.refreshIntervalSeconds * 1000;
     if (now - this.healthAt < everyMs * HEALTH_PASS_SLACK) return false;
     this.healthAt = now;
     return true;

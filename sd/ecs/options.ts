@@ -86,9 +86,9 @@ export const ECS_OPTIONS: readonly OptionSpec[] = [
     env: "BRIDGE_ECS_REDESCRIBE_EVERY_REFRESHES",
     flag: "--ecs-redescribe-every-refreshes",
     schema: int(1, 1000),
-    default: 1,
+    default: 10,
     description:
-      "Known tasks are described again (DescribeTasks, 100 per call) every this many refreshes, so health, status and task tags follow the task; 1: every refresh. New tasks are always described. With ecs.events on: tasks with a container health check every this many refreshes (events carry no health status), all known tasks every this many reconciles, at least 12 (for task tags).",
+      "Known tasks are described again (DescribeTasks, 100 per call) once every this many refreshes, an even share of them on each, so task tags follow the task; 1: every task on every refresh. New and unsettled tasks, and tasks whose containers declare a health check (nothing else says their health changed), are described on every refresh; a stopped task leaves ListTasks at once. With ecs.events on: once every this many reconciles, at least 12.",
   },
   {
     key: "ecs.events.enabled",

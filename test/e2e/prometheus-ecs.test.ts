@@ -159,7 +159,13 @@ const shapes: Scenario = {
     {
       family: "api",
       networkMode: "awsvpc",
-      containerDefinitions: [{ name: "app", dockerLabels: { PROMETHEUS_EXPORTER_PORT: "9464" } }],
+      containerDefinitions: [
+        {
+          name: "app",
+          dockerLabels: { PROMETHEUS_EXPORTER_PORT: "9464" },
+          healthCheck: { command: ["CMD-SHELL", "curl -f localhost:9464/metrics"] },
+        },
+      ],
     },
     {
       family: "worker",

@@ -17,6 +17,7 @@ const scenario: Scenario = {
           name: "app",
           dockerLabels: { PROMETHEUS_EXPORTER_PORT: "9100", PROMETHEUS_EXPORTER_JOB_NAME: "api" },
           portMappings: [{ containerPort: 9100, name: "metrics" }],
+          healthCheck: { command: ["CMD-SHELL", "curl -f localhost:9100/metrics"] },
         },
       ],
     },
@@ -100,12 +101,14 @@ describe("ECS discovery against the simulated AWS", () => {
     expect(await getSd(bridge, "?service=api&cluster=prod")).toEqual([]);
   });
 
-  it("steady state: one DescribeTasks per 100 tasks per cluster, every other fact from the caches", async () => {
+  it("steady state: DescribeTasks for the health-checked tasks, every other fact from the caches", async () => {
     await refresh();
     expect(sim.calls("DescribeTasks")).toBeGreaterThan(0);
     sim.resetCalls();
     await refresh();
-    expect(sim.calls("DescribeTasks")).toBe(2); // health, status and tags re-read: one batch per cluster
+    // api's container declares a health check: its tasks are described every refresh, one batch per cluster
+    // (legacy's only on their share of ecs.redescribeEveryRefreshes).
+    expect(sim.calls("DescribeTasks")).toBe(2);
     expect(sim.calls("DescribeTaskDefinition")).toBe(0);
     expect(sim.calls("DescribeContainerInstances")).toBe(0);
     expect(sim.calls("DescribeInstances")).toBe(0);

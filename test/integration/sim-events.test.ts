@@ -22,7 +22,13 @@ const SCENARIO: Scenario = {
       family: "api",
       networkMode: "awsvpc",
       requiresCompatibilities: ["FARGATE"],
-      containerDefinitions: [{ name: "api", portMappings: [{ containerPort: 9100, name: "metrics" }] }],
+      containerDefinitions: [
+        {
+          name: "api",
+          portMappings: [{ containerPort: 9100, name: "metrics" }],
+          healthCheck: { command: ["CMD-SHELL", "true"] },
+        },
+      ],
     },
   ],
   clusters: [{ name: "prod", services: [{ name: "api", taskDefinition: "api", desiredCount: 1 }] }],

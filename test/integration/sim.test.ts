@@ -720,4 +720,29 @@ describe("scenarios", () => {
       }),
     ).rejects.toThrow(/no container instances/);
   });
+
+  it("a health status other than UNKNOWN needs a container health check, as in ECS", async () => {
+    const taskDefinitions = [
+      { family: "plain", networkMode: "awsvpc" as const, containerDefinitions: [{ name: "a" }] },
+      {
+        family: "checked",
+        networkMode: "awsvpc" as const,
+        containerDefinitions: [{ name: "a", healthCheck: { command: ["CMD-SHELL", "true"] } }],
+      },
+    ];
+    const service = (taskDefinition: string) => ({
+      name: taskDefinition,
+      taskDefinition,
+      desiredCount: 1,
+      healthStatus: "HEALTHY" as const,
+    });
+    await expect(
+      startSimAws({ scenario: { taskDefinitions, clusters: [{ name: "x", services: [service("plain")] }] } }),
+    ).rejects.toThrow(/plain:1 declares no container healthCheck/);
+    const s = await start({ taskDefinitions, clusters: [{ name: "x", services: [service("checked")] }] });
+    const plain = s.startTask("x", { taskDefinition: "plain" });
+    expect(() => s.setTaskHealth("x", plain.id, "UNHEALTHY")).toThrow(SimScenarioError);
+    const checked = s.tasks({ cluster: "x", service: "checked" })[0]!;
+    expect(() => s.setTaskHealth("x", checked.id, "UNHEALTHY")).not.toThrow();
+  });
 });

@@ -29,8 +29,16 @@ import { EC2ServiceException } from "@aws-sdk/client-ec2";
 import { createLogger } from "../../core/log.js";
 
 const FIRST = { BRIDGE_CLUSTERS: CLUSTER };
-/** Known tasks described again only every third refresh, so the tests below see what is cached between. */
+/** Known tasks described again once every third refresh, a third of them on each. */
 const CADENCE_3 = { ...FIRST, BRIDGE_ECS_REDESCRIBE_EVERY_REFRESHES: "3" };
+/** Every task described on every refresh. */
+const CADENCE_1 = { ...FIRST, BRIDGE_ECS_REDESCRIBE_EVERY_REFRESHES: "1" };
+/** Known tasks described again so rarely that the tests below see only what is cached. */
+const RARELY = { ...FIRST, BRIDGE_ECS_REDESCRIBE_EVERY_REFRESHES: "1000" };
+
+/** The task ids DescribeTasks was asked for, from the `from`th call on. */
+const describedIds = (ecs: FakeEcsApi, from = 0): string[] =>
+  ecs.requests.DescribeTasks.slice(from).flatMap((r) => r.taskArns.map((a) => a.split("/").pop()!));
 
 async function targetsOf(src: EcsSource): Promise<DiscoveredTarget[]> {
   const r = await src.refresh();
@@ -367,14 +375,12 @@ describe("ECS source response shapes", () => {
     world.tasks = [fargateTask("new", tdArn("api", 3), "10.0.1.8")];
     expect(addresses(await targetsOf(src))).toEqual(["10.0.1.8:9100"]);
     expect(ecs.calls.DescribeTasks).toBe(2);
-    // Settled now: a third refresh describes nothing (until the cadence comes round).
-    await targetsOf(src);
-    expect(ecs.calls.DescribeTasks).toBe(2);
-    await targetsOf(src);
+    // Settled now: described again once in the next three refreshes (its share of the cadence).
+    for (let i = 0; i < 3; i++) await targetsOf(src);
     expect(ecs.calls.DescribeTasks).toBe(3);
   });
 
-  it("more than 100 tasks: one ListTasks walk, DescribeTasks batched by 100, between cadences only new ARNs", async () => {
+  it("more than 100 tasks: one ListTasks walk, DescribeTasks batched by 100, then new ARNs and a share of the known", async () => {
     const td = taskDefinition("api", 3, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
     const tasks = Array.from({ length: 250 }, (_, i) =>
       fargateTask(`t${i}`, tdArn("api", 3), `10.1.${Math.floor(i / 250)}.${i % 250}`),
@@ -389,24 +395,26 @@ describe("ECS source response shapes", () => {
     expect(ecs.requests.DescribeTasks[0]!.withTags).toBe(true);
     expect(ecs.calls.DescribeTaskDefinition).toBe(1);
 
-    // Steady state: nothing new, nothing described. One task replaced: exactly that one described.
-    await targetsOf(src);
-    expect(ecs.calls.DescribeTasks).toBe(3);
+    // Steady state: each refresh describes a share of the known tasks, and three refreshes describe
+    // every one of them exactly once (tags follow the task without describing all of them at once).
+    const shares: string[][] = [];
+    for (let i = 0; i < 3; i++) {
+      const from = ecs.requests.DescribeTasks.length;
+      await targetsOf(src);
+      shares.push(describedIds(ecs, from));
+    }
+    expect(shares.flat().sort()).toEqual(tasks.map((t) => t.taskArn!.split("/").pop()).sort());
+    for (const share of shares) expect(share.length).toBeGreaterThan(250 / 6);
+    expect(ecs.calls.ListTasks).toBe(4);
+    // One task replaced: the new one is described on the next refresh, whatever the share.
     world.tasks = [...tasks.slice(1), fargateTask("fresh", tdArn("api", 3), "10.2.0.1")];
+    const from = ecs.requests.DescribeTasks.length;
     const ts = await targetsOf(src);
     expect(ts).toHaveLength(250);
     expect(addresses(ts)).toContain("10.2.0.1:9100");
     expect(addresses(ts)).not.toContain("10.1.0.0:9100");
-    expect(ecs.calls.DescribeTasks).toBe(4);
-    expect(ecs.requests.DescribeTasks[3]!.taskArns).toEqual([expect.stringMatching(/fresh$/)]);
+    expect(describedIds(ecs, from)).toContain("fresh");
     expect(ecs.calls.DescribeTaskDefinition).toBe(1);
-    // The cadence comes round: every task is described again, in batches of 100.
-    await targetsOf(src);
-    expect(
-      ecs.requests.DescribeTasks.slice(4)
-        .map((r) => r.taskArns.length)
-        .sort(),
-    ).toEqual([100, 100, 50]);
   });
 
   it("a new task definition is asked for as soon as a DescribeTasks answer names it, not after the last one", async () => {
@@ -723,52 +731,52 @@ describe("ECS source response shapes", () => {
 });
 
 describe("health status freshness", () => {
-  it("re-describes a task until its container health check reports, then serves it from the cache", async () => {
+  it("a task whose container declares a health check is described on every refresh, whatever the cadence", async () => {
     const td = taskDefinition("api", 5, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
     td.containerDefinitions![0]!.healthCheck = { command: ["CMD-SHELL", "true"] };
     const starting: Task = { ...fargateTask("h1", tdArn("api", 5), "10.0.7.1"), healthStatus: "UNKNOWN" };
     const world = { taskDefs: [td], tasks: [starting] };
     const ecs = new FakeEcsApi(world);
-    const { src } = fakeEcsSource(ecs, CADENCE_3);
-    const [first] = await targetsOf(src);
-    expect(first!.group.labels.__meta_ecs_health_status).toBe("UNKNOWN");
+    const { src } = fakeEcsSource(ecs, RARELY);
+    const health = async () => (await targetsOf(src))[0]!.group.labels.__meta_ecs_health_status;
+    expect(await health()).toBe("UNKNOWN");
     world.tasks = [{ ...starting, healthStatus: "HEALTHY" }];
-    const [second] = await targetsOf(src);
-    expect(second!.group.labels.__meta_ecs_health_status).toBe("HEALTHY");
-    expect(ecs.calls.DescribeTasks).toBe(2);
-    await targetsOf(src);
-    expect(ecs.calls.DescribeTasks).toBe(2);
+    expect(await health()).toBe("HEALTHY");
+    // Settled and healthy, then unhealthy: nothing but a describe says so.
+    world.tasks = [{ ...starting, healthStatus: "UNHEALTHY", version: 4 }];
+    expect(await health()).toBe("UNHEALTHY");
+    expect(ecs.calls.DescribeTasks).toBe(3);
   });
 
-  it("a task without health checks (always UNKNOWN) is cached at once between cadences", async () => {
+  it("a task without health checks (always UNKNOWN) is described again only on its share of the cadence", async () => {
     const td = taskDefinition("api", 6, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
     const task: Task = { ...fargateTask("h2", tdArn("api", 6), "10.0.7.2"), healthStatus: "UNKNOWN" };
     const ecs = new FakeEcsApi({ taskDefs: [td], tasks: [task] });
     const { src } = fakeEcsSource(ecs, CADENCE_3);
     await targetsOf(src);
-    await targetsOf(src);
-    expect(ecs.calls.DescribeTasks).toBe(1);
+    for (let i = 0; i < 3; i++) await targetsOf(src);
+    expect(ecs.calls.DescribeTasks).toBe(2);
+    expect(ecs.calls.ListTasks).toBe(4);
   });
 
-  it("by default every refresh describes every task: a task turning UNHEALTHY, or retagged, shows it at once", async () => {
+  it("a retagged task shows its new tags within ecs.redescribeEveryRefreshes refreshes (default 10)", async () => {
     const td = taskDefinition("api", 5, "awsvpc", [{ name: "app", dockerLabels: LABELLED }]);
-    td.containerDefinitions![0]!.healthCheck = { command: ["CMD-SHELL", "true"] };
-    const healthy = fargateTask("h3", tdArn("api", 5), "10.0.7.3", { tags: { tier: "gold" } });
-    const world = { taskDefs: [td], tasks: [healthy] };
+    const tasks = Array.from({ length: 20 }, (_, i) =>
+      fargateTask(`g${i}`, tdArn("api", 5), `10.0.7.${i}`, { tags: { tier: "gold" } }),
+    );
+    const world = { taskDefs: [td], tasks };
     const ecs = new FakeEcsApi(world);
     const { src } = fakeEcsSource(ecs);
-    const [before] = await targetsOf(src);
-    expect(before!.group.labels).toMatchObject({
-      __meta_ecs_health_status: "HEALTHY",
-      __meta_ecs_tag_task_tier: "gold",
-    });
-    world.tasks = [{ ...healthy, healthStatus: "UNHEALTHY", tags: [{ key: "tier", value: "bronze" }] }];
-    const [after] = await targetsOf(src);
-    expect(after!.group.labels).toMatchObject({
-      __meta_ecs_health_status: "UNHEALTHY",
-      __meta_ecs_tag_task_tier: "bronze",
-    });
-    expect(ecs.calls.DescribeTasks).toBe(2);
+    const tiers = async () => (await targetsOf(src)).map((t) => t.group.labels.__meta_ecs_tag_task_tier);
+    expect(new Set(await tiers())).toEqual(new Set(["gold"]));
+    world.tasks = tasks.map((t) => ({ ...t, tags: [{ key: "tier", value: "bronze" }] }));
+    const seen: number[] = [];
+    for (let i = 0; i < 10; i++) seen.push((await tiers()).filter((t) => t === "bronze").length);
+    // A share at a time, never all at once, and every task by the tenth refresh.
+    expect(seen[0]).toBeLessThan(20);
+    expect(seen[9]).toBe(20);
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    expect(ecs.calls.DescribeTasks).toBeLessThanOrEqual(1 + 10);
   });
 });
 
@@ -779,7 +787,7 @@ describe("work proportional to change", () => {
     const moved: Task = { ...fargateTask("r2", tdArn("api", 7), "10.0.8.2"), version: 5 };
     const world = { taskDefs: [td], tasks: [same, moved] };
     const ecs = new FakeEcsApi(world);
-    const { src } = fakeEcsSource(ecs);
+    const { src } = fakeEcsSource(ecs, CADENCE_1);
     const byAddress = async () => new Map((await targetsOf(src)).map((t) => [t.group.targets[0], t]));
     const first = await byAddress();
     const second = await byAddress();
@@ -816,7 +824,7 @@ describe("work proportional to change", () => {
     }
     const world = { taskDefs: [td], tasks };
     const ecs = new CountingParses(world);
-    const { src } = fakeEcsSource(ecs);
+    const { src } = fakeEcsSource(ecs, CADENCE_1);
     const byAddress = async () => new Map((await targetsOf(src)).map((t) => [t.group.targets[0], t]));
     const first = await byAddress();
     expect(parsed).toBe(150);
@@ -991,7 +999,7 @@ describe("calls shared, failures counted and contained", () => {
     let now = 1_000_000;
     const src = new EcsSource({
       scopes: [fakeScope()],
-      config: testConfig(CADENCE_3),
+      config: testConfig(RARELY),
       metrics: createSelfMetrics({ defaults: false }),
       logger: createLogger("info", (l) => lines.push(l)),
       api: () => ecs,
@@ -1002,7 +1010,7 @@ describe("calls shared, failures counted and contained", () => {
       expect(t!.group.targets).toEqual(["10.0.0.1:9100"]);
       expect(t!.group.labels.__meta_ecs_public_ip).toBeUndefined();
     }
-    // Settled after the first refresh (not described again before the cadence); the denied call not repeated.
+    // Settled after the first refresh (not described again); the denied call not repeated.
     expect(ecs.calls).toMatchObject({ DescribeTasks: 1, DescribeNetworkInterfaces: 1 });
     const warnings = lines.filter((l) => l.includes("DescribeNetworkInterfaces denied"));
     expect(warnings).toHaveLength(1);

@@ -109,9 +109,12 @@ describe("Lambda with the real ECS source (nock)", () => {
     expect(await awsCalls(rt.metrics)).toBe(calls);
   });
 
-  it("with cacheSeconds 0 every invocation refreshes, reusing the source's caches (tasks described again)", async () => {
+  it("with cacheSeconds 0 every invocation refreshes, reusing the source's caches (known tasks not described again)", async () => {
     const { state, mock, ec2 } = mockCluster();
-    const { run, settled } = runtime({ BRIDGE_LAMBDA_CACHE_SECONDS: "0" });
+    const { run, settled } = runtime({
+      BRIDGE_LAMBDA_CACHE_SECONDS: "0",
+      BRIDGE_ECS_REDESCRIBE_EVERY_REFRESHES: "1000",
+    });
     await run("/targets/prod/api/0");
     await run("/targets/prod/api/0");
     await settled();
@@ -119,7 +122,7 @@ describe("Lambda with the real ECS source (nock)", () => {
       DescribeClusters: 1,
       ListServices: 1, // the cluster's first walk only
       ListTasks: 2,
-      DescribeTasks: 2,
+      DescribeTasks: 1,
       DescribeTaskDefinition: 1,
       DescribeServices: 1,
     });
