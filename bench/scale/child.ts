@@ -9,6 +9,7 @@ import { benchBridge, benchEventDiscovery, SIM_CREDENTIALS, simClientOptions } f
 import { ESTATE, clusterName } from "./estate.js";
 import { NaiveStrategy } from "./naive.js";
 import { WireClient } from "./wire.js";
+import { redescribeSlice } from "../../sd/ecs/cluster.js";
 
 /**
  * "events" is the bridge in events mode (ecs.events, the queue's URL as a third argument); "wire" is not a
@@ -34,7 +35,8 @@ export interface ChildFigures {
   url?: string;
 }
 
-const [strategy, simUrl, queueUrl] = process.argv.slice(2) as [Strategy, string, string?];
+/** The third argument: events mode's queue URL, or the wire floor's share (`every/slice`, see wireRunner). */
+const [strategy, simUrl, arg] = process.argv.slice(2) as [Strategy, string, string?];
 const clientOptions = simClientOptions(simUrl);
 const clusters = Array.from({ length: ESTATE.clusters }, (_, i) => clusterName(i));
 
@@ -56,8 +58,8 @@ async function bridgeRunner(): Promise<Runner> {
 }
 
 async function eventsRunner(): Promise<Runner> {
-  if (!queueUrl) throw new Error("the events strategy needs the queue's URL");
-  const events = await benchEventDiscovery(simUrl, clusters, queueUrl);
+  if (!arg) throw new Error("the events strategy needs the queue's URL");
+  const events = await benchEventDiscovery(simUrl, clusters, arg);
   return {
     refresh: (reconcile) => {
       if (reconcile) events.reconcileNext();
@@ -88,12 +90,15 @@ async function naiveRunner(): Promise<Runner> {
   };
 }
 
+/** Describes the known tasks the bridge's walk number `slice` does: those in its share (sd/ecs/cluster.ts). */
 function wireRunner(): Runner {
   const client = new WireClient(simUrl, SIM_CREDENTIALS);
+  const [every, slice] = (arg ?? "1/0").split("/").map(Number) as [number, number];
+  const due = (arn: string) => redescribeSlice(arn, every) === slice;
   let tasks = 0;
   return {
     refresh: async () => {
-      const counts = await Promise.all(clusters.map((c) => client.cluster(c)));
+      const counts = await Promise.all(clusters.map((c) => client.cluster(c, due)));
       tasks = counts.reduce((a, b) => a + b, 0);
     },
     targets: () => tasks,

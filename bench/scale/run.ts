@@ -74,10 +74,11 @@ class Child {
   private waiting: ((m: ChildFigures) => void) | undefined;
   readonly ready: Promise<void>;
 
-  constructor(strategy: Strategy, simUrl: string, queueUrl?: string) {
+  /** `arg`: events mode's queue URL; the wire floor's share of the known tasks to describe (child.ts). */
+  constructor(strategy: Strategy, simUrl: string, arg?: string) {
     // The bridge runs with the image's node flags; the naive strategy and the floor client with node's defaults.
     const execArgv = strategy === "bridge" || strategy === "events" ? imageNodeFlags() : [];
-    const args = [strategy, simUrl, ...(queueUrl ? [queueUrl] : [])];
+    const args = [strategy, simUrl, ...(arg ? [arg] : [])];
     this.proc = fork(join(here, "child.js"), args, { execArgv, stdio: "inherit" });
     this.ready = new Promise((resolve, reject) => {
       this.proc.once("message", () => resolve());
@@ -190,9 +191,13 @@ async function applied(
 /**
  * The CPU floor of the steady refresh: the same ListTasks walks and DescribeTasks batches from a bare client
  * (wire.ts) in its own process, from full buckets; its second refresh is measured (the first warms it up).
+ * It describes the share of the tasks the bridge's steady refresh (its second walk) describes with the
+ * default ecs.redescribeEveryRefreshes (the estate declares no container health checks).
  */
 async function wireFloor(sim: SimAws): Promise<ChildFigures & CallSummary> {
-  const child = new Child("wire", sim.url);
+  const { ecs } = loadConfig({ env: { AWS_REGION: "us-east-1", BRIDGE_CLUSTERS: clusterName(0) } });
+  const every = ecs.redescribeEveryRefreshes;
+  const child = new Child("wire", sim.url, `${every}/${1 % every}`);
   await child.ready;
   let figures: ChildFigures | undefined;
   for (let i = 0; i < 2; i++) {

@@ -106,8 +106,8 @@ export class WireClient {
     });
   }
 
-  /** The cluster's ListTasks walk (pages one after another), then DescribeTasks for every task; the count. */
-  async cluster(cluster: string): Promise<number> {
+  /** The cluster's ListTasks walk (pages one after another), then DescribeTasks for the `due` tasks; the count. */
+  async cluster(cluster: string, due: (taskArn: string) => boolean = () => true): Promise<number> {
     const arns: string[] = [];
     let nextToken: string | undefined;
     do {
@@ -122,8 +122,9 @@ export class WireClient {
       arns.push(...(page.taskArns ?? []));
       nextToken = page.nextToken;
     } while (nextToken);
+    const described = arns.filter(due);
     const batches: string[][] = [];
-    for (let i = 0; i < arns.length; i += BATCH) batches.push(arns.slice(i, i + BATCH));
+    for (let i = 0; i < described.length; i += BATCH) batches.push(described.slice(i, i + BATCH));
     await Promise.all(
       batches.map((tasks) => this.call("DescribeTasks", { cluster, tasks, include: ["TAGS"] })),
     );
