@@ -257,9 +257,18 @@ export async function refreshCluster(
   return { targets, next };
 }
 
+/** Each projected task's ENI id (null: none), worked out once: a kept task is asked again every refresh. */
+const eniIds = new WeakMap<SlimTask, string | null>();
+
 /** An awsvpc task's ENI id, whose public IP DescribeNetworkInterfaces gives. */
-const eniIdOf = (task: SlimTask): string | undefined =>
-  labelNetworkMode(task) === "awsvpc" ? taskEniAddress(task).eniId : undefined;
+function eniIdOf(task: SlimTask): string | undefined {
+  let id = eniIds.get(task);
+  if (id === undefined) {
+    id = (labelNetworkMode(task) === "awsvpc" ? taskEniAddress(task).eniId : undefined) ?? null;
+    eniIds.set(task, id);
+  }
+  return id ?? undefined;
+}
 
 function eniIdsOf(tasks: readonly SlimTask[]): string[] {
   return tasks.flatMap((t) => {
