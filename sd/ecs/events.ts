@@ -8,7 +8,6 @@
 // cluster failed to rebuild comes back after its visibility timeout. While a queue fails, every refresh is
 // a full walk (polling) and the queue shows as a failing unit on /status. One long poll per queue waits for
 // events; while receives come back full (a deployment's burst), a few short polls drain it beside it.
-import type { Task } from "@aws-sdk/client-ecs";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { lruByCount } from "../../core/lru.js";
 import { chunk, DEFAULT_CALL_TIMEOUT_SECONDS } from "../../core/aws.js";
@@ -60,7 +59,10 @@ export function createEcsEventSource(deps: EcsSourceDeps & EcsEventsDeps): EcsEv
   return new EcsEventSource(new EcsSource({ ...deps, config }), deps);
 }
 
-/** The fields of an "ECS Task State Change" event discovery uses. */
+/**
+ * The fields of an "ECS Task State Change" event discovery uses. AWS's event carries no health status: health
+ * comes from describes (the health pass).
+ */
 export interface TaskEvent {
   account: string;
   region: string;
@@ -68,7 +70,6 @@ export interface TaskEvent {
   taskArn: string;
   lastStatus: string;
   desiredStatus: string;
-  healthStatus?: string;
   version: number;
 }
 
@@ -114,7 +115,6 @@ export function parseTaskEvent(body: string): TaskEvent | undefined {
     taskArn: d.taskArn,
     lastStatus: d.lastStatus,
     desiredStatus: d.desiredStatus,
-    ...(str(d.healthStatus) ? { healthStatus: d.healthStatus } : {}),
     version: d.version,
   };
 }
@@ -154,7 +154,6 @@ export function applyTaskEvents(
           lastStatus: e.lastStatus,
           desiredStatus: e.desiredStatus,
           version: e.version,
-          ...(e.healthStatus ? { healthStatus: e.healthStatus as Task["healthStatus"] } : {}),
         });
     } else if (!STARTING.has(e.lastStatus) || e.desiredStatus === "STOPPED") drop(e.taskArn);
   }
