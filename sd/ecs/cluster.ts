@@ -161,17 +161,17 @@ export async function refreshCluster(
   // tasks with a container health check every time (nothing else says their health changed) and the
   // others a slice at a time, each once every redescribeEvery walks (their tags). A status change needs
   // no describe: a task ECS stops gets desiredStatus STOPPED and leaves the RUNNING walk at once.
-  const slice = listed ? undefined : previous.refreshes % deps.redescribeEvery;
-  const checked = slice === undefined ? undefined : healthCheckedDefinitions(previous);
+  const slice = previous.refreshes % deps.redescribeEvery;
+  const checked = listed ? undefined : healthCheckedDefinitions(previous);
   const current = new Map<string, SlimTask>();
   const toDescribe: string[] = [];
   for (const arn of arns) {
     const known = previous.tasks.get(arn);
     const due =
-      slice !== undefined &&
+      checked !== undefined &&
       known !== undefined &&
       (redescribeSlice(arn, deps.redescribeEvery) === slice ||
-        (known.taskDefinitionArn !== undefined && checked!.has(known.taskDefinitionArn)));
+        (known.taskDefinitionArn !== undefined && checked.has(known.taskDefinitionArn)));
     if (known && !due) current.set(arn, known);
     else toDescribe.push(arn);
   }
