@@ -102,21 +102,19 @@ export function redescribeSlice(taskArn: string, every: number): number {
 }
 
 /**
- * Events mode's health pass: the state without its settled tasks whose definition has a container health
- * check, so the next rebuild describes them again (task state change events carry no health status), and
- * tasks not settled (listed, not kept) are described with them. Undefined when it would describe nothing.
+ * Whether a health pass (events mode: refreshCluster with `health`) would describe anything in the cluster:
+ * a settled task whose definition has a container health check (task state change events carry no health
+ * status), or a task not settled yet.
  */
-export function forHealthPass(state: ClusterState): ClusterState | undefined {
+export function healthPassDescribes(state: ClusterState): boolean {
+  // Settled tasks are listed ones: more listed than settled means some are not settled yet.
+  if (state.listed.length > state.tasks.size) return true;
   // The definitions the cluster's tasks reference are few: a cluster without a health check skips the tasks.
   const checked = healthCheckedDefinitions(state);
-  if (checked.size > 0) {
-    const tasks = new Map<string, SlimTask>();
-    for (const [arn, task] of state.tasks)
-      if (!task.taskDefinitionArn || !checked.has(task.taskDefinitionArn)) tasks.set(arn, task);
-    if (tasks.size < state.tasks.size) return { ...state, tasks };
-  }
-  // Settled tasks are listed ones: more listed than settled means some are not settled yet.
-  return state.listed.length > state.tasks.size ? state : undefined;
+  if (checked.size === 0) return false;
+  for (const task of state.tasks.values())
+    if (task.taskDefinitionArn && checked.has(task.taskDefinitionArn)) return true;
+  return false;
 }
 
 /** Tasks mapped to targets per turn of the event loop (a few ms when every one is built). */
@@ -135,13 +133,15 @@ const serviceName = (task: SlimTask) =>
 
 /**
  * Refreshes one cluster whose DescribeClusters facts are known; returns its targets and its next state.
- * `listed` (events mode) replaces the ListTasks walk: only tasks not settled in `previous` are described.
+ * `listed` (events mode) replaces the ListTasks walk: only tasks not settled in `previous` are described,
+ * and with `health` (its health pass) the settled ones whose definition has a container health check.
  */
 export async function refreshCluster(
   deps: ClusterRefreshDeps,
   cluster: ClusterFacts,
   previous: ClusterState,
   listed?: readonly string[],
+  health = false,
 ): Promise<{ targets: DiscoveredTarget[]; next: ClusterState }> {
   const { api } = deps.scope;
   // New task definitions are asked for as soon as a DescribeTasks answer (or, on the cluster's first
@@ -161,8 +161,8 @@ export async function refreshCluster(
   // tasks with a container health check every time (nothing else says their health changed) and the
   // others a slice at a time, each once every redescribeEvery walks (their tags). A status change needs
   // no describe: a task ECS stops gets desiredStatus STOPPED and leaves the RUNNING walk at once.
-  const slice = previous.refreshes % deps.redescribeEvery;
-  const checked = listed ? undefined : healthCheckedDefinitions(previous);
+  const slice = listed ? undefined : previous.refreshes % deps.redescribeEvery;
+  const checked = !listed || health ? healthCheckedDefinitions(previous) : undefined;
   const current = new Map<string, SlimTask>();
   const toDescribe: string[] = [];
   for (const arn of arns) {
@@ -170,7 +170,7 @@ export async function refreshCluster(
     const due =
       checked !== undefined &&
       known !== undefined &&
-      (redescribeSlice(arn, deps.redescribeEvery) === slice ||
+      ((slice !== undefined && redescribeSlice(arn, deps.redescribeEvery) === slice) ||
         (known.taskDefinitionArn !== undefined && checked.has(known.taskDefinitionArn)));
     if (known && !due) current.set(arn, known);
     else toDescribe.push(arn);

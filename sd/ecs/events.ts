@@ -17,7 +17,7 @@ import type { AwsScope } from "../../core/scopes.js";
 import type { Config } from "../../cmd/config.js";
 import { parseArn } from "../model.js";
 import type { Source, SourceRefresh, UnitOutcome } from "../refresh.js";
-import { forHealthPass, type ClusterState } from "./cluster.js";
+import { healthPassDescribes, type ClusterState } from "./cluster.js";
 import { ECS_LABELS } from "./labels.js";
 import { EcsSource, type EcsSourceDeps } from "./source.js";
 import { clusterNameFromArn } from "./targets.js";
@@ -394,11 +394,10 @@ export class EcsEventSource implements Source {
     this.pending.clear();
     for (const [unit, tasks] of this.draining)
       if ([...tasks.values()].some((deadline) => deadline <= now) && !byUnit.has(unit)) byUnit.set(unit, []);
-    const healthPass = (state: ClusterState) => (health ? (forHealthPass(state) ?? state) : state);
     if (health)
       for (const u of last.units) {
         const state = u.ok ? this.inner.clusterState(u.unit) : undefined;
-        if (state && forHealthPass(state) && !byUnit.has(u.unit)) byUnit.set(u.unit, []);
+        if (state && !byUnit.has(u.unit) && healthPassDescribes(state)) byUnit.set(u.unit, []);
       }
     const graceMs = this.deps.config.ecs.events.drainingGraceSeconds * 1000;
     const failed: UnitOutcome[] = [];
@@ -410,8 +409,10 @@ export class EcsEventSource implements Source {
         if (!draining) this.draining.set(unit, (draining = new Map()));
         const working = new Map(draining);
         const events = batch.map((p) => p.event);
-        const outcome = await this.inner.rebuildCluster(unit, (state) =>
-          applyTaskEvents(healthPass(state), events, working, now, graceMs),
+        const outcome = await this.inner.rebuildCluster(
+          unit,
+          (state) => applyTaskEvents(state, events, working, now, graceMs),
+          health,
         );
         const messages = batch.flatMap((p) => p.messages);
         if (!outcome) {

@@ -145,11 +145,13 @@ export class EcsSource implements Source {
 
   /**
    * Events mode (sd/ecs/events.ts): rebuilds one followed cluster from its last task list as `edit` changes
-   * it, without ListTasks (only tasks not yet settled are described); undefined for a cluster not followed.
+   * it, without ListTasks (only tasks not yet settled are described, and with `health` the health-checked
+   * ones: refreshCluster); undefined for a cluster not followed.
    */
   async rebuildCluster(
     unit: string,
     edit: (state: ClusterState) => { state: ClusterState; listed: string[] },
+    health = false,
   ): Promise<UnitOutcome | undefined> {
     const previous = this.clusters.get(unit);
     const scope = this.deps.scopes.find((s) => unit.startsWith(`${s.key}/`));
@@ -162,7 +164,7 @@ export class EcsSource implements Source {
       if (!lookup) throw lookups.errors[0] ?? new Error(`DescribeClusters did not answer for ${name}`);
       if ("missing" in lookup) return undefined;
       const { state, listed } = edit(previous);
-      const r = await refreshCluster(this.clusterDeps(facts, unit), lookup.found, state, listed);
+      const r = await refreshCluster(this.clusterDeps(facts, unit), lookup.found, state, listed, health);
       this.clusters.set(unit, r.next);
       return { unit, ok: true, targets: r.targets };
     } catch (err) {
